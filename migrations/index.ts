@@ -1,0 +1,23 @@
+import type { Knex } from 'knex';
+import * as createLocations from './2025_01_01_000000_create_locations_table';
+import * as createUsers from './2025_01_01_000001_create_users_table';
+import * as modifyUsersEmailUnique from './2025_11_08_000000_modify_users_email_unique_constraint';
+import * as createSessionTable from './2025_11_09_000000_create_session_table';
+import * as createSyncRuns from './2025_11_20_000000_create_sync_runs_tables';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+/**
+ * The migrations in order. Listed here (not discovered on disk) so that they load the same way
+ * under tsx, vitest and a compiled build; the names are those of the files.
+ */
+export const migrations: Array<[name: string, migration: Migration]> = [
+  ['2025_01_01_000000_create_locations_table', createLocations],
+  ['2025_01_01_000001_create_users_table', createUsers],
+  ['2025_11_08_000000_modify_users_email_unique_constraint', modifyUsersEmailUnique],
+  ['2025_11_09_000000_create_session_table', createSessionTable],
+  ['2025_11_20_000000_create_sync_runs_tables', createSyncRuns],
+];

@@ -1,0 +1,109 @@
+import express, { type Express } from 'express';
+import expressLayouts from 'express-ejs-layouts';
+import session from 'express-session';
+import helmet from 'helmet';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { pinoHttp } from 'pino-http';
+import type { Container } from './container';
+import { loadCurrentUser } from './http/middleware/auth';
+import { createCsrf } from './http/middleware/csrf';
+import { errorHandler, notFound } from './http/middleware/errors';
+import { exposeFlash } from './http/middleware/flash';
+import { createApiRoutes } from './http/api-routes';
+import { createPageRoutes } from './http/routes';
+
+export type AppDeps = Container & { sessionStore: session.Store };
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+/** Builds the Express app from its dependencies; opens no connection and listens on nothing. */
+export function createApp(deps: AppDeps): Express {
+  const { config, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.http.trustProxy ? 1 : false);
+  app.set('views', path.join(ROOT, 'views'));
+  app.set('view engine', 'ejs');
+  app.set('layout', 'layouts/main');
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: true,
+        directives: {
+          'default-src': ["'self'"],
+          'script-src': ["'self'"],
+          'style-src': ["'self'"],
+          'img-src': ["'self'", 'data:'],
+          'form-action': ["'self'"],
+          'frame-ancestors': ["'none'"],
+          'upgrade-insecure-requests': config.http.trustProxy ? [] : null,
+        },
+      },
+      strictTransportSecurity: config.http.trustProxy,
+    }),
+  );
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const id = randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      serializers: {
+        req: (req) => ({ id: req.id, method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
+        res: (res) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  app.use('/assets', express.static(path.join(ROOT, 'public'), { maxAge: config.isProduction ? '1h' : 0 }));
+
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await deps.db.raw('SELECT 1');
+      res.json({ status: 'ok' });
+    } catch {
+      res.status(503).json({ status: 'unavailable' });
+    }
+  });
+
+  app.use('/api', createApiRoutes(deps));
+
+  const csrf = createCsrf();
+  app.use(express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 100 }));
+  app.use(
+    session({
+      name: 'sinkron.sid',
+      store: deps.sessionStore,
+      secret: config.session.secret,
+      resave: false,
+      saveUninitialized: false,
+      rolling: true,
+      proxy: config.http.trustProxy,
+      cookie: {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: config.http.trustProxy ? 'auto' : false,
+        maxAge: config.session.idleMinutes * 60_000,
+      },
+    }),
+  );
+  app.use(csrf.protect);
+  app.use(csrf.expose);
+  app.use(exposeFlash);
+  app.use(loadCurrentUser(deps.services.auth));
+  app.use((req, res, next) => {
+    res.locals.currentPath = req.path;
+    res.locals.appLocation = deps.ownLocation;
+    next();
+  });
+  app.use(expressLayouts);
+  app.use(createPageRoutes(deps));
+
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,73 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createApp } from './app';
+import type { Config } from './config';
+import { buildContainer, type Container } from './container';
+import { createDb, describeDatabaseUrl } from './db/knex';
+import { migrateLatest } from './db/migrate';
+import { createSessionStore } from './db/session-store';
+
+export interface RunningInstance {
+  url: string;
+  container: Container;
+  /** Set when the first admin was created at this start with a generated password. */
+  initialAdmin?: { email: string; generatedPassword?: string };
+  stop(): Promise<void>;
+}
+
+export class DatabaseUnavailableError extends Error {
+  constructor(databaseUrl: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`Cannot use the database at ${describeDatabaseUrl(databaseUrl)}: ${reason}`);
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
+/**
+ * Starts one Sinkron instance in a fixed order: database → migrations → services → app → listen.
+ * `stop` undoes it in reverse.
+ */
+export async function startInstance(options: {
+  config: Config;
+  logger: Logger;
+  databaseUrl: string;
+}): Promise<RunningInstance> {
+  const { config, logger, databaseUrl } = options;
+  const db = createDb(databaseUrl);
+  try {
+    await db.raw('SELECT 1');
+  } catch (error) {
+    await db.destroy();
+    throw new DatabaseUnavailableError(databaseUrl, error);
+  }
+  const applied = await migrateLatest(db);
+  if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
+
+  const container = await buildContainer({ config, db, logger });
+  const initialAdmin = await container.services.auth.ensureInitialAdmin(config.initialAdmin);
+  const sessions = createSessionStore(databaseUrl, { pruneIntervalSeconds: 15 * 60 });
+  const app = createApp({ ...container, sessionStore: sessions.store });
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.http.port, config.http.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.http.host}:${port}`;
+  logger.info({ url, location: config.appLocation.code }, 'sinkron listening');
+
+  return {
+    url,
+    container,
+    initialAdmin,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await sessions.close();
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,189 @@
+import { z } from 'zod';
+
+const DEV_SESSION_SECRET = 'dev-only-session-secret-change-me-0123456789';
+const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-0123456789abcdef';
+
+const booleanFlag = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+const positiveInt = z.coerce.number().int().positive();
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  EMBEDDED_DB_DIR: z.string().default('.data/postgres'),
+  EMBEDDED_DB_PORT: z.coerce.number().int().min(0).max(65535).default(5433),
+  DEMO: booleanFlag.optional(),
+  SESSION_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+  SESSION_IDLE_MINUTES: positiveInt.default(30),
+  TRUST_PROXY: booleanFlag.default(false),
+  JWT_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+  JWT_ISSUER: z.string().min(1).default('sinkron'),
+  JWT_AUDIENCE: z.string().min(1).default('sinkron-api'),
+  JWT_TTL_SECONDS: positiveInt.default(3600),
+  APP_LOCATION_CODE: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ or -, at most 32')
+    .default('LOCAL')
+    .transform((v) => v.toUpperCase()),
+  APP_LOCATION_NAME: z.string().min(1).default('This instance'),
+  ADMIN_EMAIL: optionalString,
+  ADMIN_PASSWORD: optionalString.pipe(z.string().min(12, 'must be at least 12 characters').optional()),
+  EXTERNAL_API_EMAIL: optionalString,
+  EXTERNAL_API_PASSWORD: optionalString,
+  LOGIN_RATE_LIMIT_MAX: positiveInt.default(10),
+  LOGIN_RATE_LIMIT_WINDOW_MINUTES: positiveInt.default(15),
+  REMOTE_TIMEOUT_MS: positiveInt.default(15_000),
+  REMOTE_DEADLINE_MS: positiveInt.default(600_000),
+  REMOTE_MAX_BYTES: positiveInt.default(50 * 1024 * 1024),
+  REMOTE_PER_PAGE: positiveInt.max(1000).default(1000),
+  REMOTE_MAX_PAGES: positiveInt.default(10_000),
+  REMOTE_CONCURRENCY: positiveInt.max(16).default(4),
+  REMOTE_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  REMOTE_RETRY_BASE_MS: positiveInt.default(500),
+  REMOTE_ALLOWED_HOSTS: optionalString,
+  SYNC_PREVIEW_TTL_MINUTES: positiveInt.default(30),
+  SYNC_DEACTIVATE_GUARD_PERCENT: z.coerce.number().min(0).max(100).default(20),
+  SYNC_DEACTIVATE_GUARD_MIN: z.coerce.number().int().min(0).default(10),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FILE: optionalString,
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface RemoteCredentials {
+  email: string;
+  password: string;
+}
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  isProduction: boolean;
+  http: { port: number; host: string; trustProxy: boolean };
+  database: {
+    url: string | undefined;
+    embedded: { dir: string; port: number };
+  };
+  demo: boolean;
+  session: { secret: string; idleMinutes: number };
+  jwt: { secret: string; issuer: string; audience: string; ttlSeconds: number };
+  appLocation: { code: string; name: string };
+  initialAdmin: { email: string | undefined; password: string | undefined };
+  loginRateLimit: { max: number; windowMs: number };
+  remote: {
+    timeoutMs: number;
+    deadlineMs: number;
+    maxBytes: number;
+    perPage: number;
+    maxPages: number;
+    concurrency: number;
+    retries: number;
+    retryBaseMs: number;
+    allowedHosts: string[];
+    /** Credentials by upper-case location code; `*` is the default. */
+    credentials: Record<string, RemoteCredentials | undefined>;
+  };
+  sync: { previewTtlMinutes: number; guardPercent: number; guardMin: number };
+  log: { level: Env['LOG_LEVEL']; file: string | undefined };
+  /** Messages about defaults that are fine in development and wrong in production. */
+  warnings: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const PER_LOCATION_CREDENTIAL = /^EXTERNAL_API_([A-Z0-9_-]+)_(EMAIL|PASSWORD)$/;
+
+function readRemoteCredentials(source: NodeJS.ProcessEnv, env: Env): Config['remote']['credentials'] {
+  const credentials: Config['remote']['credentials'] = {};
+  if (env.EXTERNAL_API_EMAIL && env.EXTERNAL_API_PASSWORD) {
+    credentials['*'] = { email: env.EXTERNAL_API_EMAIL, password: env.EXTERNAL_API_PASSWORD };
+  }
+  const perLocation: Record<string, Partial<RemoteCredentials>> = {};
+  for (const [key, value] of Object.entries(source)) {
+    const match = PER_LOCATION_CREDENTIAL.exec(key);
+    if (!match || !value) continue;
+    const code = match[1]!;
+    const field = match[2] === 'EMAIL' ? 'email' : 'password';
+    perLocation[code] = { ...perLocation[code], [field]: value };
+  }
+  for (const [code, partial] of Object.entries(perLocation)) {
+    const email = partial.email ?? credentials['*']?.email;
+    const password = partial.password ?? credentials['*']?.password;
+    if (email && password) credentials[code] = { email, password };
+  }
+  return credentials;
+}
+
+/** Reads and validates the environment once; throws a ConfigError naming every bad variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
+    );
+  }
+  const env = parsed.data;
+  const isProduction = env.NODE_ENV === 'production';
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  if (isProduction && !env.SESSION_SECRET) problems.push('SESSION_SECRET: required when NODE_ENV=production');
+  if (isProduction && !env.JWT_SECRET) problems.push('JWT_SECRET: required when NODE_ENV=production');
+  if (problems.length > 0) throw new ConfigError(problems);
+  if (!env.SESSION_SECRET) warnings.push('SESSION_SECRET is not set: using a development default');
+  if (!env.JWT_SECRET) warnings.push('JWT_SECRET is not set: using a development default');
+
+  return {
+    env: env.NODE_ENV,
+    isProduction,
+    http: { port: env.PORT, host: env.HOST, trustProxy: env.TRUST_PROXY },
+    database: {
+      url: env.DATABASE_URL,
+      embedded: { dir: env.EMBEDDED_DB_DIR, port: env.EMBEDDED_DB_PORT },
+    },
+    demo: env.DEMO ?? env.DATABASE_URL === undefined,
+    session: { secret: env.SESSION_SECRET ?? DEV_SESSION_SECRET, idleMinutes: env.SESSION_IDLE_MINUTES },
+    jwt: {
+      secret: env.JWT_SECRET ?? DEV_JWT_SECRET,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      ttlSeconds: env.JWT_TTL_SECONDS,
+    },
+    appLocation: { code: env.APP_LOCATION_CODE, name: env.APP_LOCATION_NAME },
+    initialAdmin: { email: env.ADMIN_EMAIL?.trim().toLowerCase(), password: env.ADMIN_PASSWORD },
+    loginRateLimit: { max: env.LOGIN_RATE_LIMIT_MAX, windowMs: env.LOGIN_RATE_LIMIT_WINDOW_MINUTES * 60_000 },
+    remote: {
+      timeoutMs: env.REMOTE_TIMEOUT_MS,
+      deadlineMs: env.REMOTE_DEADLINE_MS,
+      maxBytes: env.REMOTE_MAX_BYTES,
+      perPage: env.REMOTE_PER_PAGE,
+      maxPages: env.REMOTE_MAX_PAGES,
+      concurrency: env.REMOTE_CONCURRENCY,
+      retries: env.REMOTE_RETRIES,
+      retryBaseMs: env.REMOTE_RETRY_BASE_MS,
+      allowedHosts: (env.REMOTE_ALLOWED_HOSTS ?? '')
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
+      credentials: readRemoteCredentials(source, env),
+    },
+    sync: {
+      previewTtlMinutes: env.SYNC_PREVIEW_TTL_MINUTES,
+      guardPercent: env.SYNC_DEACTIVATE_GUARD_PERCENT,
+      guardMin: env.SYNC_DEACTIVATE_GUARD_MIN,
+    },
+    log: { level: env.LOG_LEVEL, file: env.LOG_FILE },
+    warnings,
+  };
+}

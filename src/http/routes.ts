@@ -1,0 +1,33 @@
+import { Router } from 'express';
+import type { AppDeps } from '../app';
+import { createAuthController } from './controllers/auth.controller';
+import { createLocationsController } from './controllers/locations.controller';
+import { createUsersController } from './controllers/users.controller';
+import { requireAdmin } from './middleware/auth';
+import { createLoginRateLimiters } from './middleware/rate-limit';
+
+/** The browser-facing routes (session, CSRF and layout already applied by the caller). */
+export function createPageRoutes(deps: AppDeps): Router {
+  const router = Router();
+  const auth = createAuthController({ auth: deps.services.auth });
+  const users = createUsersController({ users: deps.repositories.users, locations: deps.services.locations });
+  const locations = createLocationsController({ locations: deps.services.locations });
+  const loginLimiters = createLoginRateLimiters(deps.config.loginRateLimit);
+
+  router.get('/', (req, res) => res.redirect(303, req.currentUser ? '/admin/users' : '/login'));
+  router.get('/login', auth.showLogin);
+  router.post('/login', ...loginLimiters, auth.login);
+  router.post('/logout', auth.logout);
+
+  const admin = Router();
+  admin.use(requireAdmin);
+  admin.get('/users', users.index);
+  admin.get('/locations', locations.index);
+  admin.post('/locations', locations.create);
+  admin.get('/locations/:id/edit', locations.edit);
+  admin.post('/locations/:id', locations.update);
+  admin.post('/locations/:id/activate', locations.setActive);
+  admin.post('/locations/:id/deactivate', locations.setActive);
+  router.use('/admin', admin);
+  return router;
+}

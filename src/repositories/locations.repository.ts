@@ -1,0 +1,99 @@
+import type { Knex } from 'knex';
+
+export interface Location {
+  id: number;
+  code: string;
+  name: string;
+  onlineUrl: string | null;
+  isActive: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface LocationInput {
+  code: string;
+  name: string;
+  onlineUrl: string | null;
+}
+
+interface LocationRow {
+  id: number;
+  code: string;
+  name: string;
+  online_url: string | null;
+  is_active: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toLocation = (row: LocationRow): Location => ({
+  id: row.id,
+  code: row.code,
+  name: row.name,
+  onlineUrl: row.online_url,
+  isActive: row.is_active,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+export function createLocationsRepository(db: Knex) {
+  return {
+    async list(): Promise<Location[]> {
+      return (await db<LocationRow>('locations').orderBy('code')).map(toLocation);
+    },
+
+    /** Active locations that have a remote to sync from. */
+    async listSyncable(): Promise<Location[]> {
+      const rows = await db<LocationRow>('locations')
+        .where('is_active', true)
+        .whereNotNull('online_url')
+        .whereNot('online_url', '')
+        .orderBy('code');
+      return rows.map(toLocation);
+    },
+
+    async findById(id: number, trx: Knex = db): Promise<Location | undefined> {
+      const row = await trx<LocationRow>('locations').where({ id }).first();
+      return row && toLocation(row);
+    },
+
+    async findByCode(code: string, trx: Knex = db): Promise<Location | undefined> {
+      const row = await trx<LocationRow>('locations').whereRaw('upper(code) = upper(?)', [code]).first();
+      return row && toLocation(row);
+    },
+
+    async create(input: LocationInput, trx: Knex = db): Promise<Location> {
+      const [row] = await trx<LocationRow>('locations')
+        .insert({ code: input.code, name: input.name, online_url: input.onlineUrl })
+        .returning('*');
+      return toLocation(row as LocationRow);
+    },
+
+    /** Inserts the location unless its code exists; returns the stored one either way. */
+    async ensure(input: LocationInput, trx: Knex = db): Promise<Location> {
+      await trx('locations')
+        .insert({ code: input.code, name: input.name, online_url: input.onlineUrl })
+        .onConflict('code')
+        .ignore();
+      return (await this.findByCode(input.code, trx)) as Location;
+    },
+
+    async update(id: number, input: LocationInput, trx: Knex = db): Promise<Location | undefined> {
+      const [row] = await trx<LocationRow>('locations')
+        .where({ id })
+        .update({ code: input.code, name: input.name, online_url: input.onlineUrl, updated_at: db.fn.now() })
+        .returning('*');
+      return row && toLocation(row as LocationRow);
+    },
+
+    async setActive(id: number, isActive: boolean, trx: Knex = db): Promise<Location | undefined> {
+      const [row] = await trx<LocationRow>('locations')
+        .where({ id })
+        .update({ is_active: isActive, updated_at: db.fn.now() })
+        .returning('*');
+      return row && toLocation(row as LocationRow);
+    },
+  };
+}
+
+export type LocationsRepository = ReturnType<typeof createLocationsRepository>;

@@ -1,0 +1,155 @@
+import type { Knex } from 'knex';
+
+export interface User {
+  id: number;
+  locationId: number;
+  email: string;
+  name: string;
+  role: string | null;
+  isActive: boolean;
+  remoteId: string | null;
+  lastSyncedAt: Date | null;
+  deactivatedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface UserListRow extends User {
+  locationCode: string;
+}
+
+export interface UserListFilter {
+  locationCode?: string;
+  status?: 'active' | 'inactive';
+  q?: string;
+  page: number;
+  perPage: number;
+}
+
+export interface UserListPage {
+  users: UserListRow[];
+  page: number;
+  perPage: number;
+  hasNext: boolean;
+}
+
+interface UserRow {
+  id: number;
+  location_id: number;
+  email: string;
+  name: string;
+  role: string | null;
+  is_active: boolean;
+  remote_id: string | null;
+  password_hash: string | null;
+  last_synced_at: Date | null;
+  deactivated_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  location_code?: string;
+}
+
+const USER_COLUMNS = [
+  'users.id',
+  'users.location_id',
+  'users.email',
+  'users.name',
+  'users.role',
+  'users.is_active',
+  'users.remote_id',
+  'users.last_synced_at',
+  'users.deactivated_at',
+  'users.created_at',
+  'users.updated_at',
+];
+
+export const toUser = (row: UserRow): User => ({
+  id: row.id,
+  locationId: row.location_id,
+  email: row.email,
+  name: row.name,
+  role: row.role,
+  isActive: row.is_active,
+  remoteId: row.remote_id,
+  lastSyncedAt: row.last_synced_at,
+  deactivatedAt: row.deactivated_at,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+/** LIKE treats % and _ as wildcards; a search for them must find them literally. */
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export function createUsersRepository(db: Knex) {
+  return {
+    async findById(id: number): Promise<User | undefined> {
+      const row: UserRow | undefined = await db('users').select(USER_COLUMNS).where({ id }).first();
+      return row && toUser(row);
+    },
+
+    /** The user and password hash for a login to this instance (its own location only). */
+    async findCredentials(
+      locationId: number,
+      email: string,
+    ): Promise<{ user: User; passwordHash: string | null } | undefined> {
+      const row = await db<UserRow>('users')
+        .where({ location_id: locationId })
+        .whereRaw('lower(email) = lower(?)', [email.trim()])
+        .first();
+      return row && { user: toUser(row), passwordHash: row.password_hash };
+    },
+
+    async hasActiveAdmin(locationId: number): Promise<boolean> {
+      const row = await db('users')
+        .where({ location_id: locationId, role: 'admin', is_active: true })
+        .whereNotNull('password_hash')
+        .first('id');
+      return row !== undefined;
+    },
+
+    /** Creates the admin, or resets the password of the account with that email and makes it an active admin. */
+    async upsertAdmin(input: { locationId: number; email: string; name: string; passwordHash: string }): Promise<User> {
+      const email = input.email.trim().toLowerCase();
+      const [row] = (
+        await db.raw(
+          `INSERT INTO users (location_id, email, name, role, is_active, password_hash)
+           VALUES (?, ?, ?, 'admin', true, ?)
+           ON CONFLICT (location_id, lower(email)) DO UPDATE
+             SET role = 'admin', is_active = true, deactivated_at = NULL,
+                 password_hash = EXCLUDED.password_hash, updated_at = now()
+           RETURNING *`,
+          [input.locationId, email, input.name, input.passwordHash],
+        )
+      ).rows as UserRow[];
+      return toUser(row as UserRow);
+    },
+
+    /**
+     * One page of the user list. Fetches one row more than the page to know whether a next page
+     * exists, so no page pays for a COUNT(*) over a large table.
+     */
+    async list(filter: UserListFilter): Promise<UserListPage> {
+      const query = db<UserRow>('users')
+        .join('locations', 'locations.id', 'users.location_id')
+        .select([...USER_COLUMNS, 'locations.code as location_code'])
+        .orderBy('users.id', 'asc')
+        .limit(filter.perPage + 1)
+        .offset((filter.page - 1) * filter.perPage);
+      if (filter.locationCode) query.whereRaw('upper(locations.code) = upper(?)', [filter.locationCode]);
+      if (filter.status) query.where('users.is_active', filter.status === 'active');
+      if (filter.q) {
+        const pattern = `%${escapeLike(filter.q)}%`;
+        query.where((w) => w.whereILike('users.email', pattern).orWhereILike('users.name', pattern));
+      }
+      const rows = await query;
+      return {
+        users: rows.slice(0, filter.perPage).map((row) => ({ ...toUser(row), locationCode: row.location_code! })),
+        page: filter.page,
+        perPage: filter.perPage,
+        hasNext: rows.length > filter.perPage,
+      };
+    },
+  };
+}
+
+export type UsersRepository = ReturnType<typeof createUsersRepository>;

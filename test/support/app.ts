@@ -1,0 +1,58 @@
+import type { Express } from 'express';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../../src/app';
+import { loadConfig, type Config } from '../../src/config';
+import { buildContainer, type Container } from '../../src/container';
+import { createSessionStore } from '../../src/db/session-store';
+import { captureLogs, type CapturedLogs } from './logs';
+import type { TestDatabase } from './database';
+
+export const TEST_ADMIN = { email: 'admin@sinkron.test', password: 'correct horse battery staple' };
+
+export const TEST_SECRETS = {
+  SESSION_SECRET: 'test-session-secret-0123456789-abcdefghijklmnop',
+  JWT_SECRET: 'test-jwt-secret-0123456789-abcdefghijklmnopqrstuv',
+};
+
+export interface TestApp {
+  app: Express;
+  config: Config;
+  container: Container;
+  logs: CapturedLogs;
+  close(): Promise<void>;
+}
+
+/** The real app on a real database, configured as in production apart from the given environment. */
+export async function buildTestApp(database: TestDatabase, env: Record<string, string> = {}): Promise<TestApp> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: database.url,
+    ...TEST_SECRETS,
+    ADMIN_EMAIL: TEST_ADMIN.email,
+    ADMIN_PASSWORD: TEST_ADMIN.password,
+    REMOTE_RETRY_BASE_MS: '20',
+    ...env,
+  });
+  const logs = captureLogs();
+  const container = await buildContainer({ config, db: database.db, logger: logs.logger });
+  await container.services.auth.ensureInitialAdmin(config.initialAdmin);
+  const sessions = createSessionStore(database.url, { pruneIntervalSeconds: false });
+  const app = createApp({ ...container, sessionStore: sessions.store });
+  return { app, config, container, logs, close: () => sessions.close() };
+}
+
+/** Serves an Express app on a free loopback port until `close`. */
+export async function listen(app: Express): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

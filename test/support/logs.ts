@@ -1,0 +1,27 @@
+import { Writable } from 'node:stream';
+import { createLogger, type Logger } from '../../src/logger';
+
+export interface CapturedLogs {
+  logger: Logger;
+  lines: string[];
+  entries(): Array<Record<string, unknown>>;
+  text(): string;
+}
+
+/** A real pino logger (with its redaction) whose lines the test can read. */
+export function captureLogs(level: 'debug' | 'info' = 'debug'): CapturedLogs {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  const logger = createLogger({ log: { level, file: undefined } }, stream);
+  return {
+    logger,
+    lines,
+    entries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
+    text: () => lines.join('\n'),
+  };
+}
