@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from '../support/app';
+import { postForm, signedInAgent, type Agent } from '../support/browser-session';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+
+let database: TestDatabase;
+let t: TestApp;
+let agent: Agent;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  t = await buildTestApp(database);
+  agent = await signedInAgent(t.app);
+});
+afterAll(async () => {
+  await t.close();
+  await database.drop();
+});
+
+const add = (fields: Record<string, string>) => postForm(agent, '/admin/locations', fields, '/admin/locations');
+
+describe('Locations', () => {
+  it('starts with the instance’s own location', async () => {
+    const page = await agent.get('/admin/locations');
+    expect(page.text).toContain('data-code="LOCAL"');
+  });
+
+  it('creates a location, upper-casing its code, and shows a flash message', async () => {
+    const response = await add({ code: 'dev', name: 'Development', online_url: 'http://127.0.0.1:8001' });
+    expect(response.status).toBe(303);
+    const row = await database.db('locations').where({ code: 'DEV' }).first();
+    expect(row).toMatchObject({ name: 'Development', online_url: 'http://127.0.0.1:8001', is_active: true });
+    const page = await agent.get(response.headers.location!);
+    expect(page.text).toContain('Location DEV created.');
+  });
+
+  it.each([
+    [{ code: '', name: 'X', online_url: '' }, 'code', 'Use 1 to 32 letters, digits, _ or -.'],
+    [{ code: 'BAD CODE', name: 'X', online_url: '' }, 'code', 'Use 1 to 32 letters, digits, _ or -.'],
+    [{ code: 'OK1', name: '', online_url: '' }, 'name', 'Give the location a name.'],
+    [{ code: 'OK2', name: 'X', online_url: 'dev.example.com' }, 'online_url', 'Enter an absolute http:// or https:// URL'],
+    [{ code: 'OK3', name: 'X', online_url: 'ftp://dev.example.com' }, 'online_url', 'Enter an absolute http:// or https:// URL'],
+    [{ code: 'OK4', name: 'X', online_url: 'http://user:pw@dev.example.com' }, 'online_url', 'Enter an absolute http:// or https:// URL'],
+    [{ code: 'dev', name: 'Again', online_url: '' }, 'code', 'A location with code DEV exists.'],
+  ])('refuses %j with a message beside the field', async (fields, field, message) => {
+    const count = await database.db('locations').count({ n: '*' }).first();
+    const response = await add(fields);
+    expect(response.status).toBe(422);
+    expect(response.text).toMatch(new RegExp(`id="${field}-error">${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    expect(await database.db('locations').count({ n: '*' }).first()).toEqual(count);
+  });
+
+  it('edits a location, ignoring fields the form does not have', async () => {
+    const dev = await database.db('locations').where({ code: 'DEV' }).first();
+    const edit = await agent.get(`/admin/locations/${dev.id}/edit`);
+    expect(edit.status).toBe(200);
+    const response = await postForm(
+      agent,
+      `/admin/locations/${dev.id}`,
+      { code: 'DEV', name: 'Dev renamed', online_url: 'https://dev.example.com', is_active: 'false', id: '999', created_at: '2000-01-01' },
+      `/admin/locations/${dev.id}/edit`,
+    );
+    expect(response.status).toBe(303);
+    const row = await database.db('locations').where({ id: dev.id }).first();
+    expect(row).toMatchObject({ id: dev.id, name: 'Dev renamed', online_url: 'https://dev.example.com', is_active: true });
+    expect(row.created_at.getFullYear()).not.toBe(2000);
+  });
+
+  it('deactivates and activates a location', async () => {
+    const dev = await database.db('locations').where({ code: 'DEV' }).first();
+    await postForm(agent, `/admin/locations/${dev.id}/deactivate`, {}, '/admin/locations');
+    expect((await database.db('locations').where({ id: dev.id }).first()).is_active).toBe(false);
+    await postForm(agent, `/admin/locations/${dev.id}/activate`, {}, '/admin/locations');
+    expect((await database.db('locations').where({ id: dev.id }).first()).is_active).toBe(true);
+  });
+
+  it('answers 404 for an unknown id and 400 for one that is not an integer', async () => {
+    expect((await agent.get('/admin/locations/999999/edit')).status).toBe(404);
+    expect((await agent.get('/admin/locations/1%20OR%201=1/edit')).status).toBe(400);
+  });
+
+  it('refuses a form post without a CSRF token and changes nothing', async () => {
+    const response = await agent.post('/admin/locations').type('form').send({ code: 'NOCSRF', name: 'X', online_url: '' });
+    expect(response.status).toBe(403);
+    expect(await database.db('locations').where({ code: 'NOCSRF' }).first()).toBeUndefined();
+  });
+});

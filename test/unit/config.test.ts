@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config';
+
+const problemsOf = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+};
+
+describe('loadConfig', () => {
+  it('runs in development with defaults, warning about the default secrets', () => {
+    const config = loadConfig({});
+    expect(config.http.port).toBe(3000);
+    expect(config.appLocation.code).toBe('LOCAL');
+    expect(config.demo).toBe(true);
+    expect(config.warnings).toEqual([
+      'SESSION_SECRET is not set: using a development default',
+      'JWT_SECRET is not set: using a development default',
+    ]);
+  });
+
+  it('names every bad variable at once', () => {
+    const problems = problemsOf({ PORT: 'eighty', DATABASE_URL: 'mysql://x', SYNC_DEACTIVATE_GUARD_PERCENT: '150' });
+    expect(problems.map((p) => p.split(':')[0])).toEqual(['PORT', 'DATABASE_URL', 'SYNC_DEACTIVATE_GUARD_PERCENT']);
+  });
+
+  it('requires the secrets in production', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+      'SESSION_SECRET: required when NODE_ENV=production',
+      'JWT_SECRET: required when NODE_ENV=production',
+    ]);
+    expect(problemsOf({ NODE_ENV: 'production', SESSION_SECRET: 'short', JWT_SECRET: 'x'.repeat(40) })).toEqual([
+      'SESSION_SECRET: must be at least 32 characters',
+    ]);
+  });
+
+  it('reads remote credentials with per-location overrides by upper-case code', () => {
+    const config = loadConfig({
+      EXTERNAL_API_EMAIL: 'api@hub',
+      EXTERNAL_API_PASSWORD: 'shared-pw',
+      EXTERNAL_API_PROD_PASSWORD: 'prod-pw',
+      EXTERNAL_API_TEST_EMAIL: 'test-api@hub',
+      EXTERNAL_API_TEST_PASSWORD: 'test-pw',
+    });
+    expect(config.remote.credentials).toEqual({
+      '*': { email: 'api@hub', password: 'shared-pw' },
+      PROD: { email: 'api@hub', password: 'prod-pw' },
+      TEST: { email: 'test-api@hub', password: 'test-pw' },
+    });
+  });
+
+  it('turns the demo off when a database URL is given, and on with DEMO=1', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db.internal:5432/sinkron' }).demo).toBe(false);
+    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db.internal:5432/sinkron', DEMO: '1' }).demo).toBe(true);
+    expect(loadConfig({ DEMO: '0' }).demo).toBe(false);
+  });
+});
