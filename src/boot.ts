@@ -46,7 +46,7 @@ export async function startInstance(options: {
 
   const container = await buildContainer({ config, db, logger });
   const initialAdmin = await container.services.auth.ensureInitialAdmin(config.initialAdmin);
-  const sessions = createSessionStore(databaseUrl, { pruneIntervalSeconds: 15 * 60 });
+  const sessions = createSessionStore(databaseUrl, { pruneIntervalSeconds: 15 * 60, logger });
   const app = createApp({ ...container, sessionStore: sessions.store });
 
   const server: Server = await new Promise((resolve, reject) => {

@@ -37,7 +37,7 @@ export async function buildTestApp(database: TestDatabase, env: Record<string, s
   const logs = captureLogs();
   const container = await buildContainer({ config, db: database.db, logger: logs.logger });
   await container.services.auth.ensureInitialAdmin(config.initialAdmin);
-  const sessions = createSessionStore(database.url, { pruneIntervalSeconds: false });
+  const sessions = createSessionStore(database.url, { pruneIntervalSeconds: false, logger: logs.logger });
   const app = createApp({ ...container, sessionStore: sessions.store });
   return { app, config, container, logs, close: () => sessions.close() };
 }
