@@ -4,6 +4,7 @@ import * as createUsers from './2025_01_01_000001_create_users_table';
 import * as modifyUsersEmailUnique from './2025_11_08_000000_modify_users_email_unique_constraint';
 import * as createSessionTable from './2025_11_09_000000_create_session_table';
 import * as createSyncRuns from './2025_11_20_000000_create_sync_runs_tables';
+import * as addUsersListingIndexes from './2025_11_21_000000_add_users_listing_indexes';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -20,4 +21,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['2025_11_08_000000_modify_users_email_unique_constraint', modifyUsersEmailUnique],
   ['2025_11_09_000000_create_session_table', createSessionTable],
   ['2025_11_20_000000_create_sync_runs_tables', createSyncRuns],
+  ['2025_11_21_000000_add_users_listing_indexes', addUsersListingIndexes],
 ];

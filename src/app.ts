@@ -10,6 +10,7 @@ import { loadCurrentUser } from './http/middleware/auth';
 import { createCsrf } from './http/middleware/csrf';
 import { errorHandler, notFound } from './http/middleware/errors';
 import { exposeFlash } from './http/middleware/flash';
+import { rejectNulCharacters } from './http/middleware/reject-nul';
 import { createApiRoutes } from './http/api-routes';
 import { createPageRoutes } from './http/routes';
 
@@ -74,6 +75,7 @@ export function createApp(deps: AppDeps): Express {
 
   const csrf = createCsrf();
   app.use(express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 100 }));
+  app.use(rejectNulCharacters);
   app.use(
     session({
       name: 'sinkron.sid',

@@ -105,10 +105,21 @@ export class ConfigError extends Error {
 
 const PER_LOCATION_CREDENTIAL = /^EXTERNAL_API_([A-Z0-9_-]+)_(EMAIL|PASSWORD)$/;
 
-function readRemoteCredentials(source: NodeJS.ProcessEnv, env: Env): Config['remote']['credentials'] {
+/**
+ * The API account the demo remote servers are seeded with, and that the demo hub signs in with when
+ * EXTERNAL_API_EMAIL / EXTERNAL_API_PASSWORD are not set. Only ever used in demo mode.
+ */
+export const DEMO_API_CREDENTIALS: RemoteCredentials = {
+  email: 'api@sinkron.demo',
+  password: 'sinkron-demo-api-password',
+};
+
+function readRemoteCredentials(source: NodeJS.ProcessEnv, env: Env, demo: boolean): Config['remote']['credentials'] {
   const credentials: Config['remote']['credentials'] = {};
   if (env.EXTERNAL_API_EMAIL && env.EXTERNAL_API_PASSWORD) {
     credentials['*'] = { email: env.EXTERNAL_API_EMAIL, password: env.EXTERNAL_API_PASSWORD };
+  } else if (demo && !env.EXTERNAL_API_EMAIL && !env.EXTERNAL_API_PASSWORD) {
+    credentials['*'] = { ...DEMO_API_CREDENTIALS };
   }
   const perLocation: Record<string, Partial<RemoteCredentials>> = {};
   for (const [key, value] of Object.entries(source)) {
@@ -143,6 +154,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length > 0) throw new ConfigError(problems);
   if (!env.SESSION_SECRET) warnings.push('SESSION_SECRET is not set: using a development default');
   if (!env.JWT_SECRET) warnings.push('JWT_SECRET is not set: using a development default');
+  // The demo is what a fresh clone runs; a production start without a database URL gets the app alone.
+  const demo = env.DEMO ?? (env.DATABASE_URL === undefined && !isProduction);
 
   return {
     env: env.NODE_ENV,
@@ -152,7 +165,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       url: env.DATABASE_URL,
       embedded: { dir: env.EMBEDDED_DB_DIR, port: env.EMBEDDED_DB_PORT },
     },
-    demo: env.DEMO ?? env.DATABASE_URL === undefined,
+    demo,
     session: { secret: env.SESSION_SECRET ?? DEV_SESSION_SECRET, idleMinutes: env.SESSION_IDLE_MINUTES },
     jwt: {
       secret: env.JWT_SECRET ?? DEV_JWT_SECRET,
@@ -176,7 +189,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         .split(',')
         .map((h) => h.trim())
         .filter(Boolean),
-      credentials: readRemoteCredentials(source, env),
+      credentials: readRemoteCredentials(source, env, demo),
     },
     sync: {
       previewTtlMinutes: env.SYNC_PREVIEW_TTL_MINUTES,

@@ -2,9 +2,15 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createLocationsRepository, type Location } from './repositories/locations.repository';
+import { createSyncRunsRepository } from './repositories/sync-runs.repository';
 import { createUsersRepository } from './repositories/users.repository';
+import { ApiTokenService } from './services/ApiTokenService';
 import { AuthService } from './services/AuthService';
+import { ExternalApiService } from './services/ExternalApiService';
 import { LocationService } from './services/LocationService';
+import { createUrlPolicy } from './services/url-policy';
+import { UserSyncService } from './services/UserSyncService';
+import { UsersApiService } from './services/UsersApiService';
 
 export interface ContainerInput {
   config: Config;
@@ -20,15 +26,31 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
   const repositories = {
     locations: createLocationsRepository(db),
     users: createUsersRepository(db),
+    syncRuns: createSyncRunsRepository(db),
   };
   const ownLocation: Location = await repositories.locations.ensure({
     code: config.appLocation.code,
     name: config.appLocation.name,
     onlineUrl: null,
   });
+  const urlPolicy = createUrlPolicy(config.remote.allowedHosts);
+  const auth = new AuthService({ users: repositories.users, ownLocation, logger });
+  const externalApi = new ExternalApiService({ remote: config.remote, urlPolicy, logger });
   const services = {
-    auth: new AuthService({ users: repositories.users, ownLocation, logger }),
-    locations: new LocationService({ locations: repositories.locations }),
+    auth,
+    apiTokens: new ApiTokenService({ jwt: config.jwt, auth }),
+    usersApi: new UsersApiService({ db, ownLocation }),
+    locations: new LocationService({ locations: repositories.locations, checkOnlineUrl: urlPolicy.checkOnlineUrl }),
+    externalApi,
+    userSync: new UserSyncService({
+      db,
+      remote: externalApi,
+      locations: repositories.locations,
+      syncRuns: repositories.syncRuns,
+      ownLocationId: ownLocation.id,
+      settings: config.sync,
+      logger,
+    }),
   };
   return { config, db, logger, ownLocation, repositories, services };
 }

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { AppDeps } from '../app';
 import { createAuthController } from './controllers/auth.controller';
 import { createLocationsController } from './controllers/locations.controller';
+import { createSyncController } from './controllers/sync.controller';
 import { createUsersController } from './controllers/users.controller';
 import { requireAdmin } from './middleware/auth';
 import { createLoginRateLimiters } from './middleware/rate-limit';
@@ -11,7 +12,8 @@ export function createPageRoutes(deps: AppDeps): Router {
   const router = Router();
   const auth = createAuthController({ auth: deps.services.auth });
   const users = createUsersController({ users: deps.repositories.users, locations: deps.services.locations });
-  const locations = createLocationsController({ locations: deps.services.locations });
+  const locations = createLocationsController({ locations: deps.services.locations, externalApi: deps.services.externalApi });
+  const sync = createSyncController({ userSync: deps.services.userSync, locations: deps.services.locations });
   const loginLimiters = createLoginRateLimiters(deps.config.loginRateLimit);
 
   router.get('/', (req, res) => res.redirect(303, req.currentUser ? '/admin/users' : '/login'));
@@ -22,10 +24,15 @@ export function createPageRoutes(deps: AppDeps): Router {
   const admin = Router();
   admin.use(requireAdmin);
   admin.get('/users', users.index);
+  admin.post('/users/sync/preview', sync.preview);
+  admin.get('/users/sync/:id', sync.show);
+  admin.post('/users/sync/:id/execute', sync.execute);
+  admin.get('/sync-runs', sync.history);
   admin.get('/locations', locations.index);
   admin.post('/locations', locations.create);
   admin.get('/locations/:id/edit', locations.edit);
   admin.post('/locations/:id', locations.update);
+  admin.post('/locations/:id/test', locations.testConnection);
   admin.post('/locations/:id/activate', locations.setActive);
   admin.post('/locations/:id/deactivate', locations.setActive);
   router.use('/admin', admin);

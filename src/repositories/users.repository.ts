@@ -135,7 +135,12 @@ export function createUsersRepository(db: Knex) {
         .orderBy('users.id', 'asc')
         .limit(filter.perPage + 1)
         .offset((filter.page - 1) * filter.perPage);
-      if (filter.locationCode) query.whereRaw('upper(locations.code) = upper(?)', [filter.locationCode]);
+      if (filter.locationCode) {
+        // The location's id as a constant, so (location_id, id) gives its users in id order: a join
+        // condition on the code would make Postgres sort every user of the location for one page.
+        const locationId = db('locations').select('id').whereRaw('upper(code) = upper(?)', [filter.locationCode]).limit(1);
+        query.where('users.location_id', locationId);
+      }
       if (filter.status) query.where('users.is_active', filter.status === 'active');
       if (filter.q) {
         const pattern = `%${escapeLike(filter.q)}%`;

@@ -23,7 +23,8 @@ export class AuthService {
 
   /** The signed-in admin, or undefined for any failure (the caller shows one message for all). */
   async authenticate(email: string, password: string): Promise<User | undefined> {
-    const found = await this.deps.users.findCredentials(this.deps.ownLocation.id, email);
+    // No account holds U+0000, and PostgreSQL would fail on it rather than find nothing.
+    const found = email.includes('\u0000') ? undefined : await this.deps.users.findCredentials(this.deps.ownLocation.id, email);
     if (!found || found.passwordHash === null) {
       this.decoyHash ??= hashPassword(generatePassword());
       await verifyPassword(await this.decoyHash, password);

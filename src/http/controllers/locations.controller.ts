@@ -1,10 +1,15 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { ValidationError } from '../../errors';
+import type { ExternalApiService } from '../../services/ExternalApiService';
 import type { LocationService } from '../../services/LocationService';
+import { RemoteApiError } from '../../services/remote-api-errors';
 import { flash } from '../middleware/flash';
 
-export const idParam = z.object({ id: z.coerce.number().int().positive().max(2_147_483_647) });
+/** A row id from the path: decimal digits only, so "1e1", "0x10", "+1" or " 1" are refused, not coerced. */
+export const idParam = z.object({
+  id: z.string().regex(/^[1-9][0-9]{0,9}$/).transform(Number).pipe(z.number().max(2_147_483_647)),
+});
 
 /** Only the fields a location form may set: anything else in the body is ignored. */
 const locationForm = (body: unknown) => {
@@ -12,7 +17,7 @@ const locationForm = (body: unknown) => {
   return { code: b.code ?? '', name: b.name ?? '', online_url: b.online_url ?? '' };
 };
 
-export function createLocationsController(deps: { locations: LocationService }) {
+export function createLocationsController(deps: { locations: LocationService; externalApi: Pick<ExternalApiService, 'testConnection'> }) {
   async function renderIndex(res: Response, status = 200, form = { code: '', name: '', online_url: '' }, errors: Record<string, string> = {}) {
     res.status(status).render('admin/locations/index', {
       title: 'Locations',
@@ -62,6 +67,22 @@ export function createLocationsController(deps: { locations: LocationService }) 
         const location = await deps.locations.get(id);
         res.status(422).render('admin/locations/edit', { title: `Edit ${location.code}`, location, form, errors: error.fields });
       }
+    },
+
+    /** Logs in to the location's API and reads its first page, reporting the outcome as a flash. */
+    async testConnection(req: Request, res: Response) {
+      const { id } = idParam.parse(req.params);
+      const location = await deps.locations.get(id);
+      try {
+        const result = await deps.externalApi.testConnection(location);
+        const count = result.total ?? result.firstPageCount;
+        const users = `${count.toLocaleString('en-US')} user${count === 1 ? '' : 's'}`;
+        flash(req, 'success', `${location.code}: OK, ${result.total === null ? `at least ${users}` : users}`);
+      } catch (error) {
+        if (!(error instanceof RemoteApiError)) throw error;
+        flash(req, 'error', error.message);
+      }
+      res.redirect(303, '/admin/locations');
     },
 
     async setActive(req: Request, res: Response) {

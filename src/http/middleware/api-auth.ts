@@ -1,0 +1,17 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { ApiTokenService } from '../../services/ApiTokenService';
+
+/** Bearer-token auth for /api: a bad, expired or outlived token (deactivated admin) gets a JSON 401. */
+export function requireApiToken(tokens: ApiTokenService) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const header = req.get('authorization') ?? '';
+    const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/i.exec(header.trim());
+    const user = match ? await tokens.verify(match[1]!) : undefined;
+    if (!user) {
+      res.set('WWW-Authenticate', 'Bearer').status(401).json({ error: 'Unauthenticated.' });
+      return;
+    }
+    req.currentUser = user;
+    next();
+  };
+}

@@ -1,0 +1,274 @@
+import type { Knex } from 'knex';
+
+export type SyncRunStatus = 'previewed' | 'executing' | 'completed' | 'failed' | 'expired';
+export type SyncItemKind = 'new' | 'update' | 'deactivate' | 'rejected';
+
+export interface SyncRun {
+  id: number;
+  locationId: number;
+  locationCode: string;
+  locationName: string;
+  status: SyncRunStatus;
+  previewedBy: number | null;
+  previewedByEmail: string | null;
+  executedBy: number | null;
+  executedByEmail: string | null;
+  remoteCount: number;
+  localActiveCount: number;
+  newCount: number;
+  updateCount: number;
+  deactivateCount: number;
+  unchangedCount: number;
+  rejectedCount: number;
+  guardRequired: boolean;
+  error: string | null;
+  previewMs: number | null;
+  executeMs: number | null;
+  expiresAt: Date | null;
+  executedAt: Date | null;
+  createdAt: Date;
+}
+
+export interface SyncRunItem {
+  id: number;
+  kind: SyncItemKind;
+  userId: number | null;
+  email: string | null;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  reason: string | null;
+  excerpt: string | null;
+  remotePage: number | null;
+}
+
+export interface PreviewTotals {
+  remoteCount: number;
+  localActiveCount: number;
+  newCount: number;
+  updateCount: number;
+  deactivateCount: number;
+  unchangedCount: number;
+  rejectedCount: number;
+  guardRequired: boolean;
+  previewMs: number;
+  ttlMinutes: number;
+}
+
+export interface SyncRunListFilter {
+  locationCode?: string;
+  page: number;
+  perPage: number;
+}
+
+interface SyncRunRow {
+  id: number;
+  location_id: number;
+  location_code: string;
+  location_name: string;
+  status: SyncRunStatus;
+  previewed_by: number | null;
+  previewed_by_email: string | null;
+  executed_by: number | null;
+  executed_by_email: string | null;
+  remote_count: number;
+  local_active_count: number;
+  new_count: number;
+  update_count: number;
+  deactivate_count: number;
+  unchanged_count: number;
+  rejected_count: number;
+  guard_required: boolean;
+  error: string | null;
+  preview_ms: number | null;
+  execute_ms: number | null;
+  expires_at: Date | null;
+  executed_at: Date | null;
+  created_at: Date;
+}
+
+interface SyncRunItemRow {
+  id: number;
+  kind: SyncItemKind;
+  user_id: number | null;
+  email: string | null;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  reason: string | null;
+  excerpt: string | null;
+  remote_page: number | null;
+}
+
+const toSyncRun = (row: SyncRunRow): SyncRun => ({
+  id: row.id,
+  locationId: row.location_id,
+  locationCode: row.location_code,
+  locationName: row.location_name,
+  status: row.status,
+  previewedBy: row.previewed_by,
+  previewedByEmail: row.previewed_by_email,
+  executedBy: row.executed_by,
+  executedByEmail: row.executed_by_email,
+  remoteCount: row.remote_count,
+  localActiveCount: row.local_active_count,
+  newCount: row.new_count,
+  updateCount: row.update_count,
+  deactivateCount: row.deactivate_count,
+  unchangedCount: row.unchanged_count,
+  rejectedCount: row.rejected_count,
+  guardRequired: row.guard_required,
+  error: row.error,
+  previewMs: row.preview_ms,
+  executeMs: row.execute_ms,
+  expiresAt: row.expires_at,
+  executedAt: row.executed_at,
+  createdAt: row.created_at,
+});
+
+const toItem = (row: SyncRunItemRow): SyncRunItem => ({
+  id: row.id,
+  kind: row.kind,
+  userId: row.user_id,
+  email: row.email,
+  before: row.before,
+  after: row.after,
+  reason: row.reason,
+  excerpt: row.excerpt,
+  remotePage: row.remote_page,
+});
+
+/** A sync run with its location and the emails of the admins who previewed and executed it. */
+function runQuery(db: Knex) {
+  return db('sync_runs as r')
+    .join('locations as l', 'l.id', 'r.location_id')
+    .leftJoin('users as p', 'p.id', 'r.previewed_by')
+    .leftJoin('users as e', 'e.id', 'r.executed_by')
+    .select(
+      'r.*',
+      'l.code as location_code',
+      'l.name as location_name',
+      'p.email as previewed_by_email',
+      'e.email as executed_by_email',
+    );
+}
+
+export function createSyncRunsRepository(db: Knex) {
+  return {
+    /** Starts a run inside the preview transaction; it becomes visible only with the finished plan. */
+    async createPreview(trx: Knex.Transaction, input: { locationId: number; previewedBy: number }): Promise<number> {
+      const [row] = await trx('sync_runs')
+        .insert({ location_id: input.locationId, previewed_by: input.previewedBy, status: 'previewed' })
+        .returning('id');
+      return (row as { id: number }).id;
+    },
+
+    async finishPreview(trx: Knex.Transaction, runId: number, totals: PreviewTotals): Promise<void> {
+      await trx('sync_runs')
+        .where({ id: runId })
+        .update({
+          remote_count: totals.remoteCount,
+          local_active_count: totals.localActiveCount,
+          new_count: totals.newCount,
+          update_count: totals.updateCount,
+          deactivate_count: totals.deactivateCount,
+          unchanged_count: totals.unchangedCount,
+          rejected_count: totals.rejectedCount,
+          guard_required: totals.guardRequired,
+          preview_ms: totals.previewMs,
+          expires_at: trx.raw("now() + make_interval(mins => ?::int)", [totals.ttlMinutes]),
+          updated_at: trx.fn.now(),
+        });
+    },
+
+    /** The audit record of a preview that could not fetch the remote list: nothing in it can be executed. */
+    async recordFailedPreview(input: {
+      locationId: number;
+      previewedBy: number;
+      error: string;
+      previewMs: number;
+    }): Promise<number> {
+      const [row] = await db('sync_runs')
+        .insert({
+          location_id: input.locationId,
+          previewed_by: input.previewedBy,
+          status: 'failed',
+          error: input.error,
+          preview_ms: input.previewMs,
+        })
+        .returning('id');
+      return (row as { id: number }).id;
+    },
+
+    async findById(id: number, trx: Knex = db): Promise<SyncRun | undefined> {
+      const row: SyncRunRow | undefined = await runQuery(trx).where('r.id', id).first();
+      return row && toSyncRun(row);
+    },
+
+    /** Locks the run's row until the transaction ends, so one execute at a time sees and changes it. */
+    async lockForExecute(trx: Knex.Transaction, id: number): Promise<{ status: SyncRunStatus; expired: boolean } | undefined> {
+      const result = await trx.raw(
+        `SELECT status, (expires_at IS NULL OR expires_at <= now()) AS expired FROM sync_runs WHERE id = ?::int FOR UPDATE`,
+        [id],
+      );
+      return result.rows[0];
+    },
+
+    async markExpired(trx: Knex, id: number): Promise<void> {
+      await trx('sync_runs').where({ id, status: 'previewed' }).update({ status: 'expired', updated_at: trx.fn.now() });
+    },
+
+    /** Marks previews whose time is up as expired (lazily, when runs are looked at). */
+    async expireOverdue(filter: { id?: number } = {}): Promise<void> {
+      const query = db('sync_runs').where('status', 'previewed').andWhere('expires_at', '<=', db.fn.now());
+      if (filter.id !== undefined) query.andWhere('id', filter.id);
+      await query.update({ status: 'expired', updated_at: db.fn.now() });
+    },
+
+    async markFailed(trx: Knex, id: number, error: string): Promise<void> {
+      await trx('sync_runs')
+        .where({ id })
+        .whereIn('status', ['previewed', 'executing'])
+        .update({ status: 'failed', error, updated_at: trx.fn.now() });
+    },
+
+    async markCompleted(
+      trx: Knex.Transaction,
+      id: number,
+      input: { executedBy: number; executeMs: number },
+    ): Promise<void> {
+      await trx('sync_runs').where({ id }).update({
+        status: 'completed',
+        executed_by: input.executedBy,
+        executed_at: trx.fn.now(),
+        execute_ms: input.executeMs,
+        updated_at: trx.fn.now(),
+      });
+    },
+
+    /** One page of a run's items of one kind, in plan order, read through the (run, kind, id) index. */
+    async listItems(runId: number, kind: SyncItemKind, page: { limit: number; offset: number }): Promise<SyncRunItem[]> {
+      const rows: SyncRunItemRow[] = await db('sync_run_items')
+        .where({ sync_run_id: runId, kind })
+        .orderBy('id')
+        .limit(page.limit)
+        .offset(page.offset);
+      return rows.map(toItem);
+    },
+
+    /** Newest first; one row more than the page tells whether a next page exists without a COUNT. */
+    async list(filter: SyncRunListFilter): Promise<{ runs: SyncRun[]; page: number; hasNext: boolean }> {
+      const query = runQuery(db)
+        .orderBy('r.id', 'desc')
+        .limit(filter.perPage + 1)
+        .offset((filter.page - 1) * filter.perPage);
+      if (filter.locationCode) query.whereRaw('upper(l.code) = upper(?)', [filter.locationCode]);
+      const rows: SyncRunRow[] = await query;
+      return {
+        runs: rows.slice(0, filter.perPage).map(toSyncRun),
+        page: filter.page,
+        hasNext: rows.length > filter.perPage,
+      };
+    },
+  };
+}
+
+export type SyncRunsRepository = ReturnType<typeof createSyncRunsRepository>;

@@ -1,0 +1,299 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { performance } from 'node:perf_hooks';
+import { AppError, NotFoundError, ValidationError } from '../errors';
+import type { Location, LocationsRepository } from '../repositories/locations.repository';
+import type {
+  SyncItemKind,
+  SyncRun,
+  SyncRunItem,
+  SyncRunListFilter,
+  SyncRunsRepository,
+} from '../repositories/sync-runs.repository';
+import type { RemoteUserPage, RemoteUserSource } from './remote-users';
+import { applyPlan, endSessionsOfDeactivated, lockLocation, planIsStale } from './sync/apply-queries';
+import { describeDatabaseFailure, describeFetchFailure } from './sync/failure-messages';
+import { createStaging, planChanges, stagePage, type PlanCounts } from './sync/plan-queries';
+
+export interface SyncSettings {
+  previewTtlMinutes: number;
+  guardPercent: number;
+  guardMin: number;
+}
+
+export const STALE_PLAN_MESSAGE = 'Data changed since the preview; run the preview again.';
+export const SECTION_PAGE_SIZE = 100;
+export const SECTION_KINDS = ['new', 'update', 'deactivate', 'rejected'] as const satisfies readonly SyncItemKind[];
+
+export type ExecuteOutcome =
+  | { kind: 'completed'; run: SyncRun }
+  | { kind: 'already-completed' }
+  | { kind: 'confirmation-required'; run: SyncRun }
+  | { kind: 'expired' }
+  | { kind: 'stale' }
+  | { kind: 'not-executable'; status: SyncRun['status'] };
+
+export interface RunSection {
+  kind: SyncItemKind;
+  total: number;
+  page: number;
+  pageCount: number;
+  pageSize: number;
+  items: SyncRunItem[];
+}
+
+/** Marks an error raised by the remote source, as opposed to one raised while storing its pages. */
+class FetchFailure extends Error {
+  constructor(readonly sourceError: unknown) {
+    super('remote fetch failed');
+  }
+}
+
+/**
+ * The guard against a broken remote wiping a location: many deactivations at once, or an empty list
+ * while local users are active, need the admin to type the location code.
+ */
+export function guardRequired(counts: Pick<PlanCounts, 'deactivateCount' | 'localActiveCount' | 'usableCount'>, settings: SyncSettings): boolean {
+  if (counts.usableCount === 0 && counts.localActiveCount > 0) return true;
+  return (
+    counts.deactivateCount > (counts.localActiveCount * settings.guardPercent) / 100 &&
+    counts.deactivateCount > settings.guardMin
+  );
+}
+
+/**
+ * Sync from Server: a preview stores the complete plan as a sync run; execute applies exactly that plan
+ * once, or nothing. Both steps are a bounded number of set-based statements, whatever the user count.
+ */
+export class UserSyncService {
+  constructor(
+    private readonly deps: {
+      db: Knex;
+      remote: RemoteUserSource;
+      locations: LocationsRepository;
+      syncRuns: SyncRunsRepository;
+      ownLocationId: number;
+      settings: SyncSettings;
+      logger: Logger;
+    },
+  ) {}
+
+  /** Fetches all remote users of the location and saves the plan. A fetch error leaves a failed run. */
+  async preview(locationId: number, adminId: number): Promise<{ runId: number; status: 'previewed' | 'failed' }> {
+    const location = await this.syncableLocation(locationId);
+    const { db, syncRuns, logger, settings } = this.deps;
+    const started = performance.now();
+    try {
+      const { runId, counts, remoteCount, guard } = await db.transaction(async (trx) => {
+        const runId = await syncRuns.createPreview(trx, { locationId: location.id, previewedBy: adminId });
+        await createStaging(trx);
+        const remoteCount = await this.stageRemoteList(trx, runId, location);
+        const counts = await planChanges(trx, runId, location.id);
+        const guard = guardRequired(counts, settings);
+        await syncRuns.finishPreview(trx, runId, {
+          ...counts,
+          remoteCount,
+          guardRequired: guard,
+          previewMs: Math.round(performance.now() - started),
+          ttlMinutes: settings.previewTtlMinutes,
+        });
+        return { runId, counts, remoteCount, guard };
+      });
+      logger.info(
+        {
+          runId,
+          location: location.code,
+          adminId,
+          remoteCount,
+          counts: countsForLog(counts),
+          guardRequired: guard,
+          durationMs: Math.round(performance.now() - started),
+        },
+        'sync preview saved',
+      );
+      return { runId, status: 'previewed' };
+    } catch (error) {
+      if (!(error instanceof FetchFailure)) throw error;
+      const message = describeFetchFailure(location.code, error.sourceError);
+      const runId = await syncRuns.recordFailedPreview({
+        locationId: location.id,
+        previewedBy: adminId,
+        error: message,
+        previewMs: Math.round(performance.now() - started),
+      });
+      logger.warn({ runId, location: location.code, adminId, cause: message }, 'sync preview failed: remote list not fetched');
+      return { runId, status: 'failed' };
+    }
+  }
+
+  /**
+   * Applies the saved plan once. Refusals (expired, stale, already done, unconfirmed) are outcomes, not
+   * errors; a database failure rolls everything back, marks the run failed and throws.
+   */
+  async execute(runId: number, adminId: number, confirmCode?: string): Promise<ExecuteOutcome> {
+    const { db, syncRuns, logger } = this.deps;
+    const started = performance.now();
+    // When the connection dies, knex rejects with the failed ROLLBACK; the statement's own error says more.
+    let firstError: unknown;
+    let outcome: ExecuteOutcome;
+    try {
+      outcome = await db.transaction(async (trx) => {
+        try {
+          return await this.executeInTransaction(trx, { runId, adminId, confirmCode, started });
+        } catch (error) {
+          firstError = error;
+          throw error;
+        }
+      });
+    } catch (caught) {
+      const error = firstError ?? caught;
+      if (error instanceof AppError) throw error;
+      const cause = error instanceof PlanMismatchError ? error.message : describeDatabaseFailure(error);
+      try {
+        await syncRuns.markFailed(db, runId, `Execution failed and nothing was changed: ${cause}. Run the preview again.`);
+      } catch (markError) {
+        logger.error({ runId, cause: describeDatabaseFailure(markError) }, 'could not mark the sync run as failed');
+      }
+      logger.error({ runId, adminId, cause }, 'sync execute failed');
+      throw new AppError(`The sync could not be applied and nothing was changed (${cause}). Run the preview again.`, 500, false);
+    }
+    if (outcome.kind !== 'completed') logger.info({ runId, adminId, outcome: outcome.kind }, 'sync execute refused');
+    return outcome;
+  }
+
+  /**
+   * The execute step on one transaction. The run's row lock makes a concurrent execute of the same run
+   * wait and then see it completed; the location's advisory lock keeps two runs of one location apart.
+   */
+  private async executeInTransaction(
+    trx: Knex.Transaction,
+    input: { runId: number; adminId: number; confirmCode: string | undefined; started: number },
+  ): Promise<ExecuteOutcome> {
+    const { syncRuns, logger } = this.deps;
+    const { runId, adminId, confirmCode, started } = input;
+    const locked = await syncRuns.lockForExecute(trx, runId);
+    if (!locked) throw new NotFoundError('Sync run not found.');
+    if (locked.status === 'completed') return { kind: 'already-completed' };
+    if (locked.status !== 'previewed') return { kind: 'not-executable', status: locked.status };
+    if (locked.expired) {
+      await syncRuns.markExpired(trx, runId);
+      return { kind: 'expired' };
+    }
+    const run = (await syncRuns.findById(runId, trx))!;
+    if (run.guardRequired && confirmCode?.trim().toUpperCase() !== run.locationCode.toUpperCase()) {
+      return { kind: 'confirmation-required', run };
+    }
+    await lockLocation(trx, run.locationId);
+    if (await planIsStale(trx, runId, run.locationId)) {
+      await syncRuns.markFailed(trx, runId, STALE_PLAN_MESSAGE);
+      return { kind: 'stale' };
+    }
+    const applied = await applyPlan(trx, runId, run.locationId);
+    if (applied.added !== run.newCount || applied.updated !== run.updateCount || applied.deactivated !== run.deactivateCount) {
+      throw new PlanMismatchError();
+    }
+    const sessionsEnded = await endSessionsOfDeactivated(trx, runId);
+    await syncRuns.markCompleted(trx, runId, { executedBy: adminId, executeMs: Math.round(performance.now() - started) });
+    logger.info(
+      {
+        runId,
+        location: run.locationCode,
+        adminId,
+        counts: countsForLog(run),
+        sessionsEnded,
+        durationMs: Math.round(performance.now() - started),
+      },
+      'sync executed',
+    );
+    return { kind: 'completed', run: (await syncRuns.findById(runId, trx))! };
+  }
+
+  /** A run with one page of each section, after expiring it if its time is up. */
+  async describeRun(runId: number, pages: Partial<Record<SyncItemKind, number>> = {}): Promise<{ run: SyncRun; sections: RunSection[] }> {
+    await this.deps.syncRuns.expireOverdue({ id: runId });
+    const run = await this.deps.syncRuns.findById(runId);
+    if (!run) throw new NotFoundError('Sync run not found.');
+    const totals: Record<SyncItemKind, number> = {
+      new: run.newCount,
+      update: run.updateCount,
+      deactivate: run.deactivateCount,
+      rejected: run.rejectedCount,
+    };
+    const sections = await Promise.all(
+      SECTION_KINDS.map(async (kind): Promise<RunSection> => {
+        const total = totals[kind];
+        const pageCount = Math.max(1, Math.ceil(total / SECTION_PAGE_SIZE));
+        const page = Math.min(Math.max(1, pages[kind] ?? 1), pageCount);
+        const items =
+          total === 0
+            ? []
+            : await this.deps.syncRuns.listItems(run.id, kind, {
+                limit: SECTION_PAGE_SIZE,
+                offset: (page - 1) * SECTION_PAGE_SIZE,
+              });
+        return { kind, total, page, pageCount, pageSize: SECTION_PAGE_SIZE, items };
+      }),
+    );
+    return { run, sections };
+  }
+
+  async listRuns(filter: SyncRunListFilter) {
+    await this.deps.syncRuns.expireOverdue();
+    return this.deps.syncRuns.list(filter);
+  }
+
+  private async syncableLocation(locationId: number): Promise<Location> {
+    const location = await this.deps.locations.findById(locationId);
+    if (!location) throw new NotFoundError('Location not found.');
+    if (location.id === this.deps.ownLocationId) {
+      throw new ValidationError(`${location.code} is this instance's own location: its accounts are managed here, not synced.`);
+    }
+    if (!location.isActive) throw new ValidationError(`${location.code} is inactive: activate it before syncing.`);
+    if (!location.onlineUrl) throw new ValidationError(`${location.code} has no online URL to sync from.`);
+    return location;
+  }
+
+  /** Streams every remote page into the staging table; any error of the source becomes a FetchFailure. */
+  private async stageRemoteList(trx: Knex.Transaction, runId: number, location: Location): Promise<number> {
+    const abort = new AbortController();
+    const pages = this.deps.remote.fetchUsers(location, { signal: abort.signal })[Symbol.asyncIterator]();
+    let received = 0;
+    let finished = false;
+    try {
+      for (;;) {
+        let step: IteratorResult<RemoteUserPage>;
+        try {
+          step = await pages.next();
+        } catch (error) {
+          finished = true;
+          throw new FetchFailure(error);
+        }
+        if (step.done) {
+          finished = true;
+          return received;
+        }
+        await stagePage(trx, runId, step.value, received);
+        received += step.value.users.length + step.value.rejected.length;
+      }
+    } finally {
+      if (!finished) {
+        abort.abort();
+        await pages.return?.().catch(() => undefined);
+      }
+    }
+  }
+}
+
+class PlanMismatchError extends Error {
+  constructor() {
+    super('the users changed while the plan was being applied');
+  }
+}
+
+const countsForLog = (c: Pick<PlanCounts, 'newCount' | 'updateCount' | 'deactivateCount' | 'unchangedCount' | 'rejectedCount'>) => ({
+  new: c.newCount,
+  update: c.updateCount,
+  deactivate: c.deactivateCount,
+  unchanged: c.unchangedCount,
+  rejected: c.rejectedCount,
+});

@@ -1,0 +1,30 @@
+import type { Knex } from 'knex';
+
+/** A user as the remote API contract shows it: nothing else leaves this instance. */
+export interface ApiUserRow {
+  id: number;
+  name: string;
+  email: string;
+  role: string | null;
+  is_active: boolean;
+  updated_at: Date;
+}
+
+/** One page of a location's users by id, and how many there are: two set-based queries. */
+export async function pageOfLocationUsers(
+  db: Knex,
+  locationId: number,
+  page: number,
+  perPage: number,
+): Promise<{ rows: ApiUserRow[]; total: number }> {
+  const [rows, counted] = await Promise.all([
+    db('users')
+      .select<ApiUserRow[]>('id', 'name', 'email', 'role', 'is_active', 'updated_at')
+      .where({ location_id: locationId })
+      .orderBy('id', 'asc')
+      .limit(perPage)
+      .offset((page - 1) * perPage),
+    db('users').where({ location_id: locationId }).count<{ count: string }[]>({ count: '*' }),
+  ]);
+  return { rows, total: Number(counted[0]?.count ?? 0) };
+}
