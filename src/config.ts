@@ -20,7 +20,7 @@ const envSchema = z.object({
   DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
   EMBEDDED_DB_DIR: z.string().default('.data/postgres'),
   EMBEDDED_DB_PORT: z.coerce.number().int().min(0).max(65535).default(5433),
-  DEMO: booleanFlag.optional(),
+  DEMO: optionalString.pipe(booleanFlag.optional()),
   SESSION_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
   SESSION_IDLE_MINUTES: positiveInt.default(30),
   TRUST_PROXY: booleanFlag.default(false),

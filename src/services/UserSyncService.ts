@@ -10,7 +10,7 @@ import type {
   SyncRunListFilter,
   SyncRunsRepository,
 } from '../repositories/sync-runs.repository';
-import type { RemoteUserPage, RemoteUserSource } from './remote-users';
+import type { RemoteUserSource } from './remote-users';
 import { applyPlan, endSessionsOfDeactivated, lockLocation, planIsStale } from './sync/apply-queries';
 import { describeDatabaseFailure, describeFetchFailure } from './sync/failure-messages';
 import { createStaging, planChanges, stagePage, type PlanCounts } from './sync/plan-queries';
@@ -26,7 +26,7 @@ export const SECTION_PAGE_SIZE = 100;
 export const SECTION_KINDS = ['new', 'update', 'deactivate', 'rejected'] as const satisfies readonly SyncItemKind[];
 
 export type ExecuteOutcome =
-  | { kind: 'completed'; run: SyncRun }
+  | { kind: 'completed'; run: SyncRun; sessionsEnded: number }
   | { kind: 'already-completed' }
   | { kind: 'confirmation-required'; run: SyncRun }
   | { kind: 'expired' }
@@ -157,7 +157,22 @@ export class UserSyncService {
       logger.error({ runId, adminId, cause }, 'sync execute failed');
       throw new AppError(`The sync could not be applied and nothing was changed (${cause}). Run the preview again.`, 500, false);
     }
-    if (outcome.kind !== 'completed') logger.info({ runId, adminId, outcome: outcome.kind }, 'sync execute refused');
+    if (outcome.kind === 'completed') {
+      const { run, sessionsEnded } = outcome;
+      logger.info(
+        {
+          runId,
+          location: run.locationCode,
+          adminId,
+          counts: countsForLog(run),
+          sessionsEnded,
+          durationMs: Math.round(performance.now() - started),
+        },
+        'sync executed',
+      );
+    } else {
+      logger.info({ runId, adminId, outcome: outcome.kind }, 'sync execute refused');
+    }
     return outcome;
   }
 
@@ -169,7 +184,7 @@ export class UserSyncService {
     trx: Knex.Transaction,
     input: { runId: number; adminId: number; confirmCode: string | undefined; started: number },
   ): Promise<ExecuteOutcome> {
-    const { syncRuns, logger } = this.deps;
+    const { syncRuns } = this.deps;
     const { runId, adminId, confirmCode, started } = input;
     const locked = await syncRuns.lockForExecute(trx, runId);
     if (!locked) throw new NotFoundError('Sync run not found.');
@@ -194,18 +209,7 @@ export class UserSyncService {
     }
     const sessionsEnded = await endSessionsOfDeactivated(trx, runId);
     await syncRuns.markCompleted(trx, runId, { executedBy: adminId, executeMs: Math.round(performance.now() - started) });
-    logger.info(
-      {
-        runId,
-        location: run.locationCode,
-        adminId,
-        counts: countsForLog(run),
-        sessionsEnded,
-        durationMs: Math.round(performance.now() - started),
-      },
-      'sync executed',
-    );
-    return { kind: 'completed', run: (await syncRuns.findById(runId, trx))! };
+    return { kind: 'completed', run: (await syncRuns.findById(runId, trx))!, sessionsEnded };
   }
 
   /** A run with one page of each section, after expiring it if its time is up. */
@@ -253,32 +257,42 @@ export class UserSyncService {
     return location;
   }
 
-  /** Streams every remote page into the staging table; any error of the source becomes a FetchFailure. */
+  /**
+   * Streams every remote page into the staging table; any error of the source becomes a FetchFailure.
+   * The next page is already being fetched while the current one is written, so network and database
+   * time overlap; at most two pages are held in memory.
+   */
   private async stageRemoteList(trx: Knex.Transaction, runId: number, location: Location): Promise<number> {
     const abort = new AbortController();
     const pages = this.deps.remote.fetchUsers(location, { signal: abort.signal })[Symbol.asyncIterator]();
+    const nextPage = () =>
+      pages.next().then(
+        (result) => ({ ok: true as const, result }),
+        (error: unknown) => ({ ok: false as const, error }),
+      );
     let received = 0;
     let finished = false;
     try {
+      let pending = nextPage();
       for (;;) {
-        let step: IteratorResult<RemoteUserPage>;
-        try {
-          step = await pages.next();
-        } catch (error) {
+        const step = await pending;
+        if (!step.ok) {
           finished = true;
-          throw new FetchFailure(error);
+          throw new FetchFailure(step.error);
         }
-        if (step.done) {
+        if (step.result.done) {
           finished = true;
           return received;
         }
-        await stagePage(trx, runId, step.value, received);
-        received += step.value.users.length + step.value.rejected.length;
+        pending = nextPage();
+        const page = step.result.value;
+        await stagePage(trx, runId, page, received);
+        received += page.users.length + page.rejected.length;
       }
     } finally {
       if (!finished) {
         abort.abort();
-        await pages.return?.().catch(() => undefined);
+        await pages.return?.(undefined).catch(() => undefined);
       }
     }
   }

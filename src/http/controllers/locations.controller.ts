@@ -39,6 +39,7 @@ export function createLocationsController(deps: { locations: LocationService; ex
         res.redirect(303, '/admin/locations');
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
+        req.log.info({ fields: error.fields }, 'location form refused');
         await renderIndex(res, 422, form as typeof form & { code: string; name: string; online_url: string }, error.fields);
       }
     },
@@ -64,6 +65,7 @@ export function createLocationsController(deps: { locations: LocationService; ex
         res.redirect(303, '/admin/locations');
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
+        req.log.info({ locationId: id, fields: error.fields }, 'location form refused');
         const location = await deps.locations.get(id);
         res.status(422).render('admin/locations/edit', { title: `Edit ${location.code}`, location, form, errors: error.fields });
       }

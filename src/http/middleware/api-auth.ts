@@ -6,12 +6,13 @@ export function requireApiToken(tokens: ApiTokenService) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/i.exec(header.trim());
-    const user = match ? await tokens.verify(match[1]!) : undefined;
-    if (!user) {
+    const result = match ? await tokens.check(match[1]!) : { refused: header ? 'not a bearer token' : 'no Authorization header' };
+    if (!('user' in result)) {
+      req.log.info({ reason: result.refused }, 'api token refused');
       res.set('WWW-Authenticate', 'Bearer').status(401).json({ error: 'Unauthenticated.' });
       return;
     }
-    req.currentUser = user;
+    req.currentUser = result.user;
     next();
   };
 }

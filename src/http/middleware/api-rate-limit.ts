@@ -6,8 +6,9 @@ const accountKey = (req: Request) =>
 
 /** The API login's limits on failed attempts, per address and per account, answered in JSON. */
 export function createApiLoginRateLimiters(limit: { max: number; windowMs: number }) {
-  const tooMany = (_req: Request, res: Response) => {
+  const tooMany = (req: Request, res: Response) => {
     const minutes = Math.ceil(limit.windowMs / 60_000);
+    req.log.warn({ reason: 'too many failed logins', limit: limit.max, windowMinutes: minutes }, 'api login throttled');
     res.status(429).json({ error: `Too many failed logins. Wait ${minutes} minute${minutes === 1 ? '' : 's'} and try again.` });
   };
   const common = {

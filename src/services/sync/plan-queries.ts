@@ -92,7 +92,7 @@ export async function planChanges(trx: Knex.Transaction, runId: number, location
      INSERT INTO sync_run_items (sync_run_id, kind, email, reason, excerpt, remote_page)
      SELECT ?::int, 'rejected', email,
             'email appears ' || count(*) OVER (PARTITION BY email) || ' times in the remote list',
-            json_build_object('id', remote_id, 'email', email, 'name', name, 'role', role, 'is_active', is_active)::text,
+            jsonb_build_object('id', remote_id, 'email', email, 'name', name, 'role', role, 'is_active', is_active)::text,
             page
      FROM removed
      ORDER BY position`,

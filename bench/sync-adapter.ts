@@ -1,0 +1,48 @@
+/** The two calls the bench makes into the real sync service, as the container exposes it. */
+import type { Container } from '../src/container';
+
+export async function previewSync(
+  container: Container,
+  input: { locationId: number; adminId: number },
+): Promise<Record<string, unknown>> {
+  const { runId, status } = await container.services.userSync.preview(input.locationId, input.adminId);
+  if (status !== 'previewed') {
+    const run = await container.repositories.syncRuns.findById(runId);
+    throw new Error(`the preview failed: ${run?.error ?? status}`);
+  }
+  const run = (await container.repositories.syncRuns.findById(runId))!;
+  return {
+    runId,
+    counts: {
+      remote: run.remoteCount,
+      new: run.newCount,
+      update: run.updateCount,
+      deactivate: run.deactivateCount,
+      unchanged: run.unchangedCount,
+      rejected: run.rejectedCount,
+    },
+  };
+}
+
+export async function executePlan(
+  container: Container,
+  input: { runId: number; locationId: number; adminId: number },
+): Promise<Record<string, unknown>> {
+  const outcome = await container.services.userSync.execute(input.runId, input.adminId);
+  if (outcome.kind !== 'completed') throw new Error(`the execute did not complete: ${outcome.kind}`);
+  return { counts: {} };
+}
+
+/** The app's own remote client draining every page (login, JSON, validation) and keeping nothing: the
+ * part of the preview that is not SQL. */
+export async function fetchOnly(container: Container, locationId: number): Promise<Record<string, unknown>> {
+  const location = await container.repositories.locations.findById(locationId);
+  if (!location) throw new Error(`no location ${locationId}`);
+  let users = 0;
+  let pages = 0;
+  for await (const page of container.services.externalApi.fetchUsers(location)) {
+    users += page.users.length;
+    pages += 1;
+  }
+  return { users, pages };
+}

@@ -1,0 +1,363 @@
+/**
+ * `npm run bench`: the sync at N remote users against the per-row baseline and the machine's floor,
+ * and User Management at a million users. Options:
+ *   --n 10000,100000     remote users per sync run (default 10000 and 100000)
+ *   --baseline-n 10000   users for the per-row baseline (extrapolated to N)
+ *   --users-page         only the User Management part;  --no-users-page  skip it
+ *   --repeat 3           rounds per N (medians of the times, highest peak RSS)
+ *   --page-users 1000000 --samples 20
+ *   --profile DIR        V8 CPU profiles of every worker, one folder per task
+ *   --node-flags=--trace-gc  extra Node flags for the workers (their output is shown)
+ * Prints a table and, as its last line, one JSON object; writes docs/benchmarks.md.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startLaravelServer, type LaravelServer } from '../test/support/laravel-server';
+import { startEmbeddedPostgres, type EmbeddedCluster } from '../src/db/embedded-postgres';
+import { createDb, type Knex } from '../src/db/knex';
+import { migrateLatest } from '../src/db/migrate';
+import { findFreePort } from '../src/lib/free-port';
+import { hashPassword } from '../src/services/password';
+import {
+  BENCH_ADMIN,
+  ensureLocations,
+  expectedCounts,
+  remoteUsers,
+  REMOTE_CREDENTIALS,
+  seedMirror,
+  verifySynced,
+} from './data';
+import { derived, machineLine, renderMarkdown, renderTables, TARGETS, type BaselineFigures, type SyncFigures, type UsersPageFigures } from './report';
+import { median, seedUsersPage, signIn, timePage } from './users-page';
+import type { StepResult, WorkerTask } from './worker';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const WORKER = path.join(import.meta.dirname, 'worker.ts');
+const PER_PAGE = 1000;
+const REMOTE_CONCURRENCY = 4;
+const APP_LOCATION_CODE = 'LOCAL';
+
+const { values: args } = parseArgs({
+  options: {
+    n: { type: 'string', default: '10000,100000' },
+    'baseline-n': { type: 'string', default: '10000' },
+    'users-page': { type: 'boolean', default: false },
+    'no-users-page': { type: 'boolean', default: false },
+    'page-users': { type: 'string', default: '1000000' },
+    samples: { type: 'string', default: '20' },
+    repeat: { type: 'string', default: '3' },
+    profile: { type: 'string' },
+    'node-flags': { type: 'string' },
+  },
+});
+
+const positive = (text: string, name: string) => {
+  const value = Number(text.replace(/_/g, ''));
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got ${text}`);
+  return value;
+};
+const sizes = args['users-page'] ? [] : args.n.split(',').map((v) => positive(v.trim(), 'n'));
+const baselineN = positive(args['baseline-n'], 'baseline-n');
+const pageUsers = positive(args['page-users'], 'page-users');
+const samples = positive(args.samples, 'samples');
+const repeat = positive(args.repeat, 'repeat');
+const runUsersPage = !args['no-users-page'];
+
+const children = new Set<ChildProcess>();
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+/** Runs one task in a fresh worker process and returns its answer. */
+function runWorker<T = StepResult>(task: WorkerTask, onStarted?: (child: ChildProcess) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = fork(WORKER, [JSON.stringify(task)], {
+      cwd: ROOT,
+      execArgv: ['--import', 'tsx', ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile, task.task)}`] : []), ...(args['node-flags']?.split(' ').filter(Boolean) ?? [])],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+    });
+    children.add(child);
+    let output = '';
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString('utf8')).slice(-4000);
+      if (args['node-flags']) process.stderr.write(chunk);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    let answered = false;
+    child.on('message', (message: { ok: boolean; result?: T; error?: string }) => {
+      answered = true;
+      if (message.ok) {
+        onStarted?.(child);
+        resolve(message.result as T);
+      } else reject(new Error(`worker ${task.task} failed: ${message.error}`));
+    });
+    child.on('exit', (code) => {
+      children.delete(child);
+      if (!answered) reject(new Error(`worker ${task.task} exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+function stopChildren(): void {
+  for (const child of children) child.kill('SIGTERM');
+}
+
+interface Stack {
+  dir: string;
+  cluster: EmbeddedCluster;
+  databaseUrl: string;
+  db: Knex;
+  remote: LaravelServer;
+  postgresVersion: string;
+}
+
+async function startStack(): Promise<Stack> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sinkron-bench-'));
+  // Postgres runs as its own user when we are root; it must be able to reach its folder.
+  await fs.chmod(dir, 0o755);
+  const cluster = await startEmbeddedPostgres({ dir: path.join(dir, 'pg'), port: await findFreePort(), persistent: false });
+  await cluster.createDatabase('sinkron_bench');
+  const databaseUrl = cluster.urlFor('sinkron_bench');
+  const db = createDb(databaseUrl);
+  await migrateLatest(db);
+  const postgresVersion = ((await db.raw('SHOW server_version')).rows[0] as { server_version: string }).server_version;
+  const remote = await startLaravelServer({ users: [], credentials: REMOTE_CREDENTIALS, defaultPerPage: PER_PAGE });
+  return { dir, cluster, databaseUrl, db, remote, postgresVersion: `PostgreSQL ${postgresVersion}` };
+}
+
+async function stopStack(stack: Partial<Stack>): Promise<void> {
+  stopChildren();
+  await stack.remote?.close().catch(() => undefined);
+  await stack.db?.destroy().catch(() => undefined);
+  await stack.cluster?.stop().catch(() => undefined);
+  if (stack.dir) await fs.rm(stack.dir, { recursive: true, force: true });
+}
+
+/** The environment of an app process: production settings, this bench's database and remote. */
+function appEnv(stack: Stack, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    DATABASE_URL: stack.databaseUrl,
+    SESSION_SECRET: 'bench-session-secret-0123456789-abcdefghijkl',
+    JWT_SECRET: 'bench-jwt-secret-0123456789-abcdefghijklmnopqrs',
+    APP_LOCATION_CODE,
+    EXTERNAL_API_EMAIL: REMOTE_CREDENTIALS.email,
+    EXTERNAL_API_PASSWORD: REMOTE_CREDENTIALS.password,
+    REMOTE_ALLOWED_HOSTS: '127.0.0.1',
+    REMOTE_PER_PAGE: String(PER_PAGE),
+    REMOTE_CONCURRENCY: String(REMOTE_CONCURRENCY),
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
+async function ensureAdmin(db: Knex): Promise<number> {
+  await db('locations').insert({ code: APP_LOCATION_CODE, name: 'This instance' }).onConflict('code').ignore();
+  const own = await db('locations').where({ code: APP_LOCATION_CODE }).first('id');
+  const [row] = await db('users')
+    .insert({
+      location_id: own.id,
+      email: BENCH_ADMIN.email,
+      name: 'Bench Admin',
+      role: 'admin',
+      is_active: true,
+      password_hash: await hashPassword(BENCH_ADMIN.password),
+    })
+    .onConflict(db.raw('(location_id, lower(email))'))
+    .merge(['password_hash'])
+    .returning('id');
+  return row.id as number;
+}
+
+/** The preview's counts against the change mix the seed built. */
+function planProblems(counts: Record<string, number>, n: number): string[] {
+  const expected = expectedCounts(n);
+  const pairs: Array<[string, number, number]> = [
+    ['new', counts.new ?? -1, expected.created],
+    ['update', counts.update ?? -1, expected.updated],
+    ['deactivate', counts.deactivate ?? -1, expected.deactivated],
+    ['unchanged', counts.unchanged ?? -1, expected.unchanged],
+    ['rejected', counts.rejected ?? -1, 0],
+  ];
+  return pairs.filter(([, got, want]) => got !== want).map(([kind, got, want]) => `plan has ${got} ${kind}, the mix makes ${want}`);
+}
+
+/** One round at N: fresh seed, preview, execute, check; then the app's fetch alone and the floor. */
+async function syncRound(stack: Stack, ids: { syncedId: number; otherId: number }, adminId: number, n: number, round: string) {
+  log(`N=${n}${round}: seeding the mirror and the remote`);
+  stack.remote.setUsers(remoteUsers(n));
+  await seedMirror(stack.db, ids, n);
+  await stack.db.raw('CHECKPOINT');
+
+  log(`N=${n}${round}: preview`);
+  const preview = await runWorker({ task: 'preview', env: appEnv(stack), locationId: ids.syncedId, adminId });
+  const runId = preview.detail.runId as number;
+  await stack.db.raw('CHECKPOINT');
+  log(`N=${n}${round}: execute run ${runId}`);
+  const execute = await runWorker({ task: 'execute', env: appEnv(stack), locationId: ids.syncedId, adminId, runId });
+  const problems = [...planProblems(preview.detail.counts as Record<string, number>, n), ...(await verifySynced(stack.db, ids, n))];
+  if (problems.length > 0) log(`N=${n}${round}: PROBLEMS after execute: ${problems.join('; ')}`);
+
+  log(`N=${n}${round}: the app's fetch alone`);
+  const fetchAlone = await runWorker({ task: 'fetch', env: appEnv(stack), locationId: ids.syncedId });
+
+  log(`N=${n}${round}: floor`);
+  const floorTask = { task: 'floor', databaseUrl: stack.databaseUrl, remoteUrl: stack.remote.url, credentials: REMOTE_CREDENTIALS, n, perPage: PER_PAGE } as const;
+  // The floor is the faster of one request at a time and the app's concurrency.
+  const floors = [await runWorker({ ...floorTask, concurrency: 1 }), await runWorker({ ...floorTask, concurrency: REMOTE_CONCURRENCY })];
+  const floorMs = (f: StepResult) => (f.detail.fetchMs as number) + (f.detail.copyMs as number);
+  const floor = floors.reduce((best, f) => (floorMs(f) < floorMs(best) ? f : best));
+  return { preview, execute, fetchAlone, floor, problems };
+}
+
+type Round = Awaited<ReturnType<typeof syncRound>>;
+
+/** `repeat` rounds at N; times are medians, peak RSS the highest seen. */
+async function measureSync(stack: Stack, ids: { syncedId: number; otherId: number }, adminId: number, n: number): Promise<SyncFigures> {
+  const rounds: Round[] = [];
+  for (let k = 1; k <= repeat; k++) rounds.push(await syncRound(stack, ids, adminId, n, repeat > 1 ? ` (round ${k}/${repeat})` : ''));
+  const mid = (pick: (r: Round) => number) => median(rounds.map(pick));
+  const peak = (pick: (r: Round) => number) => Math.max(...rounds.map(pick));
+  const first = rounds[0]!;
+  return {
+    n,
+    rounds: rounds.length,
+    previewMs: mid((r) => r.preview.ms),
+    executeMs: mid((r) => r.execute.ms),
+    previewRssMb: peak((r) => r.preview.maxRssMb),
+    executeRssMb: peak((r) => r.execute.maxRssMb),
+    idleRssMb: first.preview.startRssMb,
+    counts: first.preview.detail.counts as Record<string, unknown>,
+    appFetchMs: mid((r) => r.fetchAlone.ms),
+    appFetchRssMb: peak((r) => r.fetchAlone.maxRssMb),
+    floorFetchMs: mid((r) => r.floor.detail.fetchMs as number),
+    floorCopyMs: mid((r) => r.floor.detail.copyMs as number),
+    problems: [...new Set(rounds.flatMap((r) => r.problems))],
+  };
+}
+
+async function measureBaseline(stack: Stack, ids: { syncedId: number; otherId: number }, n: number): Promise<BaselineFigures> {
+  log(`per-row baseline on ${n} users`);
+  stack.remote.setUsers(remoteUsers(n));
+  await seedMirror(stack.db, ids, n);
+  await stack.db.raw('CHECKPOINT');
+  const result = await runWorker({
+    task: 'baseline',
+    databaseUrl: stack.databaseUrl,
+    remoteUrl: stack.remote.url,
+    credentials: REMOTE_CREDENTIALS,
+    locationId: ids.syncedId,
+    perPage: PER_PAGE,
+  });
+  const problems = await verifySynced(stack.db, ids, n);
+  if (problems.length > 0) throw new Error(`the per-row baseline did not sync correctly: ${problems.join('; ')}`);
+  const users = result.detail.users as number;
+  return { users, ms: result.ms, msPerUser: result.ms / users };
+}
+
+async function measureUsersPage(stack: Stack): Promise<UsersPageFigures> {
+  log(`User Management: seeding ${pageUsers} users`);
+  const { lastLocationCode } = await seedUsersPage(stack.db, pageUsers);
+  let server: ChildProcess | undefined;
+  const { url } = await runWorker<{ url: string }>({ task: 'serve', env: appEnv(stack, { PORT: '0', LOG_LEVEL: 'info' }) }, (c) => {
+    server = c;
+  });
+  try {
+    const session = await signIn(url, BENCH_ADMIN);
+    const probe = Math.max(1, Math.floor(pageUsers * 0.9876));
+    const fragment = `user${String(probe).slice(0, -1)}`;
+    const pages = [
+      { label: 'first page', path: '/admin/users', mustContain: 'user1@page.test' },
+      { label: 'location filter', path: `/admin/users?location=${lastLocationCode}`, mustContain: `@page.test` },
+      { label: 'email search', path: `/admin/users?q=${fragment}`, mustContain: `${fragment}` },
+    ];
+    const timings = [];
+    for (const page of pages) {
+      log(`User Management: ${page.label}`);
+      timings.push(await timePage(url, session, page, samples));
+    }
+    return { total: pageUsers, timings };
+  } finally {
+    server?.send('stop');
+    await new Promise((resolve) => (server?.exitCode !== null ? resolve(undefined) : server.once('exit', resolve)));
+  }
+}
+
+async function main(): Promise<void> {
+  const stack: Partial<Stack> = {};
+  const onSignal = () => {
+    void stopStack(stack).then(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    Object.assign(stack, await startStack());
+    const s = stack as Stack;
+    const adminId = await ensureAdmin(s.db);
+    const ids = await ensureLocations(s.db, s.remote.url);
+
+    const runs: SyncFigures[] = [];
+    let baseline: BaselineFigures | undefined;
+    if (sizes.length > 0) {
+      baseline = await measureBaseline(s, ids, baselineN);
+      for (const n of sizes) runs.push(await measureSync(s, ids, adminId, n));
+    }
+    const usersPage = runUsersPage ? await measureUsersPage(s) : undefined;
+
+    const tables = renderTables({ runs, baseline: baseline ?? { users: 0, ms: 0, msPerUser: 0 }, usersPage });
+    const machine = machineLine(s.postgresVersion);
+    const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+    await fs.mkdir(path.join(ROOT, 'docs'), { recursive: true });
+    await fs.writeFile(path.join(ROOT, 'docs', 'benchmarks.md'), renderMarkdown({ date: new Date(), machine, command, tables }));
+
+    const summary: Record<string, unknown> = {};
+    const largest = runs[runs.length - 1];
+    if (largest && baseline) {
+      const d = derived(largest, baseline);
+      Object.assign(summary, {
+        n: largest.n,
+        preview_ms: Math.round(largest.previewMs),
+        execute_ms: Math.round(largest.executeMs),
+        preview_rss_mb: largest.previewRssMb,
+        execute_rss_mb: largest.executeRssMb,
+        baseline_ms_per_user: Number(baseline.msPerUser.toFixed(4)),
+        floor_ms: Math.round(d.floorMs),
+        preview_rows_per_s: Math.round(largest.n / (largest.previewMs / 1000)),
+        execute_rows_per_s: Math.round(largest.n / (largest.executeMs / 1000)),
+        baseline_n: baseline.users,
+        speedup_vs_baseline: Number(d.speedup.toFixed(1)),
+        floor_ratio: Number(d.floorRatio.toFixed(2)),
+        correct: runs.every((r) => r.problems.length === 0),
+        runs: runs.map((r) => ({ n: r.n, preview_ms: Math.round(r.previewMs), execute_ms: Math.round(r.executeMs), preview_rss_mb: r.previewRssMb, execute_rss_mb: r.executeRssMb, floor_ms: Math.round(r.floorFetchMs + r.floorCopyMs) })),
+      });
+    }
+    if (usersPage) {
+      summary.users_page_total = usersPage.total;
+      const keys = ['users_page_first_ms', 'users_page_location_ms', 'users_page_search_ms'];
+      usersPage.timings.forEach((t, k) => {
+        summary[keys[k]!] = Number(t.medianMs.toFixed(1));
+      });
+    }
+    if (largest && baseline) {
+      const d = derived(largest, baseline);
+      summary.targets_met = {
+        speedup: d.speedup >= TARGETS.speedup,
+        floor: d.floorRatio <= TARGETS.floorRatio,
+        rss: Math.max(largest.previewRssMb, largest.executeRssMb) < TARGETS.rssMb,
+        ...(usersPage ? { users_page: usersPage.timings.every((t) => t.medianMs < TARGETS.pageMs) } : {}),
+      };
+    }
+    console.log(`\n${machine}\n\n${tables}\n`);
+    console.log(JSON.stringify(summary));
+  } finally {
+    await stopStack(stack);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exitCode = 1;
+});

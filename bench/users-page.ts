@@ -1,0 +1,100 @@
+/**
+ * User Management at a large table: seeds `total` users over ten locations (each location's users
+ * contiguous in id order, as syncs insert them), then times pages of the real app over HTTP.
+ */
+import type { Knex } from 'knex';
+
+export const PAGE_LOCATIONS = 10;
+export const pageLocationCode = (k: number) => `LOC${String(k).padStart(2, '0')}`;
+
+export async function seedUsersPage(db: Knex, total: number): Promise<{ lastLocationCode: string }> {
+  await db.raw('TRUNCATE sync_run_items, sync_runs');
+  await db.raw(`DELETE FROM users WHERE password_hash IS NULL`);
+  const codes = Array.from({ length: PAGE_LOCATIONS }, (_, k) => pageLocationCode(k + 1));
+  await db('locations')
+    .insert(codes.map((code) => ({ code, name: `Location ${code}` })))
+    .onConflict('code')
+    .ignore();
+  const perLocation = Math.ceil(total / PAGE_LOCATIONS);
+  await db.raw(
+    `INSERT INTO users (location_id, email, name, role, is_active, remote_id, last_synced_at)
+     SELECT l.id, 'user' || i || '@page.test', 'Page User ' || i, CASE WHEN i % 50 = 0 THEN 'manager' ELSE 'vendor' END,
+            i % 20 <> 0, i::text, now()
+     FROM generate_series(1, ?::int) AS i
+     JOIN locations l ON l.code = 'LOC' || lpad((((i - 1) / ?::int) + 1)::text, 2, '0')`,
+    [total, perLocation],
+  );
+  await db.raw('VACUUM ANALYZE users');
+  await db.raw('CHECKPOINT');
+  return { lastLocationCode: codes[codes.length - 1]! };
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+interface Session {
+  cookie: string;
+}
+
+function cookieFrom(response: Response): string | undefined {
+  const header = response.headers.getSetCookie().find((c) => c.startsWith('sinkron.sid='));
+  return header?.split(';')[0];
+}
+
+export async function signIn(baseUrl: string, credentials: { email: string; password: string }): Promise<Session> {
+  const loginPage = await fetch(new URL('/login', baseUrl));
+  const html = await loginPage.text();
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+  const planted = cookieFrom(loginPage);
+  if (!csrf || !planted) throw new Error('the login page has no CSRF token or session cookie');
+  const response = await fetch(new URL('/login', baseUrl), {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: planted },
+    body: new URLSearchParams({ ...credentials, _csrf: csrf }).toString(),
+  });
+  const cookie = cookieFrom(response);
+  if (response.status !== 303 || !cookie) throw new Error(`sign-in failed with ${response.status}`);
+  return { cookie };
+}
+
+export interface PageTiming {
+  label: string;
+  path: string;
+  medianMs: number;
+  p95Ms: number;
+  rows: number;
+}
+
+/** Times `samples` sequential requests after a short warm-up; each answer must be a 200 holding `mustContain`. */
+export async function timePage(
+  baseUrl: string,
+  session: Session,
+  page: { label: string; path: string; mustContain: string },
+  samples: number,
+): Promise<PageTiming> {
+  const times: number[] = [];
+  let rows = 0;
+  for (let k = 0; k < samples + 3; k++) {
+    const started = performance.now();
+    const response = await fetch(new URL(page.path, baseUrl), { headers: { Cookie: session.cookie }, redirect: 'manual' });
+    const html = await response.text();
+    const ms = performance.now() - started;
+    if (response.status !== 200 || !html.includes(page.mustContain)) {
+      throw new Error(`${page.path} answered ${response.status} without "${page.mustContain}"`);
+    }
+    rows = (html.match(/<tr\b/g)?.length ?? 1) - 1;
+    if (k >= 3) times.push(ms);
+  }
+  times.sort((a, b) => a - b);
+  return {
+    label: page.label,
+    path: page.path,
+    medianMs: median(times),
+    p95Ms: times[Math.min(times.length - 1, Math.ceil(times.length * 0.95) - 1)]!,
+    rows,
+  };
+}

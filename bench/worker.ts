@@ -1,0 +1,94 @@
+/**
+ * One measured step, in a process of its own so that its peak RSS is the app's alone (the seeding,
+ * the remote server and the bench's bookkeeping live in the parent). Started by `fork` with a task
+ * and its options as JSON; answers with one IPC message.
+ */
+import { startInstance } from '../src/boot';
+import { loadConfig } from '../src/config';
+import { buildContainer } from '../src/container';
+import { createDb } from '../src/db/knex';
+import { createLogger } from '../src/logger';
+import { runPerRowBaseline } from './baseline';
+import { runFloor } from './floor';
+import { executePlan, fetchOnly, previewSync } from './sync-adapter';
+
+export type WorkerTask =
+  | { task: 'preview'; env: Record<string, string>; locationId: number; adminId: number }
+  | { task: 'fetch'; env: Record<string, string>; locationId: number }
+  | { task: 'execute'; env: Record<string, string>; locationId: number; adminId: number; runId: number }
+  | { task: 'floor'; databaseUrl: string; remoteUrl: string; credentials: { email: string; password: string }; n: number; perPage: number; concurrency: number }
+  | { task: 'baseline'; databaseUrl: string; remoteUrl: string; credentials: { email: string; password: string }; locationId: number; perPage: number }
+  | { task: 'serve'; env: Record<string, string> };
+
+export interface StepResult {
+  ms: number;
+  /** Peak resident set of this process over its whole life, in MB. */
+  maxRssMb: number;
+  /** Resident set just before the measured step, in MB. */
+  startRssMb: number;
+  detail: Record<string, unknown>;
+}
+
+const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+const peakRssMb = () => mb(process.resourceUsage().maxRSS * 1024);
+
+async function measure(work: () => Promise<Record<string, unknown>>): Promise<StepResult> {
+  const startRssMb = mb(process.memoryUsage.rss());
+  const started = performance.now();
+  const detail = await work();
+  const ms = performance.now() - started;
+  return { ms, maxRssMb: peakRssMb(), startRssMb, detail };
+}
+
+async function withContainer<T>(env: Record<string, string>, work: (container: Awaited<ReturnType<typeof buildContainer>>) => Promise<T>) {
+  const config = loadConfig(env);
+  const logger = createLogger(config);
+  const db = createDb(env.DATABASE_URL!);
+  try {
+    const container = await buildContainer({ config, db, logger });
+    return await work(container);
+  } finally {
+    await db.destroy();
+  }
+}
+
+async function run(task: WorkerTask): Promise<StepResult | { url: string }> {
+  switch (task.task) {
+    case 'preview':
+      return withContainer(task.env, (container) =>
+        measure(() => previewSync(container, { locationId: task.locationId, adminId: task.adminId })),
+      );
+    case 'fetch':
+      return withContainer(task.env, (container) => measure(() => fetchOnly(container, task.locationId)));
+    case 'execute':
+      return withContainer(task.env, (container) =>
+        measure(() => executePlan(container, { runId: task.runId, locationId: task.locationId, adminId: task.adminId })),
+      );
+    case 'floor':
+      return measure(async () => ({ ...(await runFloor(task)) }));
+    case 'baseline':
+      return measure(async () => ({ ...(await runPerRowBaseline(task)) }));
+    case 'serve': {
+      const config = loadConfig(task.env);
+      const logger = createLogger(config);
+      const instance = await startInstance({ config, logger, databaseUrl: task.env.DATABASE_URL! });
+      process.on('message', (message) => {
+        if (message === 'stop') void instance.stop().then(() => process.exit(0));
+      });
+      return { url: instance.url };
+    }
+  }
+}
+
+const task = JSON.parse(process.argv[2]!) as WorkerTask;
+run(task).then(
+  (result) => {
+    process.send!({ ok: true, result }, () => {
+      if (task.task !== 'serve') process.exit(0);
+    });
+  },
+  (error: unknown) => {
+    const message = error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error);
+    process.send!({ ok: false, error: message }, () => process.exit(1));
+  },
+);

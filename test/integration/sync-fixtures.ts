@@ -1,0 +1,151 @@
+import type { Knex } from 'knex';
+import { expect } from 'vitest';
+import { DEFAULT_REMOTE_CREDENTIALS } from '../support/laravel-server';
+import { csrfFrom, type Agent } from '../support/browser-session';
+
+/** The environment that points the app under test at the Laravel test servers' credentials. */
+export const REMOTE_ENV = {
+  EXTERNAL_API_EMAIL: DEFAULT_REMOTE_CREDENTIALS.email,
+  EXTERNAL_API_PASSWORD: DEFAULT_REMOTE_CREDENTIALS.password,
+};
+
+export interface LocalUser {
+  email: string;
+  name?: string;
+  role?: string | null;
+  is_active?: boolean;
+  remote_id?: string | null;
+}
+
+export async function addLocation(db: Knex, code: string, onlineUrl: string | null): Promise<number> {
+  const [row] = await db('locations').insert({ code, name: `Location ${code}`, online_url: onlineUrl }).returning('id');
+  return (row as { id: number }).id;
+}
+
+export async function insertUsers(db: Knex, locationId: number, users: LocalUser[]): Promise<void> {
+  if (users.length === 0) return;
+  await db('users').insert(
+    users.map((u) => ({
+      location_id: locationId,
+      email: u.email,
+      name: u.name ?? '',
+      role: u.role ?? null,
+      is_active: u.is_active ?? true,
+      remote_id: u.remote_id ?? null,
+      deactivated_at: u.is_active === false ? db.fn.now() : null,
+    })),
+  );
+}
+
+export type Row = Record<string, unknown>;
+
+/** Every row of a table as plain JSON (dates as strings), by id: equal snapshots mean nothing changed. */
+export async function snapshot(db: Knex, table = 'users'): Promise<Row[]> {
+  return JSON.parse(JSON.stringify(await db(table).select('*').orderBy('id'))) as Row[];
+}
+
+/** Posts the Sync from Server form and returns the run id it redirects to. */
+export async function previewSync(agent: Agent, locationId: number): Promise<number> {
+  const page = await agent.get('/admin/users');
+  const response = await agent
+    .post('/admin/users/sync/preview')
+    .type('form')
+    .send({ location_id: String(locationId), _csrf: csrfFrom(page.text) });
+  expect(response.status, response.text).toBe(303);
+  const match = /^\/admin\/users\/sync\/(\d+)$/.exec(response.headers.location ?? '');
+  expect(match, response.headers.location).not.toBeNull();
+  return Number(match![1]);
+}
+
+/** Presses Confirm & Execute on the run's page (with the code typed in, when given). */
+export async function executeSync(agent: Agent, runId: number, fields: Record<string, string | undefined> = {}) {
+  const page = await agent.get(`/admin/users/sync/${runId}`);
+  return agent
+    .post(`/admin/users/sync/${runId}/execute`)
+    .type('form')
+    .send({ ...fields, _csrf: csrfFrom(page.text) });
+}
+
+export async function runRow(db: Knex, runId: number): Promise<Row> {
+  return db('sync_runs').where({ id: runId }).first();
+}
+
+export async function itemsOf(db: Knex, runId: number, kind?: string): Promise<Row[]> {
+  const query = db('sync_run_items').where({ sync_run_id: runId }).orderBy('id');
+  if (kind) query.andWhere({ kind });
+  return query;
+}
+
+const PLAN_FIELDS = ['name', 'role', 'is_active', 'remote_id'] as const;
+
+/**
+ * The users table after an execute equals the table before it with exactly the run's plan applied:
+ * new items added, update items changed in their listed fields, deactivate items deactivated, every
+ * other row identical to the snapshot.
+ */
+export async function expectPlanApplied(db: Knex, runId: number, before: Row[]): Promise<void> {
+  const run = await runRow(db, runId);
+  const items = await itemsOf(db, runId);
+  const after = await snapshot(db);
+  const beforeById = new Map(before.map((row) => [row.id as number, row]));
+  const updates = new Map(items.filter((i) => i.kind === 'update').map((i) => [i.user_id as number, i]));
+  const deactivations = new Set(items.filter((i) => i.kind === 'deactivate').map((i) => i.user_id as number));
+
+  for (const row of after) {
+    const id = row.id as number;
+    const old = beforeById.get(id);
+    if (!old) continue;
+    const update = updates.get(id);
+    if (update) {
+      const changes = update.after as Row;
+      const expected: Row = { ...old };
+      for (const field of PLAN_FIELDS) if (field in changes) expected[field] = changes[field];
+      for (const field of [...PLAN_FIELDS, 'email', 'location_id', 'password_hash', 'created_at']) {
+        expect(row[field], `user ${id} ${field}`).toEqual(expected[field]);
+      }
+      expect(row.last_synced_at, `user ${id} last_synced_at`).not.toBeNull();
+      if (changes.is_active === false) expect(row.deactivated_at).not.toBeNull();
+      if (changes.is_active === true) expect(row.deactivated_at).toBeNull();
+    } else if (deactivations.has(id)) {
+      expect(row).toMatchObject({ is_active: false, email: old.email, name: old.name, password_hash: old.password_hash });
+      expect(row.deactivated_at).not.toBeNull();
+      expect(row.last_synced_at).not.toBeNull();
+    } else {
+      expect(row, `user ${id} (${String(old.email)}) must be untouched`).toEqual(old);
+    }
+  }
+  expect(after.filter((row) => beforeById.has(row.id as number))).toHaveLength(before.length);
+
+  const added = after.filter((row) => !beforeById.has(row.id as number));
+  const newItems = items.filter((i) => i.kind === 'new');
+  expect(added).toHaveLength(newItems.length);
+  expect(added).toHaveLength(run.new_count as number);
+  for (const item of newItems) {
+    const planned = item.after as Row;
+    const row = added.find((r) => r.email === item.email);
+    expect(row, `new user ${String(item.email)}`).toBeDefined();
+    expect(row).toMatchObject({
+      location_id: run.location_id,
+      name: planned.name,
+      role: planned.role,
+      is_active: planned.is_active,
+      remote_id: planned.remote_id,
+      password_hash: null,
+    });
+    expect(row!.last_synced_at).not.toBeNull();
+  }
+}
+
+/** Waits (without a clock) until a backend of the app is blocked on an advisory lock; returns its pid. */
+export async function waitForAdvisoryWaiter(db: Knex, databaseName: string): Promise<number> {
+  for (let attempt = 0; attempt < 500; attempt += 1) {
+    const result = await db.raw(
+      `SELECT pid FROM pg_stat_activity
+       WHERE datname = ? AND wait_event_type = 'Lock' AND wait_event = 'advisory' AND pid <> pg_backend_pid()`,
+      [databaseName],
+    );
+    if (result.rows.length > 0) return result.rows[0].pid as number;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('no backend ever waited on the advisory lock');
+}
