@@ -31,8 +31,8 @@ export function remoteUsers(n: number): Array<Record<string, unknown>> {
   return Array.from({ length: n }, (_, k) => remoteUser(k + 1));
 }
 
-/** What the change mix should produce for N remote users. */
-export function expectedCounts(n: number) {
+/** What the change mix should produce for N remote users (a Sinkron remote adds its unchanged API account). */
+export function expectedCounts(n: number, remote: RemoteKind = 'laravel') {
   let created = 0;
   let updated = 0;
   for (let i = 1; i <= n; i++) {
@@ -41,7 +41,8 @@ export function expectedCounts(n: number) {
     else if (bucket < 10) updated++;
   }
   const deactivated = goneCount(n);
-  return { created, updated, deactivated, unchanged: n - created - updated };
+  const extra = remote === 'sinkron' ? 1 : 0;
+  return { created, updated, deactivated, unchanged: n - created - updated + extra };
 }
 
 export const goneCount = (n: number) => Math.floor((n * 2) / 100);
@@ -63,7 +64,12 @@ export async function ensureLocations(db: Knex, remoteUrl: string) {
  * Empties users and sync runs (keeping admins of other locations) and seeds the local mirror for N remote
  * users, server-side with generate_series: no rows cross the wire.
  */
-export async function seedMirror(db: Knex, ids: { syncedId: number; otherId: number }, n: number): Promise<void> {
+export async function seedMirror(
+  db: Knex,
+  ids: { syncedId: number; otherId: number },
+  n: number,
+  remote: RemoteKind = 'laravel',
+): Promise<void> {
   await db.raw('TRUNCATE sync_run_items, sync_runs');
   await db.raw('DELETE FROM users WHERE location_id IN (?, ?)', [ids.syncedId, ids.otherId]);
   await db.raw(
@@ -91,6 +97,49 @@ export async function seedMirror(db: Knex, ids: { syncedId: number; otherId: num
      FROM generate_series(1, ?::int) AS i`,
     [ids.otherId, OTHER_LOCATION_USERS],
   );
+  if (remote === 'sinkron') {
+    // A Sinkron remote lists its API account too; the mirror already knows it, unchanged.
+    await db('users').insert({
+      location_id: ids.syncedId,
+      email: REMOTE_CREDENTIALS.email,
+      name: SINKRON_REMOTE_ADMIN_NAME,
+      role: 'admin',
+      is_active: true,
+      remote_id: String(n + 1),
+    });
+  }
+  await db.raw('VACUUM ANALYZE users');
+}
+
+export type RemoteKind = 'laravel' | 'sinkron';
+export const SINKRON_REMOTE_CODE = 'REMOTE';
+const SINKRON_REMOTE_ADMIN_NAME = 'Remote API';
+
+/**
+ * The database of a Sinkron instance serving the same N users as the Laravel server (ids 1..N, same
+ * fields), plus its API account (id N+1), all in its own location.
+ */
+export async function seedSinkronRemote(db: Knex, n: number, passwordHash: string): Promise<void> {
+  await db('locations').insert({ code: SINKRON_REMOTE_CODE, name: 'Bench remote' }).onConflict('code').ignore();
+  const own: { id: number } = await db('locations').where({ code: SINKRON_REMOTE_CODE }).first('id');
+  await db.raw('TRUNCATE users CASCADE');
+  await db.raw(
+    `INSERT INTO users (id, location_id, email, name, role, is_active, updated_at)
+     SELECT i, ?, 'user' || i || '@bench.test', 'Bench User ' || i,
+            CASE WHEN i % 50 = 0 THEN 'manager' ELSE 'vendor' END, true, '2025-11-08T10:00:00Z'
+     FROM generate_series(1, ?::int) AS i`,
+    [own.id, n],
+  );
+  await db('users').insert({
+    id: n + 1,
+    location_id: own.id,
+    email: REMOTE_CREDENTIALS.email,
+    name: SINKRON_REMOTE_ADMIN_NAME,
+    role: 'admin',
+    is_active: true,
+    password_hash: passwordHash,
+  });
+  await db.raw(`SELECT setval(pg_get_serial_sequence('users', 'id'), ?::int)`, [n + 1]);
   await db.raw('VACUUM ANALYZE users');
 }
 

@@ -30,13 +30,15 @@ export async function runFloor(options: {
   remoteUrl: string;
   credentials: { email: string; password: string };
   n: number;
+  /** Pages the remote lists (a Sinkron remote lists its API account too). */
+  pages: number;
   perPage: number;
   concurrency: number;
 }): Promise<FloorResult> {
   const fetchStarted = performance.now();
   const token = await loginToRemote(options.remoteUrl, options.credentials);
   const bytes = await fetchPagesRaw(options.remoteUrl, token, {
-    pages: Math.max(1, Math.ceil(options.n / options.perPage)),
+    pages: Math.max(1, options.pages),
     perPage: options.perPage,
     concurrency: options.concurrency,
   });

@@ -4,6 +4,7 @@ import type { PageTiming } from './users-page';
 
 export interface SyncFigures {
   n: number;
+  remote: 'laravel' | 'sinkron';
   rounds: number;
   previewMs: number;
   executeMs: number;
@@ -31,6 +32,8 @@ export interface UsersPageFigures {
   timings: PageTiming[];
 }
 
+const REMOTE_LABEL = { laravel: 'Laravel-shaped', sinkron: 'Sinkron' } as const;
+
 export const TARGETS = { speedup: 15, floorRatio: 2.5, rssMb: 250, pageMs: 50 };
 
 const fmt = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -47,13 +50,13 @@ function syncTable(runs: SyncFigures[], baseline: BaselineFigures): string[] {
   const lines: string[] = [];
   lines.push('### Sync (loopback remote, local mirror = the location + 100,000 users of another location)');
   lines.push('');
-  lines.push('| N | preview | preview rows/s | execute | execute rows/s | preview + execute | peak RSS preview / execute | per-row baseline | floor (fetch + COPY) | × faster than per-row | × floor |');
-  lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| N | remote | preview | preview rows/s | execute | execute rows/s | preview + execute | peak RSS preview / execute | per-row baseline | floor (fetch + COPY) | × faster than per-row | × floor |');
+  lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const run of runs) {
     const d = derived(run, baseline);
-    const extrapolated = run.n === baseline.users ? '' : ' (extrapolated)';
+    const extrapolated = run.n === baseline.users && run.remote === 'laravel' ? '' : ' (extrapolated)';
     lines.push(
-      `| ${fmt(run.n)} | ${fmt(run.previewMs)} ms | ${rate(run.n, run.previewMs)} | ${fmt(run.executeMs)} ms | ` +
+      `| ${fmt(run.n)} | ${REMOTE_LABEL[run.remote]} | ${fmt(run.previewMs)} ms | ${rate(run.n, run.previewMs)} | ${fmt(run.executeMs)} ms | ` +
         `${rate(run.n, run.executeMs)} | ${fmt(d.syncMs)} ms | ${fmt(run.previewRssMb)} / ${fmt(run.executeRssMb)} MB | ` +
         `${fmt(d.baselineMs)} ms${extrapolated} | ${fmt(d.floorMs)} ms (${fmt(run.floorFetchMs)} + ${fmt(run.floorCopyMs)}) | ` +
         `${fmt(d.speedup, 1)}× | ${fmt(d.floorRatio, 2)}× |`,
@@ -66,14 +69,14 @@ function syncTable(runs: SyncFigures[], baseline: BaselineFigures): string[] {
   );
   lines.push(
     `Where the preview's time goes: the app's remote client alone (login, every page, JSON, validation; no SQL) takes ` +
-      runs.map((r) => `${fmt(r.appFetchMs)} ms at N=${fmt(r.n)} (peak ${fmt(r.appFetchRssMb)} MB)`).join(', ') +
+      runs.map((r) => `${fmt(r.appFetchMs)} ms at N=${fmt(r.n)} from ${REMOTE_LABEL[r.remote]} (peak ${fmt(r.appFetchRssMb)} MB)`).join(', ') +
       '; the floor reads the same pages in ' +
       runs.map((r) => `${fmt(r.floorFetchMs)} ms`).join(', ') +
       '. The rest of the preview is staging, diff and saving the plan.',
   );
   lines.push(`Each N ran ${runs.map((r) => r.rounds).join(', ')} round(s) on a fresh seed: times are medians, peak RSS the highest round.`);
   lines.push(`Idle app process before the preview (Node, tsx and the app's modules): ${runs.map((r) => `${fmt(r.idleRssMb)} MB`).join(', ')} RSS.`);
-  lines.push(`Plan counts: ${runs.map((r) => `N=${fmt(r.n)}: ${JSON.stringify(r.counts)}`).join('; ')}.`);
+  lines.push(`Plan counts: ${runs.map((r) => `N=${fmt(r.n)} ${REMOTE_LABEL[r.remote]}: ${JSON.stringify(r.counts)}`).join('; ')}.`);
   const problems = runs.flatMap((r) => r.problems.map((p) => `N=${r.n}: ${p}`));
   lines.push(
     problems.length === 0
@@ -112,7 +115,7 @@ export function machineLine(postgresVersion: string): string {
   );
 }
 
-export function renderMarkdown(input: { date: Date; machine: string; command: string; tables: string }): string {
+export function renderMarkdown(input: { date: Date; machine: string; command: string; loadBefore: number[]; tables: string }): string {
   return [
     '# Benchmarks',
     '',
@@ -123,6 +126,7 @@ export function renderMarkdown(input: { date: Date; machine: string; command: st
     `- Date: ${input.date.toISOString()}`,
     `- Machine: ${input.machine}`,
     `- Command: \`${input.command}\``,
+    `- Load average (1, 5, 15 min) before the run: ${input.loadBefore.map((l) => l.toFixed(2)).join(', ')} (other work on the machine shows here)`,
     '- Change mix: 5% new, 5% changed (name, role, reactivation, remote id), 2% gone, the rest unchanged.',
     '',
     input.tables,

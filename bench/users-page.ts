@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 export const PAGE_LOCATIONS = 10;
 export const pageLocationCode = (k: number) => `LOC${String(k).padStart(2, '0')}`;
 
-export async function seedUsersPage(db: Knex, total: number): Promise<{ lastLocationCode: string }> {
+export async function seedUsersPage(db: Knex, total: number): Promise<{ lastLocationCode: string; lastLocationFirstEmail: string }> {
   await db.raw('TRUNCATE sync_run_items, sync_runs');
   await db.raw(`DELETE FROM users WHERE password_hash IS NULL`);
   const codes = Array.from({ length: PAGE_LOCATIONS }, (_, k) => pageLocationCode(k + 1));
@@ -26,7 +26,7 @@ export async function seedUsersPage(db: Knex, total: number): Promise<{ lastLoca
   );
   await db.raw('VACUUM ANALYZE users');
   await db.raw('CHECKPOINT');
-  return { lastLocationCode: codes[codes.length - 1]! };
+  return { lastLocationCode: codes[codes.length - 1]!, lastLocationFirstEmail: `user${(PAGE_LOCATIONS - 1) * perLocation + 1}@page.test` };
 }
 
 export function median(values: number[]): number {

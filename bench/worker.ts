@@ -16,7 +16,7 @@ export type WorkerTask =
   | { task: 'preview'; env: Record<string, string>; locationId: number; adminId: number }
   | { task: 'fetch'; env: Record<string, string>; locationId: number }
   | { task: 'execute'; env: Record<string, string>; locationId: number; adminId: number; runId: number }
-  | { task: 'floor'; databaseUrl: string; remoteUrl: string; credentials: { email: string; password: string }; n: number; perPage: number; concurrency: number }
+  | { task: 'floor'; databaseUrl: string; remoteUrl: string; credentials: { email: string; password: string }; n: number; pages: number; perPage: number; concurrency: number }
   | { task: 'baseline'; databaseUrl: string; remoteUrl: string; credentials: { email: string; password: string }; locationId: number; perPage: number }
   | { task: 'serve'; env: Record<string, string> };
 

@@ -30,6 +30,26 @@ export const REDACTED_PATHS = [
   'body._csrf',
 ];
 
+const SENSITIVE_QUERY_KEY = /token|password|secret|passwd|pwd|api[_-]?key|auth|session|sig/i;
+
+/**
+ * A request URL for the log with the values of credential-like query parameters replaced: a client
+ * that puts its token in the query string must not get it written into every log line.
+ */
+export function redactUrl(url: string): string {
+  const queryStart = url.indexOf('?');
+  if (queryStart === -1) return url;
+  const params = new URLSearchParams(url.slice(queryStart + 1));
+  let redacted = false;
+  for (const key of new Set(params.keys())) {
+    if (SENSITIVE_QUERY_KEY.test(key)) {
+      params.set(key, '[redacted]');
+      redacted = true;
+    }
+  }
+  return redacted ? `${url.slice(0, queryStart)}?${params.toString()}` : url;
+}
+
 export function createLogger(config: Pick<Config, 'log'>, destination?: DestinationStream): Logger {
   const options = {
     level: config.log.level,

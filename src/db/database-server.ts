@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
-import { startEmbeddedPostgres, type EmbeddedCluster } from './embedded-postgres';
+import { embeddedUrl, startEmbeddedPostgres, type EmbeddedCluster } from './embedded-postgres';
 import { describeDatabaseUrl } from './knex';
 
 /** The database the app uses when DATABASE_URL is not set, in the embedded cluster. */
@@ -64,23 +64,47 @@ export class EmbeddedStartError extends Error {
     // embedded-postgres rejects with nothing when postgres exits during start-up.
     const reason = cause instanceof Error ? cause.message : cause ? String(cause) : 'postgres exited during start-up';
     super(
-      `Could not start the embedded PostgreSQL in ${dir} (${reason}). If Sinkron is already running ` +
-        'with the embedded database (npm start), stop it first, or set DATABASE_URL to use a PostgreSQL server.',
+      `Could not start the embedded PostgreSQL in ${dir} (${reason}). Is another Sinkron using it? ` +
+        'Stop it first, or set DATABASE_URL to use a PostgreSQL server.',
     );
     this.name = 'EmbeddedStartError';
   }
 }
 
+/** The embedded cluster another process (a running `npm start`) serves on that port, if any. */
+async function runningEmbeddedServer(port: number): Promise<DatabaseServer | undefined> {
+  const client = new pg.Client({ connectionString: embeddedUrl(port, 'postgres'), connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => {});
+  }
+  const server = externalDatabaseServer(embeddedUrl(port, EMBEDDED_DATABASE));
+  await server.ensureDatabase(EMBEDDED_DATABASE);
+  return server;
+}
+
 /**
  * DATABASE_URL when set; otherwise the embedded cluster under EMBEDDED_DB_DIR (started, its files kept)
  * with the app's database created on first use. The one place the server and the CLIs choose.
+ * `shareRunning` (the CLIs) uses the embedded cluster of a running `npm start` instead of failing on it.
  */
-export async function openDatabaseServer(config: Config, logger: Logger): Promise<DatabaseServer> {
+export async function openDatabaseServer(
+  config: Config,
+  logger: Logger,
+  options: { shareRunning?: boolean } = {},
+): Promise<DatabaseServer> {
   if (config.database.url) {
     logger.debug({ database: describeDatabaseUrl(config.database.url) }, 'using DATABASE_URL');
     return externalDatabaseServer(config.database.url);
   }
   const { dir, port } = config.database.embedded;
+  if (options.shareRunning) {
+    const running = await runningEmbeddedServer(port);
+    if (running) return running;
+  }
   logger.info({ dir, port }, 'starting embedded PostgreSQL');
   let cluster: EmbeddedCluster;
   try {

@@ -22,6 +22,11 @@ const USER = 'postgres';
 // Listens on 127.0.0.1 only; the password keeps other local users out of the data.
 const PASSWORD = 'sinkron-embedded';
 
+/** A database of the embedded cluster on that port, whether this process started it or another one did. */
+export function embeddedUrl(port: number, database: string): string {
+  return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+}
+
 export async function startEmbeddedPostgres(options: StartOptions): Promise<EmbeddedCluster> {
   const dir = path.resolve(options.dir);
   // Imported on use: the package hooks SIGINT/SIGTERM to exit with 128+signal, which would cut the app's
@@ -45,8 +50,7 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
   }
   await server.start();
 
-  const urlFor = (database: string) =>
-    `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${encodeURIComponent(database)}`;
+  const urlFor = (database: string) => embeddedUrl(options.port, database);
 
   async function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
     const client = new pg.Client({ connectionString: urlFor('postgres') });

@@ -6,6 +6,12 @@ import { generatePassword, hashPassword, verifyPassword } from './password';
 export const INVALID_CREDENTIALS = 'Invalid email or password.';
 
 /**
+ * Whether a sign-in's email field holds an email address. People type their password into it by
+ * mistake; such text is neither logged nor shown back.
+ */
+export const looksLikeEmail = (text: string) => /^[^\s@]+@[^\s@]+$/.test(text);
+
+/**
  * Who may sign in to this instance, in the browser or through its API: active admins of the instance's
  * own location that have a password. Synced users never have one, whatever their remote role.
  */

@@ -171,7 +171,8 @@ export class UserSyncService {
         'sync executed',
       );
     } else {
-      logger.info({ runId, adminId, outcome: outcome.kind }, 'sync execute refused');
+      const status = outcome.kind === 'not-executable' ? { status: outcome.status } : {};
+      logger.info({ runId, adminId, outcome: outcome.kind, ...status }, 'sync execute refused');
     }
     return outcome;
   }

@@ -1,5 +1,9 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +11,7 @@ import { inject } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { externalDatabaseServer } from '../../src/db/database-server';
 import { createDb } from '../../src/db/knex';
+import { findFreePort } from '../../src/lib/free-port';
 import { demoRemoteUsers } from '../../src/demo/seed';
 import { startDemo } from '../../src/demo/start-demo';
 import { verifyPassword } from '../../src/services/password';
@@ -145,5 +150,104 @@ describe('the demo that npm start runs', () => {
     } finally {
       await Promise.all([dev.destroy(), test.destroy()]);
     }
+  });
+});
+
+const started: ReturnType<typeof spawn>[] = [];
+
+/**
+ * The start script (`tsx src/server.ts`) as one node process, so that Ctrl-C (SIGINT) reaches the server
+ * itself and its exit status is the server's, not npm's.
+ */
+async function npmStart(env: Record<string, string>) {
+  const packageJson = JSON.parse(await fs.readFile('package.json', 'utf8')) as { scripts: Record<string, string> };
+  expect(packageJson.scripts.start).toBe('tsx src/server.ts');
+  const { DATABASE_URL: _d, ADMIN_EMAIL: _e, ADMIN_PASSWORD: _p, DEMO: _m, ...outer } = process.env;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { ...outer, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  started.push(child);
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += String(chunk)));
+  child.stderr!.on('data', (chunk) => (output += String(chunk)));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const check = setInterval(() => {
+      if (output.includes('Ctrl-C stops everything')) done(resolve);
+      else if (child.exitCode !== null) done(() => reject(new Error(`npm start exited early:\n${output}`)));
+    }, 100);
+    const done = (then: () => void) => {
+      clearInterval(check);
+      then();
+    };
+  });
+  return {
+    output: () => output,
+    async interrupt() {
+      child.kill('SIGINT');
+      return exited;
+    },
+  };
+}
+
+const portIsOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+describe('npm start with no DATABASE_URL', () => {
+  let runDir: string;
+  beforeAll(async () => {
+    runDir = await fs.mkdtemp(path.join(os.tmpdir(), 'sinkron-start-'));
+    // Postgres runs as its own user when we are root; it must be able to reach its folder.
+    await fs.chmod(runDir, 0o755);
+  });
+  afterAll(async () => {
+    // A failed assertion must not leave a server (and its PostgreSQL) running.
+    for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await fs.rm(runDir, { recursive: true, force: true });
+  });
+
+  it('serves the hub and the two demo servers, prints the first admin once, and stops everything on Ctrl-C', async () => {
+    const [port, dbPort] = [await findFreePort(), await findFreePort()];
+    const env = { PORT: String(port), EMBEDDED_DB_DIR: path.join(runDir, 'pg'), EMBEDDED_DB_PORT: String(dbPort), ...TEST_SECRETS };
+
+    const first = await npmStart(env);
+    const urls = [...first.output().matchAll(/^(?:Sinkron \(hub\)|Demo server \w+)\s+(http:\/\/\S+)/gm)].map((m) => m[1]);
+    expect(urls).toEqual([0, 1, 2].map((n) => `http://127.0.0.1:${port + n}`));
+    for (const url of urls) expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
+    const printed = /First admin created: admin@sinkron\.local \/ (\S+)/.exec(first.output());
+    expect(printed).not.toBeNull();
+    expect(await first.interrupt()).toBe(0);
+    expect(await portIsOpen(port)).toBe(false);
+    expect(await portIsOpen(dbPort)).toBe(false);
+
+    const second = await npmStart(env);
+    expect(second.output()).not.toContain('First admin created');
+    const login = await fetch(`http://127.0.0.1:${port + 1}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ email: 'api@sinkron.demo', password: 'sinkron-demo-api-password' }),
+    });
+    expect(login.status).toBe(200);
+
+    // A forgotten password is reset from another terminal while the app runs on the embedded database.
+    const reset = await npmRun('admin:create', ['--email', 'admin@sinkron.local'], env);
+    expect(reset.code).toBe(0);
+    const password = /Generated password \(shown once\): (\S+)/.exec(reset.stdout)?.[1];
+    const hubLogin = await fetch(`http://127.0.0.1:${port}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ email: 'admin@sinkron.local', password }),
+    });
+    expect(hubLogin.status).toBe(200);
+    expect(await second.interrupt()).toBe(0);
+    expect(await portIsOpen(dbPort)).toBe(false);
   });
 });

@@ -15,6 +15,11 @@ async function listingIndexes(): Promise<string[]> {
   return rows.map((r) => r.indexname);
 }
 
+async function usersStorageOptions(): Promise<string[] | null> {
+  const rows = (await database.db.raw(`SELECT reloptions FROM pg_class WHERE relname = 'users' AND relkind = 'r'`)).rows;
+  return rows[0].reloptions;
+}
+
 async function hasTrigramExtension(): Promise<boolean> {
   const rows = (await database.db.raw(`SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'`)).rows;
   return rows.length === 1;
@@ -45,9 +50,10 @@ afterAll(async () => {
 });
 
 describe('migration 2025_11_21_000000_add_users_listing_indexes', () => {
-  it('when migrated, then pg_trgm and the three listing indexes exist', async () => {
+  it('when migrated, then pg_trgm, the three listing indexes and room for HOT updates exist', async () => {
     expect(await hasTrigramExtension()).toBe(true);
     expect(await listingIndexes()).toEqual(INDEXES);
+    expect(await usersStorageOptions()).toEqual(['fillfactor=90']);
   });
 
   it('when a search runs, then the trigram indexes serve the ILIKE on email and name', async () => {
@@ -80,10 +86,12 @@ describe('migration 2025_11_21_000000_add_users_listing_indexes', () => {
     await migration.down(database.db);
     expect(await listingIndexes()).toEqual([]);
     expect(await hasTrigramExtension()).toBe(false);
+    expect(await usersStorageOptions()).toBeNull();
     expect((await database.db('users').count({ n: '*' }))[0]).toEqual({ n: 4 });
 
     await migration.up(database.db);
     expect(await hasTrigramExtension()).toBe(true);
     expect(await listingIndexes()).toEqual(INDEXES);
+    expect(await usersStorageOptions()).toEqual(['fillfactor=90']);
   });
 });

@@ -8,12 +8,17 @@ export interface CapturedLogs {
   text(): string;
 }
 
+/** Every line captured in this test file, for the check that no secret reaches any log (secrets-guard.ts). */
+export const capturedLines: string[] = [];
+
 /** A real pino logger (with its redaction) whose lines the test can read. */
 export function captureLogs(level: 'debug' | 'info' = 'debug'): CapturedLogs {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk, _encoding, callback) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
+      const written = String(chunk).split('\n').filter(Boolean);
+      lines.push(...written);
+      capturedLines.push(...written);
       callback();
     },
   });

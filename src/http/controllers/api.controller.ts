@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { INVALID_CREDENTIALS, type AuthService } from '../../services/AuthService';
+import { INVALID_CREDENTIALS, looksLikeEmail, type AuthService } from '../../services/AuthService';
 import type { ApiTokenService } from '../../services/ApiTokenService';
 import { API_DEFAULT_PER_PAGE, API_MAX_PER_PAGE, type UsersApiService } from '../../services/UsersApiService';
 
@@ -30,7 +30,8 @@ export function createApiController(deps: { auth: AuthService; tokens: ApiTokenS
       }
       const user = await deps.auth.authenticate(parsed.data.email, parsed.data.password);
       if (!user) {
-        req.log.info({ email: parsed.data.email }, 'api login failed');
+        const { email } = parsed.data;
+        req.log.info({ email: looksLikeEmail(email) ? email : '(not an email address)' }, 'api login failed');
         res.status(401).json({ error: INVALID_CREDENTIALS });
         return;
       }

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { INVALID_CREDENTIALS, type AuthService } from '../../services/AuthService';
+import { INVALID_CREDENTIALS, looksLikeEmail, type AuthService } from '../../services/AuthService';
 import { flash } from '../middleware/flash';
 
 const loginSchema = z.object({
@@ -33,8 +33,9 @@ export function createAuthController(deps: { auth: AuthService }) {
       const next = nextSchema.parse(req.query.next);
       const user = await deps.auth.authenticate(email, password);
       if (!user) {
-        req.log.info({ email }, 'login failed');
-        res.status(401).render('auth/login', { title: 'Sign in', email, next, error: INVALID_CREDENTIALS });
+        const typed = looksLikeEmail(email) ? email : '';
+        req.log.info({ email: typed || '(not an email address)' }, 'login failed');
+        res.status(401).render('auth/login', { title: 'Sign in', email: typed, next, error: INVALID_CREDENTIALS });
         return;
       }
       // A new session id at login makes an id planted before it worthless (session fixation).

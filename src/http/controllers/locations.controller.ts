@@ -1,15 +1,10 @@
 import type { Request, Response } from 'express';
-import { z } from 'zod';
 import { ValidationError } from '../../errors';
 import type { ExternalApiService } from '../../services/ExternalApiService';
 import type { LocationService } from '../../services/LocationService';
 import { RemoteApiError } from '../../services/remote-api-errors';
 import { flash } from '../middleware/flash';
-
-/** A row id from the path: decimal digits only, so "1e1", "0x10", "+1" or " 1" are refused, not coerced. */
-export const idParam = z.object({
-  id: z.string().regex(/^[1-9][0-9]{0,9}$/).transform(Number).pipe(z.number().max(2_147_483_647)),
-});
+import { idParam } from '../params';
 
 /** Only the fields a location form may set: anything else in the body is ignored. */
 const locationForm = (body: unknown) => {

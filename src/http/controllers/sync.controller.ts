@@ -4,12 +4,11 @@ import type { LocationService } from '../../services/LocationService';
 import { SECTION_KINDS, STALE_PLAN_MESSAGE, type UserSyncService } from '../../services/UserSyncService';
 import type { SyncItemKind } from '../../repositories/sync-runs.repository';
 import { flash } from '../middleware/flash';
+import { idParam, rowId } from '../params';
 
 const RUNS_PER_PAGE = 50;
-const MAX_ID = 2_147_483_647;
 
-const idParam = z.object({ id: z.coerce.number().int().positive().max(MAX_ID) });
-const previewForm = z.object({ location_id: z.coerce.number().int().positive().max(MAX_ID) });
+const previewForm = z.object({ location_id: rowId });
 const executeForm = z.object({ confirm_code: z.string().max(64).optional() });
 const pageNumber = z.coerce.number().int().min(1).max(1_000_000).catch(1).default(1);
 const sectionPagesQuery = z.object({

@@ -1,0 +1,13 @@
+import { z } from 'zod';
+
+/**
+ * A row id from a path or a form: decimal digits only, within Postgres' integer. "1e1", "0x10", "+1"
+ * or " 1" are refused (400) rather than coerced into another row's id.
+ */
+export const rowId = z
+  .string()
+  .regex(/^[1-9][0-9]{0,9}$/)
+  .transform(Number)
+  .pipe(z.number().max(2_147_483_647));
+
+export const idParam = z.object({ id: rowId });

@@ -1,0 +1,259 @@
+import fs from 'node:fs';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Container } from '../../src/container';
+import { DEMO_API_CREDENTIALS } from '../../src/config';
+import { launchBrowser, screenshot, watchConsole, type TestBrowser } from './support/browser';
+import { E2E_ADMIN, startDemoEnvironment, type DemoEnvironment } from './support/demo';
+import { expectedPlan, usersOf, type ExpectedPlan } from './support/expected';
+
+/**
+ * The seed's testing checklist, walked as a person would in Chromium against the demo that `npm start`
+ * runs: the hub and the DEV and TEST servers, real HTTP, real PostgreSQL.
+ */
+
+let env: DemoEnvironment;
+let browser: TestBrowser;
+let context: BrowserContext;
+let page: Page;
+let consoleProblems: string[];
+let hub: Container;
+let devServer: Container;
+let testServer: Container;
+
+beforeAll(async () => {
+  env = await startDemoEnvironment();
+  browser = await launchBrowser();
+  context = await browser.browser.newContext({ viewport: { width: 1280, height: 860 } });
+  consoleProblems = watchConsole(context).problems;
+  page = await context.newPage();
+  hub = env.demo.hub.container;
+  devServer = env.demo.remotes.find((r) => r.location.code === 'DEV')!.instance.container;
+  testServer = env.demo.remotes.find((r) => r.location.code === 'TEST')!.instance.container;
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await env?.stop();
+});
+
+const url = (path: string) => `${env.demo.hub.url}${path}`;
+const syncForm = () => page.locator('form[action="/admin/users/sync/preview"]');
+const emailsIn = (p: Page, kind: string) =>
+  p.locator(`table[data-kind="${kind}"] tbody tr[data-email]`).evaluateAll((rows) =>
+    rows.map((row) => (row.getAttribute('data-email') ?? '').toLowerCase()).sort(),
+  );
+
+async function signIn(p: Page, password = E2E_ADMIN.password) {
+  await p.goto(url('/login'));
+  await p.getByLabel('Email').fill(E2E_ADMIN.email);
+  await p.getByLabel('Password').fill(password);
+  await p.getByRole('button', { name: 'Sign in' }).click();
+}
+
+async function locationId(code: string): Promise<number> {
+  const row = await hub.db('locations').where({ code }).first('id');
+  return row.id as number;
+}
+
+describe('the demo, in the browser', () => {
+  let plan: ExpectedPlan;
+  let runPath: string;
+
+  it('1. refuses a wrong password with an error, then signs the admin in', async () => {
+    await page.goto(url('/login'));
+    await screenshot(page, '01-login');
+
+    await signIn(page, 'not the password');
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Invalid email or password.');
+    expect(new URL(page.url()).pathname).toBe('/login');
+    await screenshot(page, '02-login-wrong-password');
+
+    await signIn(page);
+    await page.waitForURL(url('/admin/users'));
+    expect(await page.getByRole('status').first().textContent()).toContain(`Signed in as ${E2E_ADMIN.email}`);
+  });
+
+  it('2. shows the "Sync from Server" button on User Management', async () => {
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('User Management');
+    await expect.poll(() => syncForm().getByRole('button', { name: 'Sync from Server' }).isEnabled()).toBe(true);
+    await screenshot(page, '03-user-management', { fullPage: false });
+  });
+
+  it('3. lists every active location with an online URL in the dropdown', async () => {
+    const syncable = await hub.db('locations').where({ is_active: true }).whereNotNull('online_url').whereNot('online_url', '').orderBy('code').pluck('id');
+    const options = await syncForm().locator('select[name="location_id"] option').evaluateAll((nodes) =>
+      nodes.map((node) => Number(node.getAttribute('value'))),
+    );
+    expect(options).toEqual(syncable);
+    expect(syncable).toEqual([await locationId('DEV'), await locationId('TEST')]);
+  });
+
+  it('4. previews DEV with the right users in each category', async () => {
+    plan = await expectedPlan(hub, devServer, 'DEV');
+    // The demo seed gives the first preview every category.
+    expect(plan.added.length).toBeGreaterThan(0);
+    expect(plan.updated.length).toBeGreaterThan(0);
+    expect(plan.reactivated.length).toBeGreaterThan(0);
+    expect(plan.deactivated.length).toBeGreaterThan(0);
+
+    await syncForm().getByLabel('Location').selectOption(String(await locationId('DEV')));
+    await syncForm().getByRole('button', { name: 'Sync from Server' }).click();
+    await page.waitForURL(/\/admin\/users\/sync\/\d+$/);
+    runPath = new URL(page.url()).pathname;
+
+    expect(await emailsIn(page, 'new')).toEqual(plan.added);
+    expect(await emailsIn(page, 'update')).toEqual(plan.updated);
+    expect(await emailsIn(page, 'deactivate')).toEqual(plan.deactivated);
+    expect(await page.locator('[data-count="unchanged"]').textContent()).toBe(String(plan.unchanged.length));
+    expect(await page.locator('[data-count="rejected"]').textContent()).toBe('0');
+
+    // Before → after, and a reactivation shown as such.
+    const renamed = page.locator('tr[data-email="dev_vendor7@dkm"]');
+    expect(await renamed.locator('del').first().textContent()).toBe('Dev Vendor 7 (old name)');
+    expect(await renamed.locator('ins').first().textContent()).toBe('Dev Vendor 7');
+    for (const email of plan.reactivated) {
+      expect(await page.locator(`table[data-kind="update"] tr[data-email="${email}"]`).textContent()).toContain('Reactivated');
+    }
+    await screenshot(page, '04-sync-preview', { fullPage: false });
+    await screenshot(page, '04-sync-preview-full');
+  });
+
+  it('5–6. Confirm & Execute adds, updates and deactivates, with a success notification', async () => {
+    await page.getByRole('button', { name: 'Confirm & Execute' }).click();
+    await page.waitForURL(url(runPath));
+    const notification = page.locator('.alert-success[role="status"]');
+    const summary =
+      `Sync completed: ${plan.added.length} added, ${plan.updated.length} updated, ` +
+      `${plan.deactivated.length} deactivated, ${plan.unchanged.length} unchanged`;
+    expect(await notification.textContent()).toContain(`${summary}.`);
+    // The docs quote this first DEV sync of the demo.
+    for (const doc of ['README.md', 'docs/USER_SYNC_FEATURE.md']) {
+      expect(fs.readFileSync(doc, 'utf8').replace(/\s+/g, ' '), doc).toContain(summary);
+    }
+    await screenshot(page, '05-sync-result', { fullPage: false });
+  });
+
+  it('7. then lists the users as the preview said', async () => {
+    // In the database: the hub's DEV users are the remote's, plus the deactivated ones.
+    const remote = await usersOf(devServer, { own: true });
+    const local = await usersOf(hub, { code: 'DEV' });
+    for (const [email, user] of remote) expect(local.get(email), email).toEqual(user);
+    for (const email of plan.deactivated) expect(local.get(email)?.isActive, email).toBe(false);
+    expect(local.size).toBe(remote.size + [...local.keys()].filter((e) => !remote.has(e)).length);
+
+    // On the page, through the filters as an admin would use them.
+    await page.getByRole('link', { name: 'See the users of DEV' }).click();
+    await page.waitForURL(/\/admin\/users\?location=DEV/);
+    const filters = page.getByRole('search');
+    await filters.getByLabel('Status').selectOption('inactive');
+    await filters.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/status=inactive/);
+    const inactiveShown = await page.locator('table tbody tr[data-email]').evaluateAll((rows) =>
+      rows.map((row) => (row.getAttribute('data-email') ?? '').toLowerCase()).sort(),
+    );
+    const inactiveExpected = [...local].filter(([, user]) => !user.isActive).map(([email]) => email).sort();
+    expect(inactiveShown).toEqual(inactiveExpected);
+    for (const email of plan.deactivated) expect(inactiveShown).toContain(email);
+    await screenshot(page, '06-users-inactive-after-sync', { fullPage: false });
+
+    const added = plan.added.find((email) => remote.get(email)?.isActive)!;
+    await filters.getByLabel('Status').selectOption('active');
+    await filters.getByLabel('Search email or name').fill(added);
+    await filters.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/q=/);
+    const row = page.locator(`table tbody tr[data-email="${added}"]`);
+    expect(await row.textContent()).toContain(remote.get(added)!.name);
+    expect(await row.locator('.badge').textContent()).toBe('Active');
+  });
+
+  it('8. records the sync in the log and on the sync history page', async () => {
+    const runId = Number(runPath.split('/').pop());
+    const lines = env.logs.entries();
+    const preview = lines.find((l) => l.msg === 'sync preview saved' && l.runId === runId);
+    const executed = lines.find((l) => l.msg === 'sync executed' && l.runId === runId);
+    expect(preview).toMatchObject({ location: 'DEV' });
+    expect(executed).toMatchObject({ location: 'DEV' });
+    expect(env.logs.text()).not.toContain(DEMO_API_CREDENTIALS.password);
+    expect(env.logs.text()).not.toContain(E2E_ADMIN.password);
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Sync history' }).click();
+    await page.waitForURL(url('/admin/sync-runs'));
+    const runLink = page.locator(`a[href="${runPath}"]`).first();
+    expect(await runLink.count()).toBe(1);
+    const runRow = page.locator('tr', { has: runLink });
+    expect(await runRow.textContent()).toContain('DEV');
+    expect(await runRow.textContent()).toMatch(/Completed/i);
+    await screenshot(page, '07-sync-history', { fullPage: false });
+  });
+
+  it('shows the locations and a 404 page', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Locations' }).click();
+    await page.waitForURL(url('/admin/locations'));
+    for (const remote of env.demo.remotes) {
+      expect(await page.locator(`tr[data-code="${remote.location.code}"]`).textContent()).toContain(remote.url);
+    }
+    await screenshot(page, '08-locations');
+
+    await page.locator('tr[data-code="DEV"]').getByRole('link', { name: 'Edit' }).click();
+    await page.waitForURL(/\/admin\/locations\/\d+\/edit$/);
+    expect(await page.getByLabel('Online URL').inputValue()).toBe(env.demo.remotes[0]!.url);
+    await screenshot(page, '08-location-edit', { fullPage: false });
+
+    const missing = await page.goto(url('/admin/no-such-page'));
+    expect(missing?.status()).toBe(404);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Page not found');
+    await screenshot(page, '09-not-found', { fullPage: false });
+  });
+});
+
+describe('with JavaScript disabled, from the keyboard', () => {
+  it('signs in, previews TEST and executes it', async () => {
+    const noScript = await browser.browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 860 } });
+    const problems = watchConsole(noScript).problems;
+    const p = await noScript.newPage();
+    try {
+      await p.goto(url('/login'));
+      // The email field takes the focus by itself; Tab moves on, Enter submits.
+      await expect.poll(() => p.locator('#email:focus').count()).toBe(1);
+      await p.keyboard.type(E2E_ADMIN.email);
+      await p.keyboard.press('Tab');
+      await p.keyboard.type(E2E_ADMIN.password);
+      await p.keyboard.press('Enter');
+      await p.waitForURL(url('/admin/users'));
+
+      // The first Tab reaches the skip link, which shows itself when focused.
+      await p.keyboard.press('Tab');
+      const focused = p.locator(':focus');
+      expect(await focused.textContent()).toBe('Skip to content');
+      expect((await focused.boundingBox())!.x).toBeGreaterThanOrEqual(0);
+
+      const form = p.locator('form[action="/admin/users/sync/preview"]');
+      await form.getByLabel('Location').selectOption(String(await locationId('TEST')));
+      const expected = await expectedPlan(hub, testServer, 'TEST');
+      await form.getByRole('button', { name: 'Sync from Server' }).focus();
+      await p.keyboard.press('Enter');
+      await p.waitForURL(/\/admin\/users\/sync\/\d+$/);
+      expect(await emailsIn(p, 'new')).toEqual(expected.added);
+      expect(await emailsIn(p, 'deactivate')).toEqual(expected.deactivated);
+
+      await p.getByRole('button', { name: 'Confirm & Execute' }).focus();
+      await p.keyboard.press('Enter');
+      await p.waitForURL(/\/admin\/users\/sync\/\d+$/);
+      expect(await p.locator('.alert-success[role="status"]').textContent()).toContain(`Sync completed: ${expected.added.length} added`);
+      // dev_vendor1@dkm now exists on both locations, once each.
+      const shared = await hub.db('users').whereRaw('lower(email) = ?', ['dev_vendor1@dkm']).pluck('location_id');
+      expect(shared.sort()).toEqual([await locationId('DEV'), await locationId('TEST')].sort());
+      await screenshot(p, '10-no-javascript-result', { fullPage: false });
+      expect(problems).toEqual([]);
+    } finally {
+      await noScript.close();
+    }
+  });
+});
+
+describe('every page visited', () => {
+  it('logged no console error and no Content-Security-Policy violation', () => {
+    expect(consoleProblems).toEqual([]);
+  });
+});

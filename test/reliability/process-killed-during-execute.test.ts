@@ -1,0 +1,145 @@
+import pg from 'pg';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { TEST_ADMIN, TEST_SECRETS } from '../support/app';
+import { csrfFrom } from '../support/browser-session';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
+import { REMOTE_ENV, addLocation, expectPlanApplied, insertUsers, runRow, snapshot } from '../integration/sync-fixtures';
+import { startAppProcess, type AppProcess } from './app-process';
+
+let database: TestDatabase;
+let databaseName: string;
+let remote: LaravelServer;
+let devId: number;
+const running: AppProcess[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  databaseName = new URL(database.url).pathname.slice(1);
+  remote = await startLaravelServer({
+    users: [
+      { id: 1, name: 'Added One', email: 'added1@dev.test', role: 'vendor', is_active: true },
+      { id: 2, name: 'Added Two', email: 'added2@dev.test', role: 'vendor', is_active: true },
+      { id: 3, name: 'New Name', email: 'changed@dev.test', role: 'vendor', is_active: true },
+    ],
+  });
+  devId = await addLocation(database.db, 'DEV', remote.url);
+  await insertUsers(database.db, devId, [
+    { email: 'changed@dev.test', name: 'Old Name', role: 'vendor', remote_id: '3' },
+    { email: 'gone@dev.test', name: 'Gone', role: 'vendor', remote_id: '4' },
+  ]);
+});
+afterAll(async () => {
+  for (const app of running) if (app.child.exitCode === null && app.child.signalCode === null) app.child.kill('SIGKILL');
+  await remote.close();
+  await database.drop();
+});
+
+async function startApp(): Promise<AppProcess> {
+  const app = await startAppProcess({
+    DATABASE_URL: database.url,
+    ...TEST_SECRETS,
+    ADMIN_EMAIL: TEST_ADMIN.email,
+    ADMIN_PASSWORD: TEST_ADMIN.password,
+    ...REMOTE_ENV,
+  });
+  running.push(app);
+  return app;
+}
+
+async function signIn(url: string): Promise<string> {
+  const page = await request(url).get('/login');
+  const cookie = ([] as string[]).concat(page.headers['set-cookie'] ?? [])[0]!.split(';')[0]!;
+  const response = await request(url).post('/login').set('Cookie', cookie).type('form').send({ ...TEST_ADMIN, _csrf: csrfFrom(page.text) });
+  expect(response.status).toBe(303);
+  return ([] as string[]).concat(response.headers['set-cookie'] ?? [])[0]!.split(';')[0]!;
+}
+
+async function postForm(url: string, cookie: string, path: string, tokenFrom: string, fields: Record<string, string> = {}) {
+  const page = await request(url).get(tokenFrom).set('Cookie', cookie);
+  return request(url).post(path).set('Cookie', cookie).type('form').send({ ...fields, _csrf: csrfFrom(page.text) });
+}
+
+async function dbaClient(): Promise<pg.Client> {
+  const url = new URL(inject('adminDatabaseUrl'));
+  url.pathname = `/${databaseName}`;
+  const client = new pg.Client({ connectionString: url.toString(), application_name: 'sinkron-test-dba' });
+  await client.connect();
+  return client;
+}
+
+/** Polls pg_stat_activity (no clock in the assertion) until `found` holds for the rows returned. */
+async function pollActivity(dba: pg.Client, sql: string, params: unknown[], found: (rows: Array<Record<string, unknown>>) => boolean) {
+  for (let attempt = 0; attempt < 1500; attempt += 1) {
+    const result = await dba.query(sql, params);
+    if (found(result.rows)) return result.rows;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`pg_stat_activity never showed what was awaited: ${sql}`);
+}
+
+describe('when the app process is killed (SIGKILL) in the middle of execute', () => {
+  it('then no change is kept, the run is not left executing, and after a restart the preview can be executed once, completely', async () => {
+    const first = await startApp();
+    const cookie = await signIn(first.url);
+    const preview = await postForm(first.url, cookie, '/admin/users/sync/preview', '/admin/users', { location_id: String(devId) });
+    expect(preview.status).toBe(303);
+    const runId = Number(/(\d+)$/.exec(preview.headers.location ?? '')![1]);
+    expect(await runRow(database.db, runId)).toMatchObject({ status: 'previewed', new_count: 2, update_count: 1, deactivate_count: 1 });
+    const before = await snapshot(database.db);
+    const changed = await database.db('users').where({ email: 'changed@dev.test' }).first();
+
+    const holder = await dbaClient();
+    const dba = await dbaClient();
+    try {
+      // Execute inserts the two new users, then waits on the row held here: the process dies mid-transaction.
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [changed.id]);
+      const executing = postForm(first.url, cookie, `/admin/users/sync/${runId}/execute`, `/admin/users/sync/${runId}`).catch(
+        (error: unknown) => error,
+      );
+      const [blocked] = await pollActivity(
+        dba,
+        `SELECT pid FROM pg_stat_activity
+         WHERE datname = $1 AND wait_event_type = 'Lock' AND state = 'active' AND query LIKE 'UPDATE users u SET%'`,
+        [databaseName],
+        (rows) => rows.length === 1,
+      );
+
+      first.child.kill('SIGKILL');
+      expect(await first.exited).toMatchObject({ signal: 'SIGKILL' });
+      expect(await executing).toBeInstanceOf(Error);
+
+      // The orphaned backend finds its client gone once it can move on, and its transaction is rolled back.
+      await holder.query('ROLLBACK');
+      await pollActivity(dba, 'SELECT pid FROM pg_stat_activity WHERE pid = $1', [blocked!.pid], (rows) => rows.length === 0);
+    } finally {
+      await holder.end();
+      await dba.end();
+    }
+
+    expect(await snapshot(database.db)).toEqual(before);
+    const afterCrash = await runRow(database.db, runId);
+    expect(afterCrash.status).not.toBe('executing');
+    expect(afterCrash).toMatchObject({ status: 'previewed', executed_at: null });
+
+    // A new process, the same session (it lives in Postgres): the run is still a preview, executed once, whole.
+    const second = await startApp();
+    const page = await request(second.url).get(`/admin/users/sync/${runId}`).set('Cookie', cookie);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain(`action="/admin/users/sync/${runId}/execute"`);
+    const execute = await postForm(second.url, cookie, `/admin/users/sync/${runId}/execute`, `/admin/users/sync/${runId}`);
+    expect(execute.status).toBe(303);
+    expect(await runRow(database.db, runId)).toMatchObject({ status: 'completed' });
+    await expectPlanApplied(database.db, runId, before);
+    const result = await request(second.url).get(`/admin/users/sync/${runId}`).set('Cookie', cookie);
+    expect(result.text).toContain('Sync completed: 2 added, 1 updated, 1 deactivated, 0 unchanged.');
+    expect(second.output()).toMatch(/"msg":"sync executed"/);
+
+    second.child.kill('SIGTERM');
+    // A normal stop (SIGTERM) still shuts down cleanly after the crash.
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+    expect(second.output()).toContain('"msg":"shutting down"');
+  });
+});

@@ -1,0 +1,257 @@
+import pg from 'pg';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDb } from '../../src/db/knex';
+import { buildTestApp, listen, TEST_ADMIN, type TestApp } from '../support/app';
+import { csrfFrom } from '../support/browser-session';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
+import { REMOTE_ENV, addLocation, expectPlanApplied, insertUsers, runRow, snapshot } from '../integration/sync-fixtures';
+
+/** One Sinkron instance: its own app, pool, session store and port, on the shared database. */
+interface Instance {
+  t: TestApp;
+  url: string;
+  close(): Promise<void>;
+}
+
+let database: TestDatabase;
+let databaseName: string;
+let a: Instance;
+let b: Instance;
+const servers: LaravelServer[] = [];
+
+const SYNC_LOCK_NAMESPACE = 0x53594e43;
+
+async function startInstance(): Promise<Instance> {
+  const db = createDb(database.url);
+  const t = await buildTestApp({ ...database, db }, REMOTE_ENV);
+  const server = await listen(t.app);
+  return {
+    t,
+    url: server.url,
+    async close() {
+      await server.close();
+      await t.close();
+      await db.destroy();
+    },
+  };
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  databaseName = new URL(database.url).pathname.slice(1);
+  a = await startInstance();
+  b = await startInstance();
+});
+afterAll(async () => {
+  await a.close();
+  await b.close();
+  await Promise.all(servers.map((s) => s.close()));
+  await database.drop();
+});
+
+/** A browser: one cookie, sent to whichever instance the load balancer picks. */
+class Browser {
+  cookie = '';
+
+  async get(instance: Instance, path: string) {
+    const response = await request(instance.url).get(path).set('Cookie', this.cookie);
+    this.keep(response.headers['set-cookie']);
+    return response;
+  }
+
+  async post(instance: Instance, path: string, fields: Record<string, string>, tokenFrom: { instance: Instance; path: string }) {
+    const page = await this.get(tokenFrom.instance, tokenFrom.path);
+    const response = await request(instance.url)
+      .post(path)
+      .set('Cookie', this.cookie)
+      .type('form')
+      .send({ ...fields, _csrf: csrfFrom(page.text) });
+    this.keep(response.headers['set-cookie']);
+    return response;
+  }
+
+  private keep(setCookie: string | string[] | undefined) {
+    const sid = ([] as string[]).concat(setCookie ?? []).find((c) => c.startsWith('sinkron.sid='));
+    if (sid) this.cookie = sid.split(';')[0]!;
+  }
+}
+
+async function signIn(on: Instance): Promise<Browser> {
+  const browser = new Browser();
+  const response = await browser.post(on, '/login', TEST_ADMIN, { instance: on, path: '/login' });
+  expect(response.status).toBe(303);
+  return browser;
+}
+
+async function scenario(code: string) {
+  const domain = code.toLowerCase();
+  const remote = await startLaravelServer({
+    users: [
+      { id: 1, name: 'Added', email: `added@${domain}.test`, role: 'vendor', is_active: true },
+      { id: 2, name: 'New Name', email: `changed@${domain}.test`, role: 'vendor', is_active: true },
+    ],
+  });
+  servers.push(remote);
+  const locationId = await addLocation(database.db, code, remote.url);
+  await insertUsers(database.db, locationId, [
+    { email: `changed@${domain}.test`, name: 'Old Name', role: 'vendor', remote_id: '2' },
+    { email: `gone@${domain}.test`, name: 'Gone', role: 'vendor', remote_id: '3' },
+  ]);
+  return { locationId, remote };
+}
+
+async function preview(browser: Browser, on: Instance, locationId: number): Promise<number> {
+  const response = await browser.post(on, '/admin/users/sync/preview', { location_id: String(locationId) }, { instance: on, path: '/admin/users' });
+  expect(response.status).toBe(303);
+  return Number(/^\/admin\/users\/sync\/(\d+)$/.exec(response.headers.location ?? '')![1]);
+}
+
+/** Waits, polling pg_stat_activity, until `count` backends of the app wait on a lock. */
+async function waitForLockWaiters(dba: pg.Client, count: number): Promise<void> {
+  for (let attempt = 0; attempt < 1000; attempt += 1) {
+    const result = await dba.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+       WHERE datname = $1 AND application_name = 'sinkron' AND wait_event_type = 'Lock'`,
+      [databaseName],
+    );
+    if (result.rows[0]!.n >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`fewer than ${count} backends ever waited on a lock`);
+}
+
+async function dbaClient(): Promise<pg.Client> {
+  const url = new URL(inject('adminDatabaseUrl'));
+  url.pathname = `/${databaseName}`;
+  const client = new pg.Client({ connectionString: url.toString(), application_name: 'sinkron-test-dba' });
+  await client.connect();
+  return client;
+}
+
+const logsOfBoth = () => [...a.t.logs.entries(), ...b.t.logs.entries()];
+
+describe('two instances on one database', () => {
+  it('when an admin signs in on one, then the session is valid on the other; signing out on the other ends it on both', async () => {
+    const browser = await signIn(a);
+    expect((await browser.get(b, '/admin/users')).status).toBe(200);
+    expect((await browser.get(a, '/admin/users')).status).toBe(200);
+
+    const out = await browser.post(b, '/logout', {}, { instance: a, path: '/admin/users' });
+    expect(out.status).toBe(303);
+    for (const instance of [a, b]) {
+      const page = await request(instance.url).get('/admin/users').set('Cookie', browser.cookie);
+      expect(page.status).toBe(303);
+      expect(page.headers.location).toMatch(/^\/login/);
+    }
+  });
+
+  it('when a preview is made on one, then it is executed on the other, exactly as planned', async () => {
+    const { locationId } = await scenario('HANDOVER');
+    const browser = await signIn(a);
+    const runId = await preview(browser, a, locationId);
+    const before = await snapshot(database.db);
+
+    const response = await browser.post(b, `/admin/users/sync/${runId}/execute`, {}, { instance: b, path: `/admin/users/sync/${runId}` });
+    expect(response.status).toBe(303);
+    expect(await runRow(database.db, runId)).toMatchObject({ status: 'completed' });
+    await expectPlanApplied(database.db, runId, before);
+    const result = await browser.get(a, `/admin/users/sync/${runId}`);
+    expect(result.text).toContain('Sync completed: 1 added, 1 updated, 1 deactivated, 0 unchanged.');
+    expect(b.t.logs.entries().filter((e) => e.msg === 'sync executed' && e.runId === runId)).toHaveLength(1);
+  });
+
+  it('when two admins execute one preview at the same moment on the two instances, then it is applied once and the other lands on the result', async () => {
+    const { locationId } = await scenario('RACE');
+    const first = await signIn(a);
+    const second = await signIn(b);
+    const runId = await preview(first, a, locationId);
+    const before = await snapshot(database.db);
+    const [pageA, pageB] = [await first.get(a, `/admin/users/sync/${runId}`), await second.get(b, `/admin/users/sync/${runId}`)];
+
+    // Hold the location's lock so that both executes are in flight together before either can apply.
+    const dba = await dbaClient();
+    try {
+      await dba.query('SELECT pg_advisory_lock($1::int, $2::int)', [SYNC_LOCK_NAMESPACE, locationId]);
+      const both = Promise.all([
+        request(a.url).post(`/admin/users/sync/${runId}/execute`).set('Cookie', first.cookie).type('form').send({ _csrf: csrfFrom(pageA.text) }),
+        request(b.url).post(`/admin/users/sync/${runId}/execute`).set('Cookie', second.cookie).type('form').send({ _csrf: csrfFrom(pageB.text) }),
+      ]);
+      await waitForLockWaiters(dba, 2);
+      await dba.query('SELECT pg_advisory_unlock($1::int, $2::int)', [SYNC_LOCK_NAMESPACE, locationId]);
+      const responses = await both;
+      expect(responses.map((r) => r.status)).toEqual([303, 303]);
+    } finally {
+      await dba.end();
+    }
+
+    expect(await runRow(database.db, runId)).toMatchObject({ status: 'completed' });
+    await expectPlanApplied(database.db, runId, before);
+    expect(await database.db('users').where({ email: 'added@race.test' }).count({ n: '*' }).first()).toEqual({ n: 1 });
+    expect(logsOfBoth().filter((e) => e.msg === 'sync executed' && e.runId === runId)).toHaveLength(1);
+    const landed = [await first.get(a, `/admin/users/sync/${runId}`), await second.get(b, `/admin/users/sync/${runId}`)];
+    for (const page of landed) expect(page.text).toContain('Sync completed: 1 added, 1 updated, 1 deactivated, 0 unchanged.');
+    expect(landed.filter((page) => page.text.includes('This sync had already been executed; this is its result.'))).toHaveLength(1);
+  });
+
+  it('when two previews of one location are executed on the two instances, then the advisory lock makes the second wait and find the first applied', async () => {
+    const { locationId } = await scenario('SERIAL');
+    const browser = await signIn(a);
+    const firstRun = await preview(browser, a, locationId);
+    const secondRun = await preview(browser, b, locationId);
+    const before = await snapshot(database.db);
+    const changed = await database.db('users').where({ email: 'changed@serial.test' }).first();
+
+    const holder = await dbaClient();
+    const dba = await dbaClient();
+    try {
+      // The first execute takes the location lock, inserts, then waits on a row held here.
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [changed.id]);
+      const firstPage = await browser.get(a, `/admin/users/sync/${firstRun}`);
+      const firstDone = request(a.url)
+        .post(`/admin/users/sync/${firstRun}/execute`)
+        .set('Cookie', browser.cookie)
+        .type('form')
+        .send({ _csrf: csrfFrom(firstPage.text) })
+        .then((r) => r);
+      await waitForLockWaiters(dba, 1);
+
+      // The second, on the other instance, must wait for the location lock rather than interleave.
+      const secondPage = await browser.get(b, `/admin/users/sync/${secondRun}`);
+      const secondDone = request(b.url)
+        .post(`/admin/users/sync/${secondRun}/execute`)
+        .set('Cookie', browser.cookie)
+        .type('form')
+        .send({ _csrf: csrfFrom(secondPage.text) })
+        .then((r) => r);
+      for (let attempt = 0; ; attempt += 1) {
+        const waiting = await dba.query(
+          `SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND wait_event = 'advisory'`,
+          [databaseName],
+        );
+        if (waiting.rowCount) break;
+        if (attempt > 1000) throw new Error('the second execute never waited for the location lock');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(await runRow(database.db, secondRun)).toMatchObject({ status: 'previewed' });
+
+      await holder.query('COMMIT');
+      expect((await firstDone).status).toBe(303);
+      expect((await secondDone).status).toBe(303);
+    } finally {
+      await holder.end();
+      await dba.end();
+    }
+
+    expect(await runRow(database.db, firstRun)).toMatchObject({ status: 'completed' });
+    expect(await runRow(database.db, secondRun)).toMatchObject({
+      status: 'failed',
+      error: 'Data changed since the preview; run the preview again.',
+    });
+    await expectPlanApplied(database.db, firstRun, before);
+    const page = await browser.get(a, `/admin/users/sync/${secondRun}`);
+    expect(page.text).toContain('Data changed since the preview; run the preview again.');
+  });
+});

@@ -1,0 +1,125 @@
+import jwt from 'jsonwebtoken';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, TEST_ADMIN, TEST_SECRETS, type TestApp } from '../support/app';
+import { signedInAgent } from '../support/browser-session';
+import { snapshotTables } from '../support/db-snapshot';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+
+let database: TestDatabase;
+let t: TestApp;
+let adminId: number;
+let syncedAdminId: number;
+
+const ISSUER = 'sinkron';
+const AUDIENCE = 'sinkron-api';
+
+const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const now = () => Math.floor(Date.now() / 1000);
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  t = await buildTestApp(database);
+  adminId = (await database.db('users').where({ email: TEST_ADMIN.email }).first()).id;
+  const [dev] = await database.db('locations').insert({ code: 'DEV', name: 'Dev', online_url: null }).returning('id');
+  // A user synced from DEV whose remote role is admin: it has no password and is not of this instance.
+  const [synced] = await database.db('users')
+    .insert({ location_id: dev.id, email: 'remote-admin@dev.test', name: 'Remote admin', role: 'admin' })
+    .returning('id');
+  syncedAdminId = synced.id;
+});
+afterAll(async () => {
+  await t.close();
+  await database.drop();
+});
+
+function signed(payload: Record<string, unknown>, options: jwt.SignOptions = {}, secret = TEST_SECRETS.JWT_SECRET) {
+  return jwt.sign(payload, secret, { algorithm: 'HS256', ...options });
+}
+
+const good = (sub = adminId) => signed({}, { subject: String(sub), issuer: ISSUER, audience: AUDIENCE, expiresIn: 600 });
+
+/** Tokens that must all be refused; each would pass a verifier that skipped one of the checks. */
+function forgedTokens(): Array<[label: string, token: string, reason: RegExp]> {
+  const claims = { sub: String(adminId), iss: ISSUER, aud: AUDIENCE, iat: now(), exp: now() + 600 };
+  const parts = good().split('.');
+  return [
+    ['alg none', `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url(claims)}.`, /jwt signature is required|invalid algorithm/],
+    ['alg none, signature kept', `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url(claims)}.${parts[2]}`, /invalid (algorithm|signature)/],
+    ['another secret', signed({}, { subject: String(adminId), issuer: ISSUER, audience: AUDIENCE, expiresIn: 600 }, 'another-secret-0123456789-abcdefghijklmnopqrstuv'), /invalid signature/],
+    ['HS512 with the right secret', signed({}, { algorithm: 'HS512', subject: String(adminId), issuer: ISSUER, audience: AUDIENCE, expiresIn: 600 }), /invalid algorithm/],
+    ['expired', signed({ sub: String(adminId), iss: ISSUER, aud: AUDIENCE, iat: now() - 7200, exp: now() - 3600 }), /jwt expired/],
+    ['not yet valid', signed({}, { subject: String(adminId), issuer: ISSUER, audience: AUDIENCE, expiresIn: 600, notBefore: 3600 }), /jwt not active/],
+    ['wrong audience', signed({}, { subject: String(adminId), issuer: ISSUER, audience: 'another-api', expiresIn: 600 }), /audience invalid/],
+    ['wrong issuer', signed({}, { subject: String(adminId), issuer: 'someone-else', audience: AUDIENCE, expiresIn: 600 }), /issuer invalid/],
+    ['no expiry', signed({}, { subject: String(adminId), issuer: ISSUER, audience: AUDIENCE }), /token without expiry/],
+    ['payload swapped under a valid signature', `${parts[0]}.${base64url({ ...claims, sub: String(syncedAdminId) })}.${parts[2]}`, /invalid signature/],
+    ['synced user with remote role admin', good(syncedAdminId), /not an active admin of this instance/],
+    ['unknown user', good(987654), /not an active admin of this instance/],
+    ['subject not a number', signed({}, { subject: "1 OR 1=1", issuer: ISSUER, audience: AUDIENCE, expiresIn: 600 }), /subject is not a user id/],
+    ['garbage', 'not-a-jwt', /jwt malformed/],
+  ];
+}
+
+describe('GET /api/users with a bad bearer token', () => {
+  it('when the token is forged, expired, for another audience or user, then the answer is a JSON 401 and the log says it was refused', async () => {
+    const before = await snapshotTables(database.db);
+    for (const [label, token, reason] of forgedTokens()) {
+      const logStart = t.logs.lines.length;
+      const response = await request(t.app).get('/api/users').set('Authorization', `Bearer ${token}`);
+      expect(response.status, label).toBe(401);
+      expect(response.headers['content-type'], label).toMatch(/^application\/json/);
+      expect(response.body, label).toEqual({ error: 'Unauthenticated.' });
+      expect(response.headers['www-authenticate'], label).toMatch(/^Bearer/);
+      const refused = t.logs.entries().slice(logStart).find((e) => e.msg === 'api token refused');
+      expect(refused, label).toBeDefined();
+      expect(String(refused!.reason), label).toMatch(reason);
+      expect(t.logs.text(), label).not.toContain(token);
+    }
+    expect(await snapshotTables(database.db)).toEqual(before);
+  });
+
+  it('when there is no token, or it is sent anywhere but the Authorization header, then 401', async () => {
+    const token = good();
+    // A signed-in browser's session cookie is no credential for the API, so a cross-site request gains nothing.
+    const browser = await signedInAgent(t.app);
+    const responses = [
+      await browser.get('/api/users'),
+      await request(t.app).get('/api/users'),
+      await request(t.app).get(`/api/users?token=${token}`),
+      await request(t.app).get('/api/users').set('Authorization', `Basic ${Buffer.from(`${TEST_ADMIN.email}:${TEST_ADMIN.password}`).toString('base64')}`),
+      await request(t.app).get('/api/users').set('Cookie', `token=${token}`),
+    ];
+    for (const response of responses) {
+      expect(response.status).toBe(401);
+      expect(response.body).toEqual({ error: 'Unauthenticated.' });
+    }
+    // The token sent in the URL by mistake is not written into the request log line.
+    expect(t.logs.text()).not.toContain(token);
+    expect(t.logs.entries().some((e) => (e.req as { url?: string } | undefined)?.url === '/api/users?token=%5Bredacted%5D')).toBe(true);
+  });
+
+  it('when the token is genuine, then the same request is answered (so the refusals above are the checks at work)', async () => {
+    const response = await request(t.app).get('/api/users').set('Authorization', `Bearer ${good()}`);
+    expect(response.status).toBe(200);
+    expect(response.body.data.map((u: { email: string }) => u.email)).toContain(TEST_ADMIN.email);
+    expect(JSON.stringify(response.body)).not.toContain('password');
+  });
+});
+
+describe('a synced user whose remote role is admin', () => {
+  it('cannot sign in to the pages nor to the API, with any password', async () => {
+    for (const password of ['', TEST_ADMIN.password, 'remote-secret-pw']) {
+      const api = await request(t.app).post('/api/auth/login').send({ email: 'remote-admin@dev.test', password });
+      expect([401, 422]).toContain(api.status);
+      expect(api.body.access_token).toBeUndefined();
+    }
+    const agent = request.agent(t.app);
+    const page = await agent.get('/login');
+    const token = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
+    const signIn = await agent.post('/login').type('form').send({ email: 'remote-admin@dev.test', password: TEST_ADMIN.password, _csrf: token });
+    expect(signIn.status).toBe(401);
+    expect(signIn.text).toContain('Invalid email or password.');
+    expect((await agent.get('/admin/users')).status).toBe(303);
+  });
+});
