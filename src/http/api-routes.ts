@@ -2,7 +2,7 @@ import express, { Router } from 'express';
 import type { AppDeps } from '../app';
 import { createApiController } from './controllers/api.controller';
 import { requireApiToken } from './middleware/api-auth';
-import { createApiLoginRateLimiters } from './middleware/api-rate-limit';
+import { createApiLoginRateLimiters } from './middleware/rate-limit';
 
 /** The remote API other Sinkron instances sync from: JSON in, JSON out, bearer tokens, no cookies. */
 export function createApiRoutes(deps: AppDeps): Router {
