@@ -34,7 +34,7 @@ export async function startInstance(options: {
   databaseUrl: string;
 }): Promise<RunningInstance> {
   const { config, logger, databaseUrl } = options;
-  const db = createDb(databaseUrl);
+  const db = createDb(databaseUrl, { logger });
   try {
     await db.raw('SELECT 1');
   } catch (error) {
