@@ -13,7 +13,8 @@ import type {
 import type { RemoteUserSource } from './remote-users';
 import { applyPlan, endSessionsOfDeactivated, lockLocation, planIsStale } from './sync/apply-queries';
 import { describeDatabaseFailure, describeFetchFailure } from './sync/failure-messages';
-import { createStaging, planChanges, stagePage, type PlanCounts } from './sync/plan-queries';
+import { createStaging, planChanges, type PlanCounts } from './sync/plan-queries';
+import { StagingWriter } from './sync/staging-writer';
 
 export interface SyncSettings {
   previewTtlMinutes: number;
@@ -87,8 +88,8 @@ export class UserSyncService {
       const { runId, counts, remoteCount, guard } = await db.transaction(async (trx) => {
         const runId = await syncRuns.createPreview(trx, { locationId: location.id, previewedBy: adminId });
         await createStaging(trx);
-        const remoteCount = await this.stageRemoteList(trx, runId, location);
-        const counts = await planChanges(trx, runId, location.id);
+        const { remoteCount, staged } = await this.stageRemoteList(trx, runId, location);
+        const counts = await planChanges(trx, runId, location.id, staged);
         const guard = guardRequired(counts, settings);
         await syncRuns.finishPreview(trx, runId, {
           ...counts,
@@ -263,7 +264,11 @@ export class UserSyncService {
    * The next page is already being fetched while the current one is written, so network and database
    * time overlap; at most two pages are held in memory.
    */
-  private async stageRemoteList(trx: Knex.Transaction, runId: number, location: Location): Promise<number> {
+  private async stageRemoteList(
+    trx: Knex.Transaction,
+    runId: number,
+    location: Location,
+  ): Promise<{ remoteCount: number; staged: { count: number; possibleDuplicates: string[] } }> {
     const abort = new AbortController();
     const pages = this.deps.remote.fetchUsers(location, { signal: abort.signal })[Symbol.asyncIterator]();
     const nextPage = () =>
@@ -271,6 +276,7 @@ export class UserSyncService {
         (result) => ({ ok: true as const, result }),
         (error: unknown) => ({ ok: false as const, error }),
       );
+    const staging = new StagingWriter(trx, runId);
     let received = 0;
     let finished = false;
     try {
@@ -283,14 +289,20 @@ export class UserSyncService {
         }
         if (step.result.done) {
           finished = true;
-          return received;
+          await staging.flush();
+          return {
+            remoteCount: received,
+            staged: { count: staging.stagedCount, possibleDuplicates: staging.possibleDuplicates },
+          };
         }
         pending = nextPage();
         const page = step.result.value;
-        await stagePage(trx, runId, page, received);
+        await staging.write(page, received);
         received += page.users.length + page.rejected.length;
       }
     } finally {
+      // The transaction can only roll back once an open COPY is cancelled.
+      await staging.abort();
       if (!finished) {
         abort.abort();
         await pages.return?.(undefined).catch(() => undefined);

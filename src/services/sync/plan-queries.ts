@@ -1,10 +1,9 @@
 import type { Knex } from 'knex';
-import type { RemoteUserPage } from '../remote-users';
 
 /**
- * The preview's SQL, in the order the preview runs it on one transaction: stage the remote list in a
- * temporary table page by page, then compute the whole plan with a few set-based statements against
- * the users table's (location_id, lower(email)) index. Nothing here reads users into memory.
+ * The preview's SQL, in the order the preview runs it on one transaction: a temporary staging table
+ * (filled by the StagingWriter), then the whole plan in one set-based statement that joins it with the
+ * location's users. Nothing here reads users into memory.
  */
 
 export interface PlanCounts {
@@ -17,11 +16,6 @@ export interface PlanCounts {
   usableCount: number;
   localActiveCount: number;
 }
-
-// knex types array bindings without nulls; node-pg sends null elements as SQL NULL, which we want.
-const nullableText = (values: Array<string | null>) => values as string[];
-
-const rowCount = (result: { rowCount?: number | null }) => result.rowCount ?? 0;
 
 export async function createStaging(trx: Knex.Transaction): Promise<void> {
   await trx.raw(`
@@ -36,142 +30,116 @@ export async function createStaging(trx: Knex.Transaction): Promise<void> {
     ) ON COMMIT DROP`);
 }
 
-/** Stores one remote page: its users in the staging table, its rejected rows as plan items. */
-export async function stagePage(
+/**
+ * Computes the plan from the staged list and saves it as items, in one pass: the staged rows and the
+ * location's users joined on the email, each pair sorted into a kind by one CASE, and one INSERT of all
+ * the items. Unchanged users are only counted. Items are inserted in plan order (remote position, then
+ * user id), so each kind's items read back in that order by id.
+ */
+export async function planChanges(
   trx: Knex.Transaction,
   runId: number,
-  page: RemoteUserPage,
-  firstPosition: number,
-): Promise<void> {
-  const { users, rejected } = page;
-  if (users.length > 0) {
-    await trx.raw(
-      `INSERT INTO sync_staging (email, name, remote_id, role, is_active, page, position)
-       SELECT lower(btrim(email)), name, remote_id, role, is_active, ?::int, position
-       FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::boolean[], ?::int[])
-         AS r(email, name, remote_id, role, is_active, position)`,
-      [
-        page.page,
-        users.map((u) => u.email),
-        users.map((u) => u.name),
-        nullableText(users.map((u) => u.remoteId)),
-        nullableText(users.map((u) => u.role)),
-        users.map((u) => u.isActive),
-        users.map((_, i) => firstPosition + i),
-      ],
-    );
-  }
-  if (rejected.length > 0) {
-    await trx.raw(
-      `INSERT INTO sync_run_items (sync_run_id, kind, email, reason, excerpt, remote_page)
-       SELECT ?::int, 'rejected', email, reason, excerpt, page
-       FROM unnest(?::text[], ?::text[], ?::text[], ?::int[]) AS r(email, reason, excerpt, page)`,
-      [
-        runId,
-        nullableText(rejected.map((r) => r.email)),
-        rejected.map((r) => r.reason),
-        rejected.map((r) => r.excerpt),
-        rejected.map((r) => r.page),
-      ],
-    );
-  }
-}
-
-/**
- * Computes the plan from the staged list and saves it as items: duplicates rejected, then new, update
- * and deactivate items; unchanged users are only counted.
- */
-export async function planChanges(trx: Knex.Transaction, runId: number, locationId: number): Promise<PlanCounts> {
-  // An email twice in the remote list cannot say which row is right: reject every copy, keep the local user.
-  await trx.raw(
-    `WITH removed AS (
-       DELETE FROM sync_staging
-       WHERE email IN (SELECT email FROM sync_staging GROUP BY email HAVING count(*) > 1)
-       RETURNING *
+  locationId: number,
+  staged: { count: number; possibleDuplicates: string[] },
+): Promise<PlanCounts> {
+  // No ANALYZE of the staging table: a full join on the email can only be a hash or merge join, and the
+  // planner sizes the never-analysed table from its pages. The hash of the location's users spills to
+  // disk at the default work_mem.
+  await trx.raw("SET LOCAL work_mem = '64MB'");
+  // Only emails whose hash was staged twice can be duplicates: count those copies, and skip the count
+  // (a second scan of the staging table) when there are none.
+  const stagedRows =
+    staged.possibleDuplicates.length === 0
+      ? { sql: 'SELECT st.*, NULL::bigint AS copies FROM sync_staging st', bindings: [] }
+      : {
+          sql: `SELECT st.*, d.copies
+                FROM sync_staging st
+                LEFT JOIN (
+                  SELECT email, count(*) AS copies FROM sync_staging
+                  WHERE email = ANY(?::text[])
+                  GROUP BY email HAVING count(*) > 1
+                ) d ON d.email = st.email`,
+          bindings: [staged.possibleDuplicates],
+        };
+  const sql = `WITH items AS (
+       INSERT INTO sync_run_items (sync_run_id, kind, user_id, email, before, after, user_updated_at, reason, excerpt, remote_page)
+       SELECT ?::int, p.kind,
+              CASE WHEN p.kind IN ('update', 'deactivate') THEN p.user_id END,
+              CASE WHEN p.kind IN ('update', 'deactivate') THEN p.user_email ELSE p.email END,
+              CASE p.kind
+                WHEN 'update' THEN
+                  jsonb_build_object('email', p.user_email)
+                  || CASE WHEN p.user_name IS DISTINCT FROM p.name THEN jsonb_build_object('name', p.user_name) ELSE '{}' END
+                  || CASE WHEN p.user_role IS DISTINCT FROM p.role THEN jsonb_build_object('role', p.user_role) ELSE '{}' END
+                  || CASE WHEN p.user_is_active <> p.is_active THEN jsonb_build_object('is_active', p.user_is_active) ELSE '{}' END
+                  || CASE WHEN p.user_remote_id IS DISTINCT FROM p.remote_id THEN jsonb_build_object('remote_id', p.user_remote_id) ELSE '{}' END
+                WHEN 'deactivate' THEN jsonb_build_object('email', p.user_email, 'name', p.user_name, 'is_active', true)
+              END,
+              CASE p.kind
+                WHEN 'new' THEN
+                  jsonb_build_object('email', p.email, 'name', p.name, 'role', p.role, 'is_active', p.is_active,
+                                     'remote_id', p.remote_id)
+                WHEN 'update' THEN
+                  jsonb_build_object('email', p.user_email)
+                  || CASE WHEN p.user_name IS DISTINCT FROM p.name THEN jsonb_build_object('name', p.name) ELSE '{}' END
+                  || CASE WHEN p.user_role IS DISTINCT FROM p.role THEN jsonb_build_object('role', p.role) ELSE '{}' END
+                  || CASE WHEN p.user_is_active <> p.is_active THEN jsonb_build_object('is_active', p.is_active) ELSE '{}' END
+                  || CASE WHEN p.user_remote_id IS DISTINCT FROM p.remote_id THEN jsonb_build_object('remote_id', p.remote_id) ELSE '{}' END
+                  || CASE WHEN p.is_active AND NOT p.user_is_active THEN '{"reactivated": true}'::jsonb ELSE '{}' END
+                WHEN 'deactivate' THEN jsonb_build_object('email', p.user_email, 'is_active', false)
+              END,
+              CASE WHEN p.kind IN ('update', 'deactivate') THEN p.user_updated_at END,
+              CASE WHEN p.kind = 'rejected' THEN 'email appears ' || p.copies || ' times in the remote list' END,
+              CASE WHEN p.kind = 'rejected' THEN
+                jsonb_build_object('id', p.remote_id, 'email', p.email, 'name', p.name, 'role', p.role, 'is_active', p.is_active)::text
+              END,
+              CASE WHEN p.kind <> 'deactivate' THEN p.page END
+       FROM (
+         SELECT s.*, u.id AS user_id, u.email AS user_email, u.name AS user_name, u.role AS user_role,
+                u.is_active AS user_is_active, u.remote_id AS user_remote_id, u.updated_at AS user_updated_at,
+                CASE
+                  -- An email twice in the remote list cannot say which row is right: reject every copy, keep the local user.
+                  WHEN s.copies > 1 THEN 'rejected'
+                  WHEN u.id IS NULL THEN 'new'
+                  -- Missing remotely → deactivate, unless a rejected row names the email: a broken row is not a departure.
+                  WHEN s.email IS NULL THEN
+                    CASE WHEN u.is_active AND u.key NOT IN (
+                           SELECT r.email FROM sync_run_items r
+                           WHERE r.sync_run_id = ?::int AND r.kind = 'rejected' AND r.email IS NOT NULL)
+                         THEN 'deactivate' END
+                  WHEN u.name IS DISTINCT FROM s.name
+                    OR u.role IS DISTINCT FROM s.role
+                    OR u.is_active <> s.is_active
+                    OR u.remote_id IS DISTINCT FROM s.remote_id THEN 'update'
+                END AS kind
+         FROM (${stagedRows.sql}) s
+         FULL JOIN (
+           SELECT id, email, name, role, is_active, remote_id, updated_at, lower(email) AS key
+           FROM users WHERE location_id = ?::int
+         ) u ON u.key = s.email
+       ) p
+       WHERE p.kind IS NOT NULL
+       ORDER BY p.position, p.user_id
+       RETURNING kind
      )
-     INSERT INTO sync_run_items (sync_run_id, kind, email, reason, excerpt, remote_page)
-     SELECT ?::int, 'rejected', email,
-            'email appears ' || count(*) OVER (PARTITION BY email) || ' times in the remote list',
-            jsonb_build_object('id', remote_id, 'email', email, 'name', name, 'role', role, 'is_active', is_active)::text,
-            page
-     FROM removed
-     ORDER BY position`,
-    [runId],
-  );
-  // Temporary tables are never analysed automatically; without statistics the joins below plan badly.
-  await trx.raw('ANALYZE sync_staging');
-
-  const usable = await trx.raw('SELECT count(*)::int AS n FROM sync_staging');
-  const usableCount: number = usable.rows[0].n;
-
-  const added = await trx.raw(
-    `INSERT INTO sync_run_items (sync_run_id, kind, email, after, remote_page)
-     SELECT ?::int, 'new', s.email,
-            jsonb_build_object('email', s.email, 'name', s.name, 'role', s.role, 'is_active', s.is_active,
-                               'remote_id', s.remote_id),
-            s.page
-     FROM sync_staging s
-     WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.location_id = ?::int AND lower(u.email) = s.email)
-     ORDER BY s.position`,
-    [runId, locationId],
-  );
-
-  const updated = await trx.raw(
-    `INSERT INTO sync_run_items (sync_run_id, kind, user_id, email, before, after, user_updated_at, remote_page)
-     SELECT ?::int, 'update', u.id, u.email,
-            jsonb_build_object('email', u.email)
-              || CASE WHEN u.name IS DISTINCT FROM s.name THEN jsonb_build_object('name', u.name) ELSE '{}' END
-              || CASE WHEN u.role IS DISTINCT FROM s.role THEN jsonb_build_object('role', u.role) ELSE '{}' END
-              || CASE WHEN u.is_active <> s.is_active THEN jsonb_build_object('is_active', u.is_active) ELSE '{}' END
-              || CASE WHEN u.remote_id IS DISTINCT FROM s.remote_id THEN jsonb_build_object('remote_id', u.remote_id) ELSE '{}' END,
-            jsonb_build_object('email', u.email)
-              || CASE WHEN u.name IS DISTINCT FROM s.name THEN jsonb_build_object('name', s.name) ELSE '{}' END
-              || CASE WHEN u.role IS DISTINCT FROM s.role THEN jsonb_build_object('role', s.role) ELSE '{}' END
-              || CASE WHEN u.is_active <> s.is_active THEN jsonb_build_object('is_active', s.is_active) ELSE '{}' END
-              || CASE WHEN u.remote_id IS DISTINCT FROM s.remote_id THEN jsonb_build_object('remote_id', s.remote_id) ELSE '{}' END
-              || CASE WHEN s.is_active AND NOT u.is_active THEN '{"reactivated": true}'::jsonb ELSE '{}' END,
-            u.updated_at, s.page
-     FROM sync_staging s
-     JOIN users u ON u.location_id = ?::int AND lower(u.email) = s.email
-     WHERE u.name IS DISTINCT FROM s.name
-        OR u.role IS DISTINCT FROM s.role
-        OR u.is_active <> s.is_active
-        OR u.remote_id IS DISTINCT FROM s.remote_id
-     ORDER BY s.position`,
-    [runId, locationId],
-  );
-
-  // Missing remotely → deactivate, unless a rejected row names the email: a broken row is not a departure.
-  const deactivated = await trx.raw(
-    `INSERT INTO sync_run_items (sync_run_id, kind, user_id, email, before, after, user_updated_at)
-     SELECT ?::int, 'deactivate', u.id, u.email,
-            jsonb_build_object('email', u.email, 'name', u.name, 'is_active', true),
-            jsonb_build_object('email', u.email, 'is_active', false),
-            u.updated_at
-     FROM users u
-     WHERE u.location_id = ?::int AND u.is_active
-       AND NOT EXISTS (SELECT 1 FROM sync_staging s WHERE s.email = lower(u.email))
-       AND NOT EXISTS (
-         SELECT 1 FROM sync_run_items r
-         WHERE r.sync_run_id = ?::int AND r.kind = 'rejected' AND r.email = lower(u.email))
-     ORDER BY u.id`,
-    [runId, locationId, runId],
-  );
-
-  const counts = await trx.raw(
-    `SELECT (SELECT count(*) FROM sync_run_items WHERE sync_run_id = ?::int AND kind = 'rejected')::int AS rejected,
-            (SELECT count(*) FROM users WHERE location_id = ?::int AND is_active)::int AS local_active`,
-    [runId, locationId],
-  );
-  const newCount = rowCount(added);
-  const updateCount = rowCount(updated);
+     SELECT count(*) FILTER (WHERE kind = 'new')::int AS new,
+            count(*) FILTER (WHERE kind = 'update')::int AS update,
+            count(*) FILTER (WHERE kind = 'deactivate')::int AS deactivate,
+            count(*) FILTER (WHERE kind = 'rejected')::int AS duplicates,
+            -- The statement's snapshot predates its own INSERT: these are the rows rejected page by page.
+            (SELECT count(*) FROM sync_run_items WHERE sync_run_id = ?::int AND kind = 'rejected')::int AS rejected_in_pages,
+            (SELECT count(*) FROM users WHERE location_id = ?::int AND is_active)::int AS local_active
+     FROM items`;
+  const result = await trx.raw(sql, [runId, runId, ...stagedRows.bindings, locationId, runId, locationId]);
+  const row = result.rows[0];
+  const usableCount = staged.count - row.duplicates;
   return {
-    newCount,
-    updateCount,
-    deactivateCount: rowCount(deactivated),
-    unchangedCount: usableCount - newCount - updateCount,
-    rejectedCount: counts.rows[0].rejected,
+    newCount: row.new,
+    updateCount: row.update,
+    deactivateCount: row.deactivate,
+    unchangedCount: usableCount - row.new - row.update,
+    rejectedCount: row.rejected_in_pages + row.duplicates,
     usableCount,
-    localActiveCount: counts.rows[0].local_active,
+    localActiveCount: row.local_active,
   };
 }
