@@ -5,6 +5,7 @@ import * as modifyUsersEmailUnique from './2025_11_08_000000_modify_users_email_
 import * as createSessionTable from './2025_11_09_000000_create_session_table';
 import * as createSyncRuns from './2025_11_20_000000_create_sync_runs_tables';
 import * as addUsersListingIndexes from './2025_11_21_000000_add_users_listing_indexes';
+import * as addUnchangedUserIds from './2025_11_22_000000_add_unchanged_user_ids_to_sync_runs';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -22,4 +23,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['2025_11_09_000000_create_session_table', createSessionTable],
   ['2025_11_20_000000_create_sync_runs_tables', createSyncRuns],
   ['2025_11_21_000000_add_users_listing_indexes', addUsersListingIndexes],
+  ['2025_11_22_000000_add_unchanged_user_ids_to_sync_runs', addUnchangedUserIds],
 ];

@@ -41,6 +41,14 @@ export interface SyncRunItem {
   remotePage: number | null;
 }
 
+export interface UnchangedUser {
+  id: number;
+  email: string;
+  name: string;
+  role: string | null;
+  isActive: boolean;
+}
+
 export interface PreviewTotals {
   remoteCount: number;
   localActiveCount: number;
@@ -143,7 +151,11 @@ function runQuery(db: Knex) {
     .leftJoin('users as p', 'p.id', 'r.previewed_by')
     .leftJoin('users as e', 'e.id', 'r.executed_by')
     .select(
-      'r.*',
+      // Not r.*: the run's unchanged_user_ids can hold a hundred thousand ids; they are read a page at a time.
+      'r.id', 'r.location_id', 'r.status', 'r.previewed_by', 'r.executed_by', 'r.remote_count',
+      'r.local_active_count', 'r.new_count', 'r.update_count', 'r.deactivate_count', 'r.unchanged_count',
+      'r.rejected_count', 'r.guard_required', 'r.error', 'r.preview_ms', 'r.execute_ms', 'r.expires_at',
+      'r.executed_at', 'r.created_at',
       'l.code as location_code',
       'l.name as location_name',
       'p.email as previewed_by_email',
@@ -252,6 +264,26 @@ export function createSyncRunsRepository(db: Knex) {
         .limit(page.limit)
         .offset(page.offset);
       return rows.map(toItem);
+    },
+
+    /** A page of the users the run found unchanged, as they are now, in id order. */
+    async listUnchangedUsers(runId: number, page: { limit: number; offset: number }): Promise<UnchangedUser[]> {
+      const result = await db.raw(
+        `SELECT u.id, u.email, u.name, u.role, u.is_active
+         FROM sync_runs r
+         CROSS JOIN LATERAL unnest(r.unchanged_user_ids[?::int : ?::int]) AS x(id)
+         JOIN users u ON u.id = x.id
+         WHERE r.id = ?::int
+         ORDER BY u.id`,
+        [page.offset + 1, page.offset + page.limit, runId],
+      );
+      return result.rows.map((row: { id: number; email: string; name: string; role: string | null; is_active: boolean }) => ({
+        id: row.id,
+        email: row.email,
+        name: row.name,
+        role: row.role,
+        isActive: row.is_active,
+      }));
     },
 
     /** Newest first; one row more than the page tells whether a next page exists without a COUNT. */

@@ -9,6 +9,7 @@ import type {
   SyncRunItem,
   SyncRunListFilter,
   SyncRunsRepository,
+  UnchangedUser,
 } from '../repositories/sync-runs.repository';
 import type { RemoteUserSource } from './remote-users';
 import { applyPlan, endSessionsOfDeactivated, lockLocation, planIsStale } from './sync/apply-queries';
@@ -33,6 +34,17 @@ export type ExecuteOutcome =
   | { kind: 'expired' }
   | { kind: 'stale' }
   | { kind: 'not-executable'; status: SyncRun['status'] };
+
+export type SectionKind = SyncItemKind | 'unchanged';
+
+/** The unchanged users of a run, a page at a time (they are ids on the run, not items). */
+export interface UnchangedSection {
+  total: number;
+  page: number;
+  pageCount: number;
+  pageSize: number;
+  users: UnchangedUser[];
+}
 
 export interface RunSection {
   kind: SyncItemKind;
@@ -215,7 +227,10 @@ export class UserSyncService {
   }
 
   /** A run with one page of each section, after expiring it if its time is up. */
-  async describeRun(runId: number, pages: Partial<Record<SyncItemKind, number>> = {}): Promise<{ run: SyncRun; sections: RunSection[] }> {
+  async describeRun(
+    runId: number,
+    pages: Partial<Record<SectionKind, number>> = {},
+  ): Promise<{ run: SyncRun; sections: RunSection[]; unchanged: UnchangedSection }> {
     await this.deps.syncRuns.expireOverdue({ id: runId });
     const run = await this.deps.syncRuns.findById(runId);
     if (!run) throw new NotFoundError('Sync run not found.');
@@ -225,22 +240,21 @@ export class UserSyncService {
       deactivate: run.deactivateCount,
       rejected: run.rejectedCount,
     };
+    const paging = (kind: SectionKind, total: number) => {
+      const pageCount = Math.max(1, Math.ceil(total / SECTION_PAGE_SIZE));
+      const page = Math.min(Math.max(1, pages[kind] ?? 1), pageCount);
+      return { total, page, pageCount, pageSize: SECTION_PAGE_SIZE, window: { limit: SECTION_PAGE_SIZE, offset: (page - 1) * SECTION_PAGE_SIZE } };
+    };
     const sections = await Promise.all(
       SECTION_KINDS.map(async (kind): Promise<RunSection> => {
-        const total = totals[kind];
-        const pageCount = Math.max(1, Math.ceil(total / SECTION_PAGE_SIZE));
-        const page = Math.min(Math.max(1, pages[kind] ?? 1), pageCount);
-        const items =
-          total === 0
-            ? []
-            : await this.deps.syncRuns.listItems(run.id, kind, {
-                limit: SECTION_PAGE_SIZE,
-                offset: (page - 1) * SECTION_PAGE_SIZE,
-              });
-        return { kind, total, page, pageCount, pageSize: SECTION_PAGE_SIZE, items };
+        const { window, ...section } = paging(kind, totals[kind]);
+        const items = section.total === 0 ? [] : await this.deps.syncRuns.listItems(run.id, kind, window);
+        return { kind, ...section, items };
       }),
     );
-    return { run, sections };
+    const { window, ...unchangedPaging } = paging('unchanged', run.unchangedCount);
+    const users = unchangedPaging.total === 0 ? [] : await this.deps.syncRuns.listUnchangedUsers(run.id, window);
+    return { run, sections, unchanged: { ...unchangedPaging, users } };
   }
 
   async listRuns(filter: SyncRunListFilter) {

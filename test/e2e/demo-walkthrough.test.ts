@@ -106,6 +106,13 @@ describe('the demo, in the browser', () => {
     expect(await emailsIn(page, 'update')).toEqual(plan.updated);
     expect(await emailsIn(page, 'deactivate')).toEqual(plan.deactivated);
     expect(await page.locator('[data-count="unchanged"]').textContent()).toBe(String(plan.unchanged.length));
+    // The unchanged users are listed (the first 100), folded away until the admin opens them.
+    const unchangedShown = await emailsIn(page, 'unchanged');
+    expect(unchangedShown).toHaveLength(Math.min(100, plan.unchanged.length));
+    expect(unchangedShown.filter((email) => !plan.unchanged.includes(email))).toEqual([]);
+    expect(await page.locator('table[data-kind="unchanged"]').isVisible()).toBe(false);
+    await page.locator('#heading-unchanged').click();
+    expect(await page.locator('table[data-kind="unchanged"]').isVisible()).toBe(true);
     expect(await page.locator('[data-count="rejected"]').textContent()).toBe('0');
 
     // Before → after, and a reactivation shown as such.

@@ -116,6 +116,11 @@ describe('Sync from Server against the Laravel-shaped server', () => {
     expect(page.text).toContain('data-count="update">4<');
     expect(page.text).toContain('data-count="deactivate">1<');
     expect(page.text).toContain('data-count="unchanged">1<');
+    // The unchanged user is listed, folded away.
+    expect(run.unchanged_user_ids).toEqual([(await userOf(devId, 'keep1@dev.test')).id]);
+    const unchangedTable = /<table[^>]*data-kind="unchanged"[\s\S]*?<\/table>/.exec(page.text)?.[0] ?? '';
+    expect([...unchangedTable.matchAll(/data-email="([^"]+)"/g)].map((m) => m[1])).toEqual(['keep1@dev.test']);
+    expect(page.text).toMatch(/<details>\s*<summary><h2 id="heading-unchanged">/);
     expect(page.text).toContain('data-count="rejected">1<');
     expect(page.text).toContain('Renamed Remotely');
     expect(page.text).toContain('Reactivated');
@@ -238,6 +243,29 @@ describe('the preview page', () => {
       expect(third.text).toContain('New: 201–230 of 230');
     } finally {
       await big.close();
+    }
+  });
+
+  it('lists the unchanged users 100 at a time, unfolded while paging through them', async () => {
+    const users = Array.from({ length: 230 }, (_, i) => ({ id: i + 1, name: `Same ${i + 1}`, email: `same${String(i + 1).padStart(3, '0')}@same.test` }));
+    const same = await startLaravelServer({ users });
+    try {
+      const sameId = await addLocation(database.db, 'SAME', same.url);
+      await insertUsers(database.db, sameId, users.map((u) => ({ email: u.email, name: u.name, role: null, remote_id: String(u.id) })));
+      const runId = await previewSync(agent, sameId);
+      expect(await runRow(database.db, runId)).toMatchObject({ unchanged_count: 230, new_count: 0, update_count: 0 });
+      const emailsOf = (html: string) =>
+        [...(/<table[^>]*data-kind="unchanged"[\s\S]*?<\/table>/.exec(html)?.[0] ?? '').matchAll(/data-email="([^"]+)"/g)].map((m) => m[1]);
+
+      const first = await agent.get(`/admin/users/sync/${runId}`);
+      expect(emailsOf(first.text)).toEqual(users.slice(0, 100).map((u) => u.email));
+      expect(first.text).toContain(`href="/admin/users/sync/${runId}?unchanged_page=2#section-unchanged"`);
+      const third = await agent.get(`/admin/users/sync/${runId}?unchanged_page=3`);
+      expect(emailsOf(third.text)).toEqual(users.slice(200).map((u) => u.email));
+      expect(third.text).toContain('Unchanged: 201–230 of 230');
+      expect(third.text).toMatch(/<details open>\s*<summary><h2 id="heading-unchanged">/);
+    } finally {
+      await same.close();
     }
   });
 

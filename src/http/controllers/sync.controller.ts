@@ -1,8 +1,7 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { LocationService } from '../../services/LocationService';
-import { SECTION_KINDS, STALE_PLAN_MESSAGE, type UserSyncService } from '../../services/UserSyncService';
-import type { SyncItemKind } from '../../repositories/sync-runs.repository';
+import { SECTION_KINDS, STALE_PLAN_MESSAGE, type SectionKind, type UserSyncService } from '../../services/UserSyncService';
 import { flash } from '../middleware/flash';
 import { idParam, rowId } from '../params';
 
@@ -16,6 +15,7 @@ const sectionPagesQuery = z.object({
   update_page: pageNumber,
   deactivate_page: pageNumber,
   rejected_page: pageNumber,
+  unchanged_page: pageNumber,
 });
 const runsQuery = z.object({
   location: z
@@ -42,16 +42,17 @@ export function createSyncController(deps: { userSync: UserSyncService; location
     async show(req: Request, res: Response) {
       const { id } = idParam.parse(req.params);
       const query = sectionPagesQuery.parse(req.query);
-      const pages: Record<SyncItemKind, number> = {
+      const pages: Record<SectionKind, number> = {
         new: query.new_page,
         update: query.update_page,
         deactivate: query.deactivate_page,
         rejected: query.rejected_page,
+        unchanged: query.unchanged_page,
       };
-      const { run, sections } = await deps.userSync.describeRun(id, pages);
-      const sectionPageUrl = (kind: SyncItemKind, page: number) => {
+      const { run, sections, unchanged } = await deps.userSync.describeRun(id, pages);
+      const sectionPageUrl = (kind: SectionKind, page: number) => {
         const params = new URLSearchParams();
-        for (const k of SECTION_KINDS) {
+        for (const k of [...SECTION_KINDS, 'unchanged'] as const) {
           const value = k === kind ? page : pages[k];
           if (value > 1) params.set(`${k}_page`, String(value));
         }
@@ -62,6 +63,9 @@ export function createSyncController(deps: { userSync: UserSyncService; location
         title: `Sync ${run.locationCode} #${run.id}`,
         run,
         sections,
+        unchanged,
+        // Folded unless the admin is paging through it.
+        unchangedOpen: req.query.unchanged_page !== undefined,
         staleMessage: STALE_PLAN_MESSAGE,
         sectionPageUrl,
         formatTime,

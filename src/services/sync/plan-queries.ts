@@ -33,7 +33,7 @@ export async function createStaging(trx: Knex.Transaction): Promise<void> {
 /**
  * Computes the plan from the staged list and saves it as items, in one pass: the staged rows and the
  * location's users joined on the email, each pair sorted into a kind by one CASE, and one INSERT of all
- * the items. Unchanged users are only counted. Items are inserted in plan order (remote position, then
+ * the items. Unchanged users are counted, and their ids kept on the run. Items are inserted in plan order (remote position, then
  * user id), so each kind's items read back in that order by id.
  */
 export async function planChanges(
@@ -61,7 +61,31 @@ export async function planChanges(
                 ) d ON d.email = st.email`,
           bindings: [staged.possibleDuplicates],
         };
-  const sql = `WITH items AS (
+  const sql = `WITH plan AS MATERIALIZED (
+         SELECT s.*, u.id AS user_id, u.email AS user_email, u.name AS user_name, u.role AS user_role,
+                u.is_active AS user_is_active, u.remote_id AS user_remote_id, u.updated_at AS user_updated_at,
+                CASE
+                  -- An email twice in the remote list cannot say which row is right: reject every copy, keep the local user.
+                  WHEN s.copies > 1 THEN 'rejected'
+                  WHEN u.id IS NULL THEN 'new'
+                  -- Missing remotely → deactivate, unless a rejected row names the email: a broken row is not a departure.
+                  WHEN s.email IS NULL THEN
+                    CASE WHEN u.is_active AND u.key NOT IN (
+                           SELECT r.email FROM sync_run_items r
+                           WHERE r.sync_run_id = ?::int AND r.kind = 'rejected' AND r.email IS NOT NULL)
+                         THEN 'deactivate' END
+                  WHEN u.name IS DISTINCT FROM s.name
+                    OR u.role IS DISTINCT FROM s.role
+                    OR u.is_active <> s.is_active
+                    OR u.remote_id IS DISTINCT FROM s.remote_id THEN 'update'
+                END AS kind
+         FROM (${stagedRows.sql}) s
+         FULL JOIN (
+           SELECT id, email, name, role, is_active, remote_id, updated_at, lower(email) AS key
+           FROM users WHERE location_id = ?::int
+         ) u ON u.key = s.email
+     ),
+     items AS (
        INSERT INTO sync_run_items (sync_run_id, kind, user_id, email, before, after, user_updated_at, reason, excerpt, remote_page)
        SELECT ?::int, p.kind,
               CASE WHEN p.kind IN ('update', 'deactivate') THEN p.user_id END,
@@ -94,33 +118,18 @@ export async function planChanges(
                 jsonb_build_object('id', p.remote_id, 'email', p.email, 'name', p.name, 'role', p.role, 'is_active', p.is_active)::text
               END,
               CASE WHEN p.kind <> 'deactivate' THEN p.page END
-       FROM (
-         SELECT s.*, u.id AS user_id, u.email AS user_email, u.name AS user_name, u.role AS user_role,
-                u.is_active AS user_is_active, u.remote_id AS user_remote_id, u.updated_at AS user_updated_at,
-                CASE
-                  -- An email twice in the remote list cannot say which row is right: reject every copy, keep the local user.
-                  WHEN s.copies > 1 THEN 'rejected'
-                  WHEN u.id IS NULL THEN 'new'
-                  -- Missing remotely → deactivate, unless a rejected row names the email: a broken row is not a departure.
-                  WHEN s.email IS NULL THEN
-                    CASE WHEN u.is_active AND u.key NOT IN (
-                           SELECT r.email FROM sync_run_items r
-                           WHERE r.sync_run_id = ?::int AND r.kind = 'rejected' AND r.email IS NOT NULL)
-                         THEN 'deactivate' END
-                  WHEN u.name IS DISTINCT FROM s.name
-                    OR u.role IS DISTINCT FROM s.role
-                    OR u.is_active <> s.is_active
-                    OR u.remote_id IS DISTINCT FROM s.remote_id THEN 'update'
-                END AS kind
-         FROM (${stagedRows.sql}) s
-         FULL JOIN (
-           SELECT id, email, name, role, is_active, remote_id, updated_at, lower(email) AS key
-           FROM users WHERE location_id = ?::int
-         ) u ON u.key = s.email
-       ) p
+       FROM plan p
        WHERE p.kind IS NOT NULL
        ORDER BY p.position, p.user_id
        RETURNING kind
+     ),
+     -- The unchanged users are listed on the preview (folded away) from their ids, kept sorted.
+     unchanged AS (
+       UPDATE sync_runs
+       SET unchanged_user_ids = (
+         SELECT coalesce(array_agg(user_id ORDER BY user_id), '{}') FROM plan
+         WHERE kind IS NULL AND email IS NOT NULL AND user_id IS NOT NULL)
+       WHERE id = ?::int
      )
      SELECT count(*) FILTER (WHERE kind = 'new')::int AS new,
             count(*) FILTER (WHERE kind = 'update')::int AS update,
@@ -130,7 +139,7 @@ export async function planChanges(
             (SELECT count(*) FROM sync_run_items WHERE sync_run_id = ?::int AND kind = 'rejected')::int AS rejected_in_pages,
             (SELECT count(*) FROM users WHERE location_id = ?::int AND is_active)::int AS local_active
      FROM items`;
-  const result = await trx.raw(sql, [runId, runId, ...stagedRows.bindings, locationId, runId, locationId]);
+  const result = await trx.raw(sql, [runId, ...stagedRows.bindings, locationId, runId, runId, runId, locationId]);
   const row = result.rows[0];
   const usableCount = staged.count - row.duplicates;
   return {
