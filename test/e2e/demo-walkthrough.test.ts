@@ -229,9 +229,9 @@ describe('with JavaScript disabled, from the keyboard', () => {
       await p.keyboard.press('Enter');
       await p.waitForURL(url('/admin/users'), { timeout: 15_000 }).catch(async () => {
         // Say where the sign-in ended instead of only timing out (seen once, under load, not reproduced).
-        const alerts = await p.locator('.alert').allTextContents();
+        const alerts = [...(await p.locator('h1').allTextContents()), ...(await p.locator('.alert').allTextContents())];
         const typedEmail = await p.locator('#email').inputValue().catch(() => '(no email field)');
-        throw new Error(`keyboard sign-in did not reach /admin/users: at ${p.url()}, alerts ${JSON.stringify(alerts)}, email field "${typedEmail}"`);
+        throw new Error(`keyboard sign-in did not reach /admin/users: at ${p.url()}, page says ${JSON.stringify(alerts)}, email field "${typedEmail}"`);
       });
 
       // The first Tab reaches the skip link, which shows itself when focused.
