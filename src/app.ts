@@ -79,7 +79,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(rejectNulCharacters);
   app.use(
     session({
-      name: 'sinkron.sid',
+      name: config.session.cookieName,
       store: deps.sessionStore,
       secret: config.session.secret,
       resave: false,

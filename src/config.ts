@@ -72,7 +72,8 @@ export interface Config {
     embedded: { dir: string; port: number };
   };
   demo: boolean;
-  session: { secret: string; idleMinutes: number };
+  /** `cookieName` is per instance location, so instances on one host (the demo) keep their own sign-ins. */
+  session: { secret: string; idleMinutes: number; cookieName: string };
   jwt: { secret: string; issuer: string; audience: string; ttlSeconds: number };
   appLocation: { code: string; name: string };
   initialAdmin: { email: string | undefined; password: string | undefined };
@@ -166,7 +167,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       embedded: { dir: env.EMBEDDED_DB_DIR, port: env.EMBEDDED_DB_PORT },
     },
     demo,
-    session: { secret: env.SESSION_SECRET ?? DEV_SESSION_SECRET, idleMinutes: env.SESSION_IDLE_MINUTES },
+    session: {
+      secret: env.SESSION_SECRET ?? DEV_SESSION_SECRET,
+      idleMinutes: env.SESSION_IDLE_MINUTES,
+      cookieName: env.APP_LOCATION_CODE === 'LOCAL' ? 'sinkron.sid' : `sinkron.${env.APP_LOCATION_CODE.toLowerCase()}.sid`,
+    },
     jwt: {
       secret: env.JWT_SECRET ?? DEV_JWT_SECRET,
       issuer: env.JWT_ISSUER,

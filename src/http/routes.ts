@@ -10,7 +10,7 @@ import { createLoginRateLimiters } from './middleware/rate-limit';
 /** The browser-facing routes (session, CSRF and layout already applied by the caller). */
 export function createPageRoutes(deps: AppDeps): Router {
   const router = Router();
-  const auth = createAuthController({ auth: deps.services.auth });
+  const auth = createAuthController({ auth: deps.services.auth, sessionCookieName: deps.config.session.cookieName });
   const users = createUsersController({ users: deps.repositories.users, locations: deps.services.locations });
   const locations = createLocationsController({ locations: deps.services.locations, externalApi: deps.services.externalApi });
   const sync = createSyncController({ userSync: deps.services.userSync, locations: deps.services.locations });

@@ -91,6 +91,21 @@ describe('admin sign-in', () => {
     }
   });
 
+  it('keeps the sign-ins of two instances on one host apart: each has its own cookie name', async () => {
+    const otherDatabase = await createTestDatabase();
+    const dev = await buildTestApp(otherDatabase, { APP_LOCATION_CODE: 'DEV' });
+    try {
+      const agent = request.agent(dev.app);
+      const token = await csrfToken(agent);
+      const response = await agent.post('/login').type('form').send({ ...TEST_ADMIN, _csrf: token });
+      expect(response.status).toBe(303);
+      expect(response.headers['set-cookie']?.[0]).toMatch(/^sinkron\.dev\.sid=/);
+    } finally {
+      await dev.close();
+      await otherDatabase.drop();
+    }
+  });
+
   it('signs out, after which admin pages redirect to the sign-in page', async () => {
     const agent = await signedInAgent(t.app);
     const token = await csrfToken(agent, '/admin/users');

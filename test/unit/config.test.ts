@@ -53,6 +53,11 @@ describe('loadConfig', () => {
     });
   });
 
+  it('names the session cookie after the instance location, so instances on one host keep their sign-ins apart', () => {
+    expect(loadConfig({}).session.cookieName).toBe('sinkron.sid');
+    expect(loadConfig({ APP_LOCATION_CODE: 'dev' }).session.cookieName).toBe('sinkron.dev.sid');
+  });
+
   it('turns the demo off when a database URL is given, and on with DEMO=1', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db.internal:5432/sinkron' }).demo).toBe(false);
     expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db.internal:5432/sinkron', DEMO: '1' }).demo).toBe(true);

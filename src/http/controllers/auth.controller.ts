@@ -21,7 +21,7 @@ function destroySession(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
 }
 
-export function createAuthController(deps: { auth: AuthService }) {
+export function createAuthController(deps: { auth: AuthService; sessionCookieName: string }) {
   return {
     showLogin(req: Request, res: Response) {
       if (req.currentUser) return res.redirect(303, '/admin/users');
@@ -49,7 +49,7 @@ export function createAuthController(deps: { auth: AuthService }) {
     async logout(req: Request, res: Response) {
       req.log.info({ userId: req.currentUser?.id }, 'logout');
       await destroySession(req);
-      res.clearCookie('sinkron.sid');
+      res.clearCookie(deps.sessionCookieName);
       res.redirect(303, '/login');
     },
   };
