@@ -1,6 +1,6 @@
 import pg from 'pg';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../support/app';
 import { signedInAgent, type Agent } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -46,15 +46,6 @@ afterAll(async () => {
   await database.drop();
 });
 
-/** A connection of its own, as a DBA's psql would be: outside the app's pool. */
-async function adminClient(): Promise<pg.Client> {
-  const url = new URL(inject('adminDatabaseUrl'));
-  url.pathname = `/${databaseName}`;
-  const client = new pg.Client({ connectionString: url.toString(), application_name: 'sinkron-test-dba' });
-  await client.connect();
-  return client;
-}
-
 /** The app's backend once it waits for a row lock inside the given statement (polled, no clock involved). */
 async function backendBlockedIn(dba: pg.Client, statementStart: string): Promise<number> {
   for (let attempt = 0; attempt < 1000; attempt += 1) {
@@ -78,8 +69,8 @@ describe('when the Postgres connection is lost in the middle of execute', () => 
     const renamed = await database.db('users').where({ location_id: devId, email: 'rename@dev.test' }).first();
 
     // Another session holds the row the plan updates: execute inserts the new user, then waits on the UPDATE.
-    const holder = await adminClient();
-    const dba = await adminClient();
+    const holder = await database.directClient();
+    const dba = await database.directClient();
     try {
       await holder.query('BEGIN');
       await holder.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [renamed.id]);

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_ADMIN, TEST_SECRETS } from '../support/app';
 import { csrfFrom } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -61,14 +61,6 @@ async function postForm(url: string, cookie: string, path: string, tokenFrom: st
   return request(url).post(path).set('Cookie', cookie).type('form').send({ ...fields, _csrf: csrfFrom(page.text) });
 }
 
-async function dbaClient(): Promise<pg.Client> {
-  const url = new URL(inject('adminDatabaseUrl'));
-  url.pathname = `/${databaseName}`;
-  const client = new pg.Client({ connectionString: url.toString(), application_name: 'sinkron-test-dba' });
-  await client.connect();
-  return client;
-}
-
 /** Polls pg_stat_activity (no clock in the assertion) until `found` holds for the rows returned. */
 async function pollActivity(dba: pg.Client, sql: string, params: unknown[], found: (rows: Array<Record<string, unknown>>) => boolean) {
   for (let attempt = 0; attempt < 1500; attempt += 1) {
@@ -90,8 +82,8 @@ describe('when the app process is killed (SIGKILL) in the middle of execute', ()
     const before = await snapshot(database.db);
     const changed = await database.db('users').where({ email: 'changed@dev.test' }).first();
 
-    const holder = await dbaClient();
-    const dba = await dbaClient();
+    const holder = await database.directClient();
+    const dba = await database.directClient();
     try {
       // Execute inserts the two new users, then waits on the row held here: the process dies mid-transaction.
       await holder.query('BEGIN');

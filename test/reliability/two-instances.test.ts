@@ -1,6 +1,6 @@
 import pg from 'pg';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '../../src/db/knex';
 import { buildTestApp, listen, TEST_ADMIN, type TestApp } from '../support/app';
 import { csrfFrom } from '../support/browser-session';
@@ -122,14 +122,6 @@ async function waitForLockWaiters(dba: pg.Client, count: number): Promise<void> 
   throw new Error(`fewer than ${count} backends ever waited on a lock`);
 }
 
-async function dbaClient(): Promise<pg.Client> {
-  const url = new URL(inject('adminDatabaseUrl'));
-  url.pathname = `/${databaseName}`;
-  const client = new pg.Client({ connectionString: url.toString(), application_name: 'sinkron-test-dba' });
-  await client.connect();
-  return client;
-}
-
 const logsOfBoth = () => [...a.t.logs.entries(), ...b.t.logs.entries()];
 
 describe('two instances on one database', () => {
@@ -171,7 +163,7 @@ describe('two instances on one database', () => {
     const [pageA, pageB] = [await first.get(a, `/admin/users/sync/${runId}`), await second.get(b, `/admin/users/sync/${runId}`)];
 
     // Hold the location's lock so that both executes are in flight together before either can apply.
-    const dba = await dbaClient();
+    const dba = await database.directClient();
     try {
       await dba.query('SELECT pg_advisory_lock($1::int, $2::int)', [SYNC_LOCK_NAMESPACE, locationId]);
       const both = Promise.all([
@@ -203,8 +195,8 @@ describe('two instances on one database', () => {
     const before = await snapshot(database.db);
     const changed = await database.db('users').where({ email: 'changed@serial.test' }).first();
 
-    const holder = await dbaClient();
-    const dba = await dbaClient();
+    const holder = await database.directClient();
+    const dba = await database.directClient();
     try {
       // The first execute takes the location lock, inserts, then waits on a row held here.
       await holder.query('BEGIN');

@@ -6,6 +6,8 @@ import { createDb, type Knex } from '../../src/db/knex';
 export interface TestDatabase {
   url: string;
   db: Knex;
+  /** A connection of its own, as a DBA's psql would be: outside the app's pool (to hold locks, end backends). */
+  directClient(): Promise<pg.Client>;
   drop(): Promise<void>;
 }
 
@@ -30,6 +32,11 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
   return {
     url: url.toString(),
     db,
+    async directClient() {
+      const client = new pg.Client({ connectionString: url.toString(), application_name: 'sinkron-test-dba' });
+      await client.connect();
+      return client;
+    },
     async drop() {
       await db.destroy();
       await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
