@@ -17,6 +17,21 @@ export interface PlanCounts {
   localActiveCount: number;
 }
 
+/** The fields a sync compares and writes; an update item records only those that differ. */
+const SYNCED_FIELDS = ['name', 'role', 'is_active', 'remote_id'] as const;
+
+/** SQL that is true when the local user (`local.`) and the remote row (`remote.`) differ in any synced field. */
+const anyFieldDiffers = (local: string, remote: string) =>
+  SYNCED_FIELDS.map((field) => `${local}${field} IS DISTINCT FROM ${remote}${field}`).join('\n                    OR ');
+
+/** SQL that appends to a jsonb object the differing fields, with their local (before) or remote (after) values. */
+const differingFields = (side: 'before' | 'after') =>
+  SYNCED_FIELDS.map(
+    (field) =>
+      `|| CASE WHEN p.user_${field} IS DISTINCT FROM p.${field} ` +
+      `THEN jsonb_build_object('${field}', p.${side === 'before' ? 'user_' : ''}${field}) ELSE '{}' END`,
+  ).join('\n                  ');
+
 export async function createStaging(trx: Knex.Transaction): Promise<void> {
   await trx.raw(`
     CREATE TEMP TABLE sync_staging (
@@ -74,10 +89,7 @@ export async function planChanges(
                            SELECT r.email FROM sync_run_items r
                            WHERE r.sync_run_id = ?::int AND r.kind = 'rejected' AND r.email IS NOT NULL)
                          THEN 'deactivate' END
-                  WHEN u.name IS DISTINCT FROM s.name
-                    OR u.role IS DISTINCT FROM s.role
-                    OR u.is_active <> s.is_active
-                    OR u.remote_id IS DISTINCT FROM s.remote_id THEN 'update'
+                  WHEN ${anyFieldDiffers('u.', 's.')} THEN 'update'
                 END AS kind
          FROM (${stagedRows.sql}) s
          FULL JOIN (
@@ -93,10 +105,7 @@ export async function planChanges(
               CASE p.kind
                 WHEN 'update' THEN
                   jsonb_build_object('email', p.user_email)
-                  || CASE WHEN p.user_name IS DISTINCT FROM p.name THEN jsonb_build_object('name', p.user_name) ELSE '{}' END
-                  || CASE WHEN p.user_role IS DISTINCT FROM p.role THEN jsonb_build_object('role', p.user_role) ELSE '{}' END
-                  || CASE WHEN p.user_is_active <> p.is_active THEN jsonb_build_object('is_active', p.user_is_active) ELSE '{}' END
-                  || CASE WHEN p.user_remote_id IS DISTINCT FROM p.remote_id THEN jsonb_build_object('remote_id', p.user_remote_id) ELSE '{}' END
+                  ${differingFields('before')}
                 WHEN 'deactivate' THEN jsonb_build_object('email', p.user_email, 'name', p.user_name, 'is_active', true)
               END,
               CASE p.kind
@@ -105,10 +114,7 @@ export async function planChanges(
                                      'remote_id', p.remote_id)
                 WHEN 'update' THEN
                   jsonb_build_object('email', p.user_email)
-                  || CASE WHEN p.user_name IS DISTINCT FROM p.name THEN jsonb_build_object('name', p.name) ELSE '{}' END
-                  || CASE WHEN p.user_role IS DISTINCT FROM p.role THEN jsonb_build_object('role', p.role) ELSE '{}' END
-                  || CASE WHEN p.user_is_active <> p.is_active THEN jsonb_build_object('is_active', p.is_active) ELSE '{}' END
-                  || CASE WHEN p.user_remote_id IS DISTINCT FROM p.remote_id THEN jsonb_build_object('remote_id', p.remote_id) ELSE '{}' END
+                  ${differingFields('after')}
                   || CASE WHEN p.is_active AND NOT p.user_is_active THEN '{"reactivated": true}'::jsonb ELSE '{}' END
                 WHEN 'deactivate' THEN jsonb_build_object('email', p.user_email, 'is_active', false)
               END,
