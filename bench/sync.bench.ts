@@ -9,6 +9,8 @@
  *   --page-users 1000000 --samples 20
  *   --profile DIR        V8 CPU profiles of every worker, one folder per task
  *   --node-flags=--trace-gc  extra Node flags for the workers (their output is shown)
+ *   --trace-sql          print each statement of the workers with its time, the plans of the slow ones
+ *                        (auto_explain, which slows them), and the workers' log lines
  *   --explain            print the plans of the User Management queries (EXPLAIN ANALYZE)
  * Prints a table and, as its last line, one JSON object; writes docs/benchmarks.md.
  */
@@ -58,6 +60,7 @@ const { values: args } = parseArgs({
     remote: { type: 'string', default: 'both' },
     profile: { type: 'string' },
     'node-flags': { type: 'string' },
+    'trace-sql': { type: 'boolean', default: false },
     explain: { type: 'boolean', default: false },
   },
 });
@@ -87,13 +90,18 @@ function runWorker<T = StepResult>(task: WorkerTask, onStarted?: (child: ChildPr
       cwd: ROOT,
       execArgv: ['--import', 'tsx', ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile, task.task)}`] : []), ...(args['node-flags']?.split(' ').filter(Boolean) ?? [])],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', BENCH_TASK: JSON.stringify(task) },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        BENCH_TASK: JSON.stringify(task),
+        ...(args['trace-sql'] ? { BENCH_TRACE_SQL: '1' } : {}),
+      },
     });
     children.add(child);
     let output = '';
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString('utf8')).slice(-4000);
-      if (args['node-flags']) process.stderr.write(chunk);
+      if (args['node-flags'] || args['trace-sql']) process.stderr.write(chunk);
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
@@ -185,7 +193,8 @@ function appEnv(stack: Stack, extra: Record<string, string> = {}): Record<string
     REMOTE_ALLOWED_HOSTS: '127.0.0.1',
     REMOTE_PER_PAGE: String(PER_PAGE),
     REMOTE_CONCURRENCY: String(REMOTE_CONCURRENCY),
-    LOG_LEVEL: 'warn',
+    // With --trace-sql the workers' log lines are shown too: the preview's line has its phase times.
+    LOG_LEVEL: args['trace-sql'] ? 'info' : 'warn',
     ...extra,
   };
 }

@@ -43,13 +43,45 @@ async function measure(work: () => Promise<Record<string, unknown>>): Promise<St
 async function withContainer<T>(env: Record<string, string>, work: (container: Awaited<ReturnType<typeof buildContainer>>) => Promise<T>) {
   const config = loadConfig(env);
   const logger = createLogger(config);
-  const db = createDb(env.DATABASE_URL!);
+  const db = createDb(process.env.BENCH_TRACE_SQL ? withAutoExplain(env.DATABASE_URL!) : env.DATABASE_URL!);
+  if (process.env.BENCH_TRACE_SQL) traceSql(db);
   try {
     const container = await buildContainer({ config, db, logger });
     return await work(container);
   } finally {
     await db.destroy();
   }
+}
+
+/** Asks the server to explain (with actual times) every statement over 20 ms, as a notice to the client. */
+function withAutoExplain(url: string): string {
+  const flags = [
+    'session_preload_libraries=auto_explain',
+    'auto_explain.log_min_duration=20',
+    'auto_explain.log_analyze=on',
+    'auto_explain.log_buffers=on',
+    'auto_explain.log_level=notice',
+  ];
+  const parsed = new URL(url);
+  parsed.searchParams.set('options', flags.map((flag) => `-c ${flag}`).join(' '));
+  return parsed.toString();
+}
+
+/** Prints every statement with its time; COPY runs on the raw connection and shows as a gap. */
+function traceSql(db: ReturnType<typeof createDb>) {
+  const started = new Map<string, number>();
+  const origin = performance.now();
+  const pool = (db.client as { pool: { on(event: string, listener: (...args: unknown[]) => void): void } }).pool;
+  pool.on('createSuccess', (_id, connection) =>
+    (connection as NodeJS.EventEmitter).on('notice', (notice: { message: string }) => process.stderr.write(`[explain] ${notice.message}\n`)),
+  );
+  db.on('query', (query: { __knexQueryUid: string }) => started.set(query.__knexQueryUid, performance.now()));
+  db.on('query-response', (_response: unknown, query: { __knexQueryUid: string; sql: string }) => {
+    const start = started.get(query.__knexQueryUid);
+    if (start === undefined) return;
+    const sql = query.sql.replace(/\s+/g, ' ').slice(0, 90);
+    process.stderr.write(`[sql] at ${(start - origin).toFixed(0).padStart(6)} ms  ${(performance.now() - start).toFixed(1).padStart(7)} ms  ${sql}\n`);
+  });
 }
 
 async function run(task: WorkerTask): Promise<StepResult | { url: string }> {

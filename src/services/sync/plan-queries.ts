@@ -2,8 +2,8 @@ import type { Knex } from 'knex';
 
 /**
  * The preview's SQL, in the order the preview runs it on one transaction: a temporary staging table
- * (filled by the StagingWriter), then the whole plan in one set-based statement that joins it with the
- * location's users. Nothing here reads users into memory.
+ * (filled by the StagingWriter with the rows the LocalUserIndex passes on), then the whole plan in one
+ * set-based statement that joins it with the matching users.
  */
 
 export interface PlanCounts {
@@ -35,36 +35,39 @@ const differingFields = (side: 'before' | 'after') =>
 export async function createStaging(trx: Knex.Transaction): Promise<void> {
   await trx.raw(`
     CREATE TEMP TABLE sync_staging (
-      email text NOT NULL,
-      name text NOT NULL,
+      -- The remote row; all NULL for a local user the remote list does not name.
+      email text,
+      name text,
       remote_id text,
       role text,
-      is_active boolean NOT NULL,
-      page integer NOT NULL,
-      position integer NOT NULL
+      is_active boolean,
+      page integer,
+      position integer,
+      -- The local user with the row's email, as the preview's snapshot has it.
+      user_id integer
     ) ON COMMIT DROP`);
 }
 
+/** What the local index learned while the pages arrived. */
+export interface TriagedList {
+  /** Usable remote users, staged or not. */
+  remoteUserCount: number;
+  possibleDuplicates: string[];
+  /** The users named once and unchanged, ascending: they never reached the staging table. */
+  unchangedUserIds: Int32Array;
+  localActiveCount: number;
+}
+
 /**
- * Computes the plan from the staged list and saves it as items, in one pass: the staged rows and the
- * location's users joined on the email, each pair sorted into a kind by one CASE, and one INSERT of all
- * the items. Unchanged users are counted, and their ids kept on the run. Items are inserted in plan order (remote position, then
- * user id), so each kind's items read back in that order by id.
+ * Computes the plan from the staged rows and saves it as items, in one pass: each staged row and its
+ * local user (by id) sorted into a kind by one CASE, and one INSERT of all the items. Items are inserted
+ * in plan order (remote position, then user id), so each kind's items read back in that order by id.
  */
-export async function planChanges(
-  trx: Knex.Transaction,
-  runId: number,
-  locationId: number,
-  staged: { count: number; possibleDuplicates: string[] },
-): Promise<PlanCounts> {
-  // No ANALYZE of the staging table: a full join on the email can only be a hash or merge join, and the
-  // planner sizes the never-analysed table from its pages. The hash of the location's users spills to
-  // disk at the default work_mem.
-  await trx.raw("SET LOCAL work_mem = '64MB'");
-  // Only emails whose hash was staged twice can be duplicates: count those copies, and skip the count
+export async function planChanges(trx: Knex.Transaction, runId: number, list: TriagedList): Promise<PlanCounts> {
+  // Only emails seen twice while triaging can be duplicates: count those copies, and skip the count
   // (a second scan of the staging table) when there are none.
   const stagedRows =
-    staged.possibleDuplicates.length === 0
+    list.possibleDuplicates.length === 0
       ? { sql: 'SELECT st.*, NULL::bigint AS copies FROM sync_staging st', bindings: [] }
       : {
           sql: `SELECT st.*, d.copies
@@ -74,28 +77,26 @@ export async function planChanges(
                   WHERE email = ANY(?::text[])
                   GROUP BY email HAVING count(*) > 1
                 ) d ON d.email = st.email`,
-          bindings: [staged.possibleDuplicates],
+          bindings: [list.possibleDuplicates],
         };
   const sql = `WITH plan AS MATERIALIZED (
-         SELECT s.*, u.id AS user_id, u.email AS user_email, u.name AS user_name, u.role AS user_role,
+         SELECT s.*, u.email AS user_email, u.name AS user_name, u.role AS user_role,
                 u.is_active AS user_is_active, u.remote_id AS user_remote_id, u.updated_at AS user_updated_at,
                 CASE
                   -- An email twice in the remote list cannot say which row is right: reject every copy, keep the local user.
                   WHEN s.copies > 1 THEN 'rejected'
-                  WHEN u.id IS NULL THEN 'new'
                   -- Missing remotely → deactivate, unless a rejected row names the email: a broken row is not a departure.
                   WHEN s.email IS NULL THEN
-                    CASE WHEN u.is_active AND u.key NOT IN (
+                    CASE WHEN u.is_active AND lower(u.email) NOT IN (
                            SELECT r.email FROM sync_run_items r
                            WHERE r.sync_run_id = ?::int AND r.kind = 'rejected' AND r.email IS NOT NULL)
                          THEN 'deactivate' END
+                  WHEN s.user_id IS NULL THEN 'new'
                   WHEN ${anyFieldDiffers('u.', 's.')} THEN 'update'
                 END AS kind
          FROM (${stagedRows.sql}) s
-         FULL JOIN (
-           SELECT id, email, name, role, is_active, remote_id, updated_at, lower(email) AS key
-           FROM users WHERE location_id = ?::int
-         ) u ON u.key = s.email
+         -- By primary key, row by row: a few thousand lookups, where a hash join would read every user of every location.
+         LEFT JOIN LATERAL (SELECT * FROM users WHERE id = s.user_id) u ON true
      ),
      items AS (
        INSERT INTO sync_run_items (sync_run_id, kind, user_id, email, before, after, user_updated_at, reason, excerpt, remote_page)
@@ -129,12 +130,19 @@ export async function planChanges(
        ORDER BY p.position, p.user_id
        RETURNING kind
      ),
+     -- A staged row the statement finds unchanged (the index compares COPY texts, which can differ for
+     -- equal values) joins the unchanged users the index kept.
+     also_unchanged AS (
+       SELECT user_id FROM plan WHERE kind IS NULL AND email IS NOT NULL AND user_id IS NOT NULL
+     ),
      -- The unchanged users are listed on the preview (folded away) from their ids, kept sorted.
      unchanged AS (
        UPDATE sync_runs
-       SET unchanged_user_ids = (
-         SELECT coalesce(array_agg(user_id ORDER BY user_id), '{}') FROM plan
-         WHERE kind IS NULL AND email IS NOT NULL AND user_id IS NOT NULL)
+       SET unchanged_user_ids = CASE
+             WHEN NOT EXISTS (SELECT 1 FROM also_unchanged) THEN ?::int[]
+             ELSE (SELECT array_agg(id ORDER BY id)
+                   FROM (SELECT unnest(?::int[]) AS id UNION ALL SELECT user_id FROM also_unchanged) ids)
+           END
        WHERE id = ?::int
      )
      SELECT count(*) FILTER (WHERE kind = 'new')::int AS new,
@@ -142,12 +150,12 @@ export async function planChanges(
             count(*) FILTER (WHERE kind = 'deactivate')::int AS deactivate,
             count(*) FILTER (WHERE kind = 'rejected')::int AS duplicates,
             -- The statement's snapshot predates its own INSERT: these are the rows rejected page by page.
-            (SELECT count(*) FROM sync_run_items WHERE sync_run_id = ?::int AND kind = 'rejected')::int AS rejected_in_pages,
-            (SELECT count(*) FROM users WHERE location_id = ?::int AND is_active)::int AS local_active
+            (SELECT count(*) FROM sync_run_items WHERE sync_run_id = ?::int AND kind = 'rejected')::int AS rejected_in_pages
      FROM items`;
-  const result = await trx.raw(sql, [runId, ...stagedRows.bindings, locationId, runId, runId, runId, locationId]);
+  const unchangedIds = `{${list.unchangedUserIds.join(',')}}`;
+  const result = await trx.raw(sql, [runId, ...stagedRows.bindings, runId, unchangedIds, unchangedIds, runId, runId]);
   const row = result.rows[0];
-  const usableCount = staged.count - row.duplicates;
+  const usableCount = list.remoteUserCount - row.duplicates;
   return {
     newCount: row.new,
     updateCount: row.update,
@@ -155,6 +163,6 @@ export async function planChanges(
     unchangedCount: usableCount - row.new - row.update,
     rejectedCount: row.rejected_in_pages + row.duplicates,
     usableCount,
-    localActiveCount: row.local_active,
+    localActiveCount: list.localActiveCount,
   };
 }

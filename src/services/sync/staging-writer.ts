@@ -3,36 +3,35 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom, type CopyStreamQuery } from 'pg-copy-streams';
-import type { RejectedRemoteRow, RemoteUser, RemoteUserPage } from '../remote-users';
+import type { RejectedRemoteRow, RemoteUser } from '../remote-users';
 import { copyField, needsCopyEscape } from './copy-text';
-import { Int32HashSet } from './hash-set';
+import type { StagedRow } from './local-index';
 
 /** Rejected rows held before they are written; bounds memory when a broken remote rejects every row. */
 const REJECTED_BATCH = 5000;
 
-const COPY_STAGING = 'COPY sync_staging (email, name, remote_id, role, is_active, page, position) FROM STDIN';
+const COPY_STAGING = 'COPY sync_staging (email, name, remote_id, role, is_active, page, position, user_id) FROM STDIN';
 
 // knex types array bindings without nulls; node-pg sends null elements as SQL NULL, which we want.
 const nullableText = (values: Array<string | null>) => values as string[];
 
-/** FNV-1a over the UTF-16 code units. */
-function emailHash(email: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < email.length; i++) hash = Math.imul(hash ^ email.charCodeAt(i), 0x01000193);
-  return hash;
+const NO_USER = '\\N\t\\N\t\\N\t\\N\t\\N';
+
+/** The remote user's columns of a staged row; one test of each value lets the common row skip the escaping. */
+function copyUserColumns(u: RemoteUser | null): string {
+  if (u === null) return NO_USER;
+  const active = u.isActive ? 't' : 'f';
+  if (needsCopyEscape(u.email) || needsCopyEscape(u.name) || needsCopyEscape(u.remoteId) || needsCopyEscape(u.role)) {
+    return `${copyField(u.email)}\t${copyField(u.name)}\t${copyField(u.remoteId)}\t${copyField(u.role)}\t${active}`;
+  }
+  return `${u.email}\t${u.name}\t${u.remoteId ?? '\\N'}\t${u.role ?? '\\N'}\t${active}`;
 }
 
-/** The text columns of a staged row; one test of each value lets the common row skip the escaping. */
-function copyRowStart(u: RemoteUser): string {
-  if (needsCopyEscape(u.email) || needsCopyEscape(u.name) || needsCopyEscape(u.remoteId) || needsCopyEscape(u.role)) {
-    return `${copyField(u.email)}\t${copyField(u.name)}\t${copyField(u.remoteId)}\t${copyField(u.role)}`;
-  }
-  return `${u.email}\t${u.name}\t${u.remoteId ?? '\\N'}\t${u.role ?? '\\N'}`;
-}
+const copyNumber = (value: number | null) => (value === null ? '\\N' : String(value));
 
 /**
- * Writes the remote list into the staging table (see createStaging) as its pages arrive: the users
- * through one COPY left open across pages, since a COPY per page costs a hundred round trips at
+ * Writes the rows the local index passes on into the staging table (see createStaging) as the pages
+ * arrive: through one COPY left open across pages, since a COPY per page costs a hundred round trips at
  * 100,000 users; the rejected rows as plan items whenever the COPY is closed. The COPY runs on the
  * transaction's own connection (a transaction's knex client hands out exactly that one), so the rows
  * land in its temporary table; while it is open no other statement can use the connection.
@@ -40,34 +39,27 @@ function copyRowStart(u: RemoteUser): string {
 export class StagingWriter {
   private copy: { stream: CopyStreamQuery; done: Promise<void> } | undefined;
   private rejected: RejectedRemoteRow[] = [];
-  /** Hashes of the staged emails, 4 to 16 bytes each, where the emails themselves would take far more. */
-  private readonly emailHashes = new Int32HashSet();
-  /** Emails whose hash was seen before: every duplicate is among them, with a few hash collisions. */
-  readonly possibleDuplicates: string[] = [];
-  stagedCount = 0;
 
   constructor(
     private readonly trx: Knex.Transaction,
     private readonly runId: number,
   ) {}
 
-  /** Stages one page; its users get the positions firstPosition, firstPosition + 1, … */
-  async write(page: RemoteUserPage, firstPosition: number): Promise<void> {
-    if (page.users.length > 0) {
+  /** Stages the rows the local index passed on, and holds the page's rejected rows. */
+  async write(rows: StagedRow[], rejected: RejectedRemoteRow[] = []): Promise<void> {
+    if (rows.length > 0) {
       const copy = this.copy ?? (this.copy = await this.openCopy());
       if (copy.stream.destroyed) {
         await copy.done;
         throw new Error('the COPY into the staging table ended early');
       }
       let text = '';
-      page.users.forEach((u, i) => {
-        if (!this.emailHashes.add(emailHash(u.email))) this.possibleDuplicates.push(u.email);
-        text += `${copyRowStart(u)}\t${u.isActive ? 't' : 'f'}\t${page.page}\t${firstPosition + i}\n`;
-      });
-      this.stagedCount += page.users.length;
+      for (const row of rows) {
+        text += `${copyUserColumns(row.user)}\t${copyNumber(row.page)}\t${copyNumber(row.position)}\t${copyNumber(row.userId)}\n`;
+      }
       if (!copy.stream.write(text)) await Promise.race([once(copy.stream, 'drain'), copy.done]);
     }
-    this.rejected.push(...page.rejected);
+    this.rejected.push(...rejected);
     if (this.rejected.length >= REJECTED_BATCH) await this.flush();
   }
 
