@@ -9,8 +9,8 @@
  *   --page-users 1000000 --samples 20
  *   --profile DIR        V8 CPU profiles of every worker, one folder per task
  *   --node-flags=--trace-gc  extra Node flags for the workers (their output is shown)
- *   --trace-sql          print each statement of the workers with its time, the plans of the slow ones
- *                        (auto_explain, which slows them), and the workers' log lines
+ *   --trace-sql          print each statement of the workers with its time, and the workers' log lines
+ *   --explain-slow       with --trace-sql: also the plans of statements over 20 ms (auto_explain, which slows them)
  *   --explain            print the plans of the User Management queries (EXPLAIN ANALYZE)
  * Prints a table and, as its last line, one JSON object; writes docs/benchmarks.md.
  */
@@ -61,6 +61,7 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     'node-flags': { type: 'string' },
     'trace-sql': { type: 'boolean', default: false },
+    'explain-slow': { type: 'boolean', default: false },
     explain: { type: 'boolean', default: false },
   },
 });
@@ -95,6 +96,7 @@ function runWorker<T = StepResult>(task: WorkerTask, onStarted?: (child: ChildPr
         HOME: process.env.HOME ?? '',
         BENCH_TASK: JSON.stringify(task),
         ...(args['trace-sql'] ? { BENCH_TRACE_SQL: '1' } : {}),
+        ...(args['trace-sql'] && args['explain-slow'] ? { BENCH_EXPLAIN_SLOW: '1' } : {}),
       },
     });
     children.add(child);

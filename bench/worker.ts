@@ -43,7 +43,7 @@ async function measure(work: () => Promise<Record<string, unknown>>): Promise<St
 async function withContainer<T>(env: Record<string, string>, work: (container: Awaited<ReturnType<typeof buildContainer>>) => Promise<T>) {
   const config = loadConfig(env);
   const logger = createLogger(config);
-  const db = createDb(process.env.BENCH_TRACE_SQL ? withAutoExplain(env.DATABASE_URL!) : env.DATABASE_URL!);
+  const db = createDb(process.env.BENCH_EXPLAIN_SLOW ? withAutoExplain(env.DATABASE_URL!) : env.DATABASE_URL!);
   if (process.env.BENCH_TRACE_SQL) traceSql(db);
   try {
     const container = await buildContainer({ config, db, logger });

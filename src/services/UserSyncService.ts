@@ -12,7 +12,7 @@ import type {
   UnchangedUser,
 } from '../repositories/sync-runs.repository';
 import type { RemoteUserSource } from './remote-users';
-import { applyPlan, endSessionsOfDeactivated, lockLocation, planIsStale } from './sync/apply-queries';
+import { applyPlan, endSessionsOfDeactivated, lockLocation, StalePlanError } from './sync/apply-queries';
 import { describeDatabaseFailure, describeFetchFailure } from './sync/failure-messages';
 import { LocalUserIndex } from './sync/local-index';
 import { createStaging, planChanges, type PlanCounts, type TriagedList } from './sync/plan-queries';
@@ -174,7 +174,8 @@ export class UserSyncService {
     } catch (caught) {
       const error = firstError ?? caught;
       if (error instanceof AppError) throw error;
-      const cause = error instanceof PlanMismatchError ? error.message : describeDatabaseFailure(error);
+      if (error instanceof StalePlanError) return this.refuseStale(runId, adminId, error);
+      const cause = describeDatabaseFailure(error);
       try {
         await syncRuns.markFailed(db, runId, `Execution failed and nothing was changed: ${cause}. Run the preview again.`);
       } catch (markError) {
@@ -203,6 +204,13 @@ export class UserSyncService {
     return outcome;
   }
 
+  /** The plan's writes found the users changed and were rolled back: the run fails, the admin previews again. */
+  private async refuseStale(runId: number, adminId: number, error: StalePlanError): Promise<ExecuteOutcome> {
+    await this.deps.syncRuns.markFailed(this.deps.db, runId, STALE_PLAN_MESSAGE);
+    this.deps.logger.info({ runId, adminId, outcome: 'stale', detail: error.detail }, 'sync execute refused');
+    return { kind: 'stale' };
+  }
+
   /**
    * The execute step on one transaction. The run's row lock makes a concurrent execute of the same run
    * wait and then see it completed; the location's advisory lock keeps two runs of one location apart.
@@ -226,14 +234,7 @@ export class UserSyncService {
       return { kind: 'confirmation-required', run };
     }
     await lockLocation(trx, run.locationId);
-    if (await planIsStale(trx, runId, run.locationId)) {
-      await syncRuns.markFailed(trx, runId, STALE_PLAN_MESSAGE);
-      return { kind: 'stale' };
-    }
-    const applied = await applyPlan(trx, runId, run.locationId);
-    if (applied.added !== run.newCount || applied.updated !== run.updateCount || applied.deactivated !== run.deactivateCount) {
-      throw new PlanMismatchError();
-    }
+    await applyPlan(trx, runId, run.locationId, run);
     const sessionsEnded = await endSessionsOfDeactivated(trx, runId);
     await syncRuns.markCompleted(trx, runId, { executedBy: adminId, executeMs: Math.round(performance.now() - started) });
     return { kind: 'completed', run: (await syncRuns.findById(runId, trx))!, sessionsEnded };
@@ -353,12 +354,6 @@ export class UserSyncService {
         await pages.return?.(undefined).catch(() => undefined);
       }
     }
-  }
-}
-
-class PlanMismatchError extends Error {
-  constructor() {
-    super('the users changed while the plan was being applied');
   }
 }
 

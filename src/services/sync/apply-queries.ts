@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 
 /**
- * The execute step's SQL: checks and writes driven by the saved plan items, a fixed number of
- * statements whatever the number of users.
+ * The execute step's SQL: writes driven by the saved plan items that check the plan as they go, a fixed
+ * number of statements whatever the number of users.
  */
 
 /** Namespace of the per-location advisory lock (the bytes of "SYNC"), so other locks cannot collide. */
@@ -14,51 +14,61 @@ export async function lockLocation(trx: Knex.Transaction, locationId: number): P
 }
 
 /**
- * True when the users the plan touches changed since the preview: an updated or deactivated user was
- * written (or removed, or moved), or a user now exists for an email the plan adds.
+ * The users the plan touches changed since the preview: an updated or deactivated user was written (or
+ * removed, or moved), or a user now exists for an email the plan adds. Thrown by applyPlan, whose
+ * transaction then rolls back.
  */
-export async function planIsStale(trx: Knex.Transaction, runId: number, locationId: number): Promise<boolean> {
-  const result = await trx.raw(
-    `SELECT EXISTS (
-       SELECT 1 FROM sync_run_items i
-       LEFT JOIN users u ON u.id = i.user_id
-       WHERE i.sync_run_id = ?::int AND i.kind IN ('update', 'deactivate')
-         AND (u.id IS NULL OR u.location_id <> ?::int OR u.updated_at IS DISTINCT FROM i.user_updated_at)
-     ) OR EXISTS (
-       SELECT 1 FROM sync_run_items i
-       JOIN users u ON u.location_id = ?::int AND lower(u.email) = i.email
-       WHERE i.sync_run_id = ?::int AND i.kind = 'new'
-     ) AS stale`,
-    [runId, locationId, locationId, runId],
-  );
-  return result.rows[0].stale === true;
+export class StalePlanError extends Error {
+  constructor(readonly detail: string) {
+    super(`stale plan: ${detail}`);
+  }
 }
 
-export interface AppliedCounts {
-  added: number;
-  updated: number;
-  deactivated: number;
+const UNIQUE_EMAIL_PER_LOCATION = 'users_location_email_unique';
+
+const isUniqueEmailViolation = (error: unknown) =>
+  typeof error === 'object' && error !== null &&
+  (error as { code?: unknown }).code === '23505' &&
+  (error as { constraint?: unknown }).constraint === UNIQUE_EMAIL_PER_LOCATION;
+
+export interface PlannedCounts {
+  newCount: number;
+  updateCount: number;
+  deactivateCount: number;
 }
 
 /**
- * Writes the plan. Never touches password_hash, so a synced user (whatever the remote role) has no
- * password to sign in with. Every user the sync writes gets last_synced_at = now().
+ * Writes the plan, checking as it writes that the preview still holds: each update and deactivation
+ * applies only to the user as the preview saw it (same location, same updated_at, which every change
+ * moves), and an added email must still be free (the unique index refuses it otherwise). Any shortfall
+ * throws StalePlanError. Checking in the writes themselves costs nothing extra, where a separate check
+ * read every planned user once more.
+ *
+ * Never touches password_hash, so a synced user (whatever the remote role) has no password to sign in
+ * with. Every user the sync writes gets last_synced_at = now().
  */
-export async function applyPlan(trx: Knex.Transaction, runId: number, locationId: number): Promise<AppliedCounts> {
-  const added = await trx.raw(
-    `INSERT INTO users (location_id, email, name, role, is_active, remote_id, last_synced_at, deactivated_at,
-                        created_at, updated_at)
-     SELECT ?::int, i.email, i.after->>'name', i.after->>'role', (i.after->>'is_active')::boolean,
-            i.after->>'remote_id', now(),
-            CASE WHEN (i.after->>'is_active')::boolean THEN NULL ELSE now() END,
-            now(), now()
-     FROM sync_run_items i
-     WHERE i.sync_run_id = ?::int AND i.kind = 'new'
-     ORDER BY i.id`,
-    [locationId, runId],
-  );
+export async function applyPlan(trx: Knex.Transaction, runId: number, locationId: number, planned: PlannedCounts): Promise<void> {
+  let added;
+  try {
+    added = await trx.raw(
+      `INSERT INTO users (location_id, email, name, role, is_active, remote_id, last_synced_at, deactivated_at,
+                          created_at, updated_at)
+       SELECT ?::int, i.email, i.after->>'name', i.after->>'role', (i.after->>'is_active')::boolean,
+              i.after->>'remote_id', now(),
+              CASE WHEN (i.after->>'is_active')::boolean THEN NULL ELSE now() END,
+              now(), now()
+       FROM sync_run_items i
+       WHERE i.sync_run_id = ?::int AND i.kind = 'new'
+       ORDER BY i.id`,
+      [locationId, runId],
+    );
+  } catch (error) {
+    if (isUniqueEmailViolation(error)) throw new StalePlanError('a user now exists for an email the plan adds');
+    throw error;
+  }
+  if (added.rowCount !== planned.newCount) throw new StalePlanError(`${added.rowCount} of ${planned.newCount} users added`);
 
-  // A key present in `after` means "write this field"; `->` yields SQL NULL only for an absent key.
+  // A key present in \`after\` means "write this field"; \`->\` yields SQL NULL only for an absent key.
   const updated = await trx.raw(
     `UPDATE users u SET
        name = CASE WHEN (i.after -> 'name') IS NOT NULL THEN i.after->>'name' ELSE u.name END,
@@ -72,18 +82,22 @@ export async function applyPlan(trx: Knex.Transaction, runId: number, locationId
        last_synced_at = now(),
        updated_at = now()
      FROM sync_run_items i
-     WHERE i.sync_run_id = ?::int AND i.kind = 'update' AND u.id = i.user_id AND u.location_id = ?::int`,
+     WHERE i.sync_run_id = ?::int AND i.kind = 'update' AND u.id = i.user_id AND u.location_id = ?::int
+       AND u.updated_at IS NOT DISTINCT FROM i.user_updated_at`,
     [runId, locationId],
   );
+  if (updated.rowCount !== planned.updateCount) throw new StalePlanError(`${updated.rowCount} of ${planned.updateCount} users as previewed for update`);
 
   const deactivated = await trx.raw(
     `UPDATE users u SET is_active = false, deactivated_at = now(), last_synced_at = now(), updated_at = now()
      FROM sync_run_items i
-     WHERE i.sync_run_id = ?::int AND i.kind = 'deactivate' AND u.id = i.user_id AND u.location_id = ?::int`,
+     WHERE i.sync_run_id = ?::int AND i.kind = 'deactivate' AND u.id = i.user_id AND u.location_id = ?::int
+       AND u.updated_at IS NOT DISTINCT FROM i.user_updated_at`,
     [runId, locationId],
   );
-
-  return { added: added.rowCount ?? 0, updated: updated.rowCount ?? 0, deactivated: deactivated.rowCount ?? 0 };
+  if (deactivated.rowCount !== planned.deactivateCount) {
+    throw new StalePlanError(`${deactivated.rowCount} of ${planned.deactivateCount} users as previewed for deactivation`);
+  }
 }
 
 /** Ends the browser sessions of every user this plan deactivates (missing remotely or inactive there). */

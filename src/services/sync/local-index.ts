@@ -1,12 +1,11 @@
 import type { Knex } from 'knex';
-import { StringDecoder } from 'node:string_decoder';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { RemoteUser } from '../remote-users';
 import { copyField, fromCopyText, needsCopyEscape } from './copy-text';
 import { Int32HashSet } from './hash-set';
 
-/** A remote user the plan statement must see: new, changed, a copy of a duplicate email, or a local user missing remotely. */
+/** A row the plan statement must see: a new or changed user, a copy of a duplicate email, or a local user missing remotely. */
 export interface StagedRow {
   /** Null for a local user the remote list does not name. */
   user: RemoteUser | null;
@@ -20,52 +19,42 @@ const UNSEEN = 0;
 const UNCHANGED = 1;
 const STAGED = 2;
 
-/** FNV-1a over the UTF-16 code units. */
-function emailHash(email: string): number {
+const TAB = 9;
+const LETTER_T = 116;
+
+/** FNV-1a over the UTF-16 code units of text[start, end). */
+function hashOf(text: string, start = 0, end = text.length): number {
   let hash = 0x811c9dc5;
-  for (let i = 0; i < email.length; i++) hash = Math.imul(hash ^ email.charCodeAt(i), 0x01000193);
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
   return hash;
 }
 
-/**
- * True when the remote user's synced fields (name, remote id, role) are exactly the local ones, which
- * COPY wrote as one text `name\tremote_id\trole`. Compares in place, without building a string a row.
- */
-function syncedFieldsMatch(local: string, u: RemoteUser): boolean {
-  if (needsCopyEscape(u.name) || needsCopyEscape(u.remoteId) || needsCopyEscape(u.role)) {
-    return local === `${copyField(u.name)}\t${copyField(u.remoteId)}\t${copyField(u.role)}`;
-  }
-  const remoteId = u.remoteId ?? '\\N';
-  const role = u.role ?? '\\N';
-  const idAt = u.name.length + 1;
-  const roleAt = idAt + remoteId.length + 1;
-  return (
-    local.length === roleAt + role.length &&
-    local.charCodeAt(idAt - 1) === TAB &&
-    local.charCodeAt(roleAt - 1) === TAB &&
-    local.startsWith(u.name) &&
-    local.startsWith(remoteId, idAt) &&
-    local.startsWith(role, roleAt)
-  );
-}
-
-const TAB = 9;
-
-const copyEmail = (email: string) => (needsCopyEscape(email) ? copyField(email) : email);
+const copyText = (value: string) => (needsCopyEscape(value) ? copyField(value) : value);
 
 /**
- * The location's users as the preview's snapshot sees them, held compactly (a map from the lower-cased
- * email to a slot; per slot the id, the active flag and the synced fields as one COPY text), so each
- * remote row is sorted while the pages arrive: an unchanged user, by far the most common row, is only
- * counted and never reaches the database. The plan statement then works on the few rows that matter.
+ * The location's users as the preview's snapshot sees them, so that each remote row is sorted while the
+ * pages arrive: an unchanged user, by far the most common row, is only marked and never reaches the
+ * database, and the plan statement works on the few rows that matter.
+ *
+ * Held compactly, as the COPY text the database sent (one string; per user a line `id, lower(email),
+ * is_active, name, remote_id, role`) with offsets into it in typed arrays and an open-addressing table
+ * from the email's hash to the user: about 100 bytes a user and no object per user for the collector to
+ * trace. Remote values are compared with the local ones in their COPY form, in place.
  *
  * Read on the preview's REPEATABLE READ transaction, so the index and the plan statement see the same
  * users; the execute step's stale check covers what changes after the preview.
  */
 export class LocalUserIndex {
-  private readonly emailToSlot = new Map<string, number>();
+  private readonly ids: Int32Array;
+  private readonly emailStart: Int32Array;
+  /** Where `is_active` starts; the email ends one character before. */
+  private readonly activeAt: Int32Array;
+  private readonly lineEnd: Int32Array;
+  private readonly emailHash: Int32Array;
+  /** Open addressing: slot + 1 of the user whose email hashes there, 0 for free. */
+  private readonly table: Int32Array;
   private readonly status: Uint8Array;
-  /** Where the remote list named an unchanged user, in case a later copy of its email turns it into a duplicate. */
+  /** Where the remote list named an unchanged user, in case a later copy of its email makes it a duplicate. */
   private readonly seenPage: Int32Array;
   private readonly seenPosition: Int32Array;
   /** Hashes of the remote emails the location does not have; a repeat among them may be a duplicate. */
@@ -74,18 +63,41 @@ export class LocalUserIndex {
   readonly possibleDuplicates: string[] = [];
   /** Usable remote users seen so far. */
   remoteUserCount = 0;
+  readonly activeCount: number;
 
-  private constructor(
-    private readonly ids: Int32Array,
-    private readonly active: Uint8Array,
-    private readonly syncedFields: string[],
-    emails: string[],
-    readonly activeCount: number,
-  ) {
-    emails.forEach((email, slot) => this.emailToSlot.set(email, slot));
-    this.status = new Uint8Array(ids.length);
-    this.seenPage = new Int32Array(ids.length);
-    this.seenPosition = new Int32Array(ids.length);
+  private constructor(private readonly text: string) {
+    let count = 0;
+    for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) count++;
+    this.ids = new Int32Array(count);
+    this.emailStart = new Int32Array(count);
+    this.activeAt = new Int32Array(count);
+    this.lineEnd = new Int32Array(count);
+    this.emailHash = new Int32Array(count);
+    this.status = new Uint8Array(count);
+    this.seenPage = new Int32Array(count);
+    this.seenPosition = new Int32Array(count);
+    this.table = new Int32Array(tableSizeFor(count));
+    let activeCount = 0;
+    let start = 0;
+    for (let slot = 0; slot < count; slot++) {
+      const idEnd = text.indexOf('\t', start);
+      const emailEnd = text.indexOf('\t', idEnd + 1);
+      const end = text.indexOf('\n', emailEnd);
+      this.ids[slot] = Number(text.slice(start, idEnd));
+      this.emailStart[slot] = idEnd + 1;
+      this.activeAt[slot] = emailEnd + 1;
+      this.lineEnd[slot] = end;
+      if (text.charCodeAt(emailEnd + 1) === LETTER_T) activeCount++;
+      const hash = hashOf(text, idEnd + 1, emailEnd);
+      this.emailHash[slot] = hash;
+      // The unique index on (location_id, lower(email)) makes every email here distinct.
+      const mask = this.table.length - 1;
+      let i = hash & mask;
+      while (this.table[i] !== 0) i = (i + 1) & mask;
+      this.table[i] = slot + 1;
+      start = end + 1;
+    }
+    this.activeCount = activeCount;
   }
 
   /** Streams the location's users out of the database (one COPY) on the transaction's connection. */
@@ -98,45 +110,22 @@ export class LocalUserIndex {
         `COPY (SELECT id, lower(email), is_active, name, remote_id, role FROM users WHERE location_id = ${locationId}) TO STDOUT`,
       ),
     );
-    const ids: number[] = [];
-    const active: number[] = [];
-    const emails: string[] = [];
-    const syncedFields: string[] = [];
-    let activeCount = 0;
-    const decoder = new StringDecoder('utf8');
-    let rest = '';
-    const readLines = (text: string) => {
-      let start = 0;
-      for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
-        // id \t email \t t|f \t name \t remote_id \t role
-        const idEnd = text.indexOf('\t', start);
-        const emailEnd = text.indexOf('\t', idEnd + 1);
-        ids.push(Number(text.slice(start, idEnd)));
-        emails.push(text.slice(idEnd + 1, emailEnd));
-        const isActive = text.charCodeAt(emailEnd + 1) === 116; // 't'
-        active.push(isActive ? 1 : 0);
-        if (isActive) activeCount++;
-        syncedFields.push(text.slice(emailEnd + 3, end));
-        start = end + 1;
-      }
-      return text.slice(start);
-    };
-    for await (const chunk of stream as AsyncIterable<Buffer>) rest = readLines(rest + decoder.write(chunk));
-    readLines(rest + decoder.end());
-    return new LocalUserIndex(Int32Array.from(ids), Uint8Array.from(active), syncedFields, emails, activeCount);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+    return new LocalUserIndex(Buffer.concat(chunks).toString('utf8'));
   }
 
   /**
    * Sorts one page's users: returns the rows to stage (new or changed users, every copy of an email seen
-   * twice) and keeps only a mark for the unchanged ones.
+   * twice) and only marks the unchanged ones.
    */
   triage(users: RemoteUser[], page: number, firstPosition: number): StagedRow[] {
     const staged: StagedRow[] = [];
     users.forEach((user, i) => {
       const position = firstPosition + i;
-      const slot = this.emailToSlot.get(copyEmail(user.email));
-      if (slot === undefined) {
-        if (!this.newEmailHashes.add(emailHash(user.email))) this.possibleDuplicates.push(user.email);
+      const slot = this.slotOf(copyText(user.email));
+      if (slot === -1) {
+        if (!this.newEmailHashes.add(hashOf(user.email))) this.possibleDuplicates.push(user.email);
         staged.push({ user, userId: null, page, position });
         return;
       }
@@ -145,13 +134,13 @@ export class LocalUserIndex {
         // A second copy of the email: every copy goes to the plan statement, which rejects them all.
         this.possibleDuplicates.push(user.email);
         if (this.status[slot] === UNCHANGED) {
-          staged.push({ user: this.unchangedUserAt(slot, user.email), userId, page: this.seenPage[slot]!, position: this.seenPosition[slot]! });
+          staged.push({ user: this.remoteUserAt(slot, user.email), userId, page: this.seenPage[slot]!, position: this.seenPosition[slot]! });
         }
         this.status[slot] = STAGED;
         staged.push({ user, userId, page, position });
         return;
       }
-      if (user.isActive === (this.active[slot] === 1) && syncedFieldsMatch(this.syncedFields[slot]!, user)) {
+      if (this.isUnchanged(slot, user)) {
         this.status[slot] = UNCHANGED;
         this.seenPage[slot] = page;
         this.seenPosition[slot] = position;
@@ -168,7 +157,7 @@ export class LocalUserIndex {
   missingActiveUsers(): StagedRow[] {
     const missing: StagedRow[] = [];
     this.status.forEach((status, slot) => {
-      if (status === UNSEEN && this.active[slot] === 1) missing.push({ user: null, userId: this.ids[slot]!, page: null, position: null });
+      if (status === UNSEEN && this.isActive(slot)) missing.push({ user: null, userId: this.ids[slot]!, page: null, position: null });
     });
     return missing;
   }
@@ -182,9 +171,59 @@ export class LocalUserIndex {
     return Int32Array.from(ids).sort();
   }
 
-  /** The remote row of an unchanged user, rebuilt from the local fields it matched. */
-  private unchangedUserAt(slot: number, email: string): RemoteUser {
-    const [name = '', remoteId = '\\N', role = '\\N'] = this.syncedFields[slot]!.split('\t');
-    return { email, name: fromCopyText(name) ?? '', remoteId: fromCopyText(remoteId), role: fromCopyText(role), isActive: this.active[slot] === 1 };
+  /** The user whose lower-cased email, in COPY form, is `email`; -1 when the location has none. */
+  private slotOf(email: string): number {
+    const hash = hashOf(email);
+    const mask = this.table.length - 1;
+    for (let i = hash & mask; this.table[i] !== 0; i = (i + 1) & mask) {
+      const slot = this.table[i]! - 1;
+      const start = this.emailStart[slot]!;
+      if (
+        this.emailHash[slot] === hash &&
+        this.activeAt[slot]! - 1 - start === email.length &&
+        this.text.startsWith(email, start)
+      ) {
+        return slot;
+      }
+    }
+    return -1;
   }
+
+  private isActive(slot: number): boolean {
+    return this.text.charCodeAt(this.activeAt[slot]!) === LETTER_T;
+  }
+
+  /** True when the remote user's active flag, name, remote id and role are exactly the local ones. */
+  private isUnchanged(slot: number, u: RemoteUser): boolean {
+    if (u.isActive !== this.isActive(slot)) return false;
+    // name \t remote_id \t role, as COPY wrote them.
+    const nameAt = this.activeAt[slot]! + 2;
+    const name = copyText(u.name);
+    const remoteId = u.remoteId === null ? '\\N' : copyText(u.remoteId);
+    const role = u.role === null ? '\\N' : copyText(u.role);
+    const idAt = nameAt + name.length + 1;
+    const roleAt = idAt + remoteId.length + 1;
+    const text = this.text;
+    return (
+      this.lineEnd[slot] === roleAt + role.length &&
+      text.charCodeAt(idAt - 1) === TAB &&
+      text.charCodeAt(roleAt - 1) === TAB &&
+      text.startsWith(name, nameAt) &&
+      text.startsWith(remoteId, idAt) &&
+      text.startsWith(role, roleAt)
+    );
+  }
+
+  /** The remote row of an unchanged user, rebuilt from the local fields it matched. */
+  private remoteUserAt(slot: number, email: string): RemoteUser {
+    const [name = '', remoteId = '\\N', role = '\\N'] = this.text.slice(this.activeAt[slot]! + 2, this.lineEnd[slot]).split('\t');
+    return { email, name: fromCopyText(name) ?? '', remoteId: fromCopyText(remoteId), role: fromCopyText(role), isActive: this.isActive(slot) };
+  }
+}
+
+/** A power of two at least twice the count, so probes stay short. */
+function tableSizeFor(count: number): number {
+  let size = 16;
+  while (size < count * 2) size *= 2;
+  return size;
 }
