@@ -15,7 +15,7 @@ import type { RemoteUserSource } from './remote-users';
 import { applyPlan, endSessionsOfDeactivated, lockLocation, StalePlanError } from './sync/apply-queries';
 import { describeDatabaseFailure, describeFetchFailure } from './sync/failure-messages';
 import { LocalUserIndex } from './sync/local-index';
-import { createStaging, planChanges, type PlanCounts, type TriagedList } from './sync/plan-queries';
+import { createStaging, PlanWriter, type PlanCounts, type TriagedList } from './sync/plan-queries';
 import { StagingWriter } from './sync/staging-writer';
 
 export interface SyncSettings {
@@ -25,7 +25,9 @@ export interface SyncSettings {
 }
 
 /** Remote pages requested ahead of the one being staged (each at most a page of parsed users). */
-const PAGES_AHEAD = 8;
+const PAGES_AHEAD = 16;
+/** Staged rows planned together while later pages are fetched: each stretch costs a statement. */
+const PLAN_EVERY_ROWS = 2000;
 
 export const STALE_PLAN_MESSAGE = 'Data changed since the preview; run the preview again.';
 export const SECTION_PAGE_SIZE = 100;
@@ -101,17 +103,18 @@ export class UserSyncService {
     const { db, syncRuns, logger, settings } = this.deps;
     const started = performance.now();
     // Where the time went, for the log line: an admin asking why a preview is slow gets the answer.
-    const phasesMs = { localIndex: 0, fetchAndStage: 0, plan: 0 };
+    const phasesMs = { localIndex: 0, fetchAndStage: 0, finishPlan: 0 };
     try {
       // REPEATABLE READ: the local index and the plan statement read the users from one snapshot.
       const { runId, counts, remoteCount, guard } = await db.transaction(
         async (trx) => {
           const runId = await syncRuns.createPreview(trx, { locationId: location.id, previewedBy: adminId });
           await createStaging(trx);
-          const { remoteCount, triaged } = await this.stageRemoteList(trx, runId, location, phasesMs);
+          const planner = new PlanWriter(trx, runId);
+          const { remoteCount, triaged } = await this.stageRemoteList(trx, { runId, location, planner, phasesMs });
           const planStarted = performance.now();
-          const counts = await planChanges(trx, runId, triaged);
-          phasesMs.plan = Math.round(performance.now() - planStarted);
+          const counts = await planner.finish(triaged);
+          phasesMs.finishPlan = Math.round(performance.now() - planStarted);
           const guard = guardRequired(counts, settings);
           await syncRuns.finishPreview(trx, runId, {
             ...counts,
@@ -289,17 +292,16 @@ export class UserSyncService {
 
   /**
    * Reads the location's users into the local index, then sorts every remote page through it as the
-   * pages arrive, staging only the rows the plan statement needs; any error of the source becomes a
-   * FetchFailure. The first pages are already being fetched while the index loads, and the next page
-   * while the current one is written, so network and database time overlap; a few pages at most are
-   * held in memory.
+   * pages arrive, staging only the rows the plan needs and planning them a stretch at a time; any error
+   * of the source becomes a FetchFailure. Pages are requested ahead, so the fetch goes on while the index
+   * loads and while the database writes: network, Node and database time overlap, and a bounded number
+   * of pages is held in memory.
    */
   private async stageRemoteList(
     trx: Knex.Transaction,
-    runId: number,
-    location: Location,
-    phasesMs: { localIndex: number; fetchAndStage: number },
+    input: { runId: number; location: Location; planner: PlanWriter; phasesMs: { localIndex: number; fetchAndStage: number } },
   ): Promise<{ remoteCount: number; triaged: TriagedList }> {
+    const { runId, location, planner, phasesMs } = input;
     const abort = new AbortController();
     const pages = this.deps.remote.fetchUsers(location, { signal: abort.signal })[Symbol.asyncIterator]();
     const nextPage = () =>
@@ -314,6 +316,7 @@ export class UserSyncService {
     };
     const staging = new StagingWriter(trx, runId);
     let received = 0;
+    let unplanned = 0;
     let finished = false;
     try {
       const started = performance.now();
@@ -343,8 +346,15 @@ export class UserSyncService {
         }
         askAhead();
         const page = step.result.value;
-        await staging.write(index.triage(page.users, page.page, received), page.rejected);
+        const rows = index.triage(page.users, page.page, received);
+        await staging.write(rows, page.rejected);
         received += page.users.length + page.rejected.length;
+        unplanned += rows.length;
+        if (unplanned >= PLAN_EVERY_ROWS) {
+          await staging.flush();
+          await planner.planUpTo(received);
+          unplanned = 0;
+        }
       }
     } finally {
       // The transaction can only roll back once an open COPY is cancelled.

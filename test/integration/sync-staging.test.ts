@@ -171,4 +171,70 @@ describe('staging the remote list', () => {
       await batch.close();
     }
   });
+
+  it('when a long list is planned a stretch at a time, then duplicates across stretches are rejected in every copy and the rest is planned once', async () => {
+    // 6,000 remote users in pages of 500, 2,500 of them new, so the plan is written in stretches while the
+    // pages arrive. Four emails come twice: both copies in the first stretch, or one in each.
+    const remoteRow = (i: number, email = `user${i}@long.test`, name = `User ${i}`) => ({ id: i, name, email, role: 'vendor', is_active: true });
+    const rows = Array.from({ length: 6000 }, (_, i) => remoteRow(i));
+    rows[10] = remoteRow(10, 'dup-unchanged@long.test', 'Same');
+    rows[20] = remoteRow(20, 'dup-changed@long.test', 'New Name');
+    rows[30] = remoteRow(30, 'dup-new@long.test');
+    rows[40] = remoteRow(40, 'control@long.test', 'Back\bspace \u0001 and\ttab');
+    rows[50] = remoteRow(50, 'dup-early@long.test', 'Early');
+    rows[4000] = remoteRow(4000, 'dup-early@long.test', 'Early');
+    rows[5500] = remoteRow(5500, 'dup-changed@long.test', 'Newer Name');
+    rows[5800] = remoteRow(5800, 'DUP-unchanged@long.test', 'Other');
+    rows[5900] = remoteRow(5900, 'dup-new@long.test');
+    const longRemote = await startLaravelServer({ users: rows, shape: 'paginate' });
+    const app = await buildTestApp(database, { ...REMOTE_ENV, REMOTE_PER_PAGE: '500' });
+    try {
+      const longId = await addLocation(database.db, 'LONG', longRemote.url);
+      // Users 0..3499 exist locally and unchanged, except 100..199 (renamed), dup-changed (renamed) and
+      // dup-new (not there); two more are gone.
+      const local = rows.slice(0, 3500).map((r) => ({ email: r.email, name: r.name, role: r.role, remote_id: String(r.id) }));
+      for (let i = 100; i < 200; i++) local[i]!.name = `Old ${i}`;
+      local[20]!.name = 'Old Name';
+      local.splice(30, 1);
+      await insertUsers(database.db, longId, [...local, { email: 'gone1@long.test', name: 'Gone' }, { email: 'gone2@long.test', name: 'Gone' }]);
+      const ids = Object.fromEntries(
+        (await database.db('users').where({ location_id: longId }).select('email', 'id')).map((u) => [u.email, u.id as number]),
+      );
+
+      const runId = await previewSync(await signedInAgent(app.app), longId);
+      const run = await runRow(database.db, runId);
+      expect(run).toMatchObject({ remote_count: 6000, new_count: 2496, update_count: 100, deactivate_count: 2, rejected_count: 8, unchanged_count: 3396 });
+      expect((await itemsOf(database.db, runId, 'rejected')).map((i) => [i.email, i.remote_page])).toEqual([
+        ['dup-unchanged@long.test', 1],
+        ['dup-changed@long.test', 1],
+        ['dup-new@long.test', 1],
+        ['dup-early@long.test', 1],
+        ['dup-early@long.test', 9],
+        ['dup-changed@long.test', 12],
+        ['dup-unchanged@long.test', 12],
+        ['dup-new@long.test', 12],
+      ]);
+      const added = (await itemsOf(database.db, runId, 'new')).map((i) => i.email);
+      expect(added).toEqual(rows.slice(3500).map((r) => r.email).filter((e) => !e.startsWith('dup-') && !e.startsWith('DUP-')));
+      expect((await itemsOf(database.db, runId, 'update')).map((i) => i.email)).toEqual(rows.slice(100, 200).map((r) => r.email));
+      expect((await itemsOf(database.db, runId, 'deactivate')).map((i) => i.email)).toEqual(['gone1@long.test', 'gone2@long.test']);
+      // The control characters compare equal through COPY's escapes: that user is unchanged, not updated.
+      const unchanged = run.unchanged_user_ids as number[];
+      expect(unchanged).toHaveLength(3396);
+      expect(unchanged).toEqual([...unchanged].sort((a, b) => a - b));
+      expect(unchanged).toContain(ids['control@long.test']);
+      expect(unchanged).not.toContain(ids['dup-unchanged@long.test']);
+      expect(unchanged).not.toContain(ids['dup-changed@long.test']);
+      expect(unchanged).not.toContain(ids['dup-early@long.test']);
+
+      const before = await snapshot(database.db);
+      const response = await executeSync(await signedInAgent(app.app), runId);
+      expect(response.status, response.text).toBe(303);
+      await expectPlanApplied(database.db, runId, before);
+      expect(await database.db('users').where({ id: ids['dup-changed@long.test'] }).first()).toMatchObject({ name: 'Old Name', is_active: true });
+    } finally {
+      await app.close();
+      await longRemote.close();
+    }
+  });
 });
