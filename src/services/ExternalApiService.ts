@@ -18,18 +18,19 @@ interface FetchedPage {
   users: RemoteUserPage;
 }
 
-/** What identifies a page's rows, to notice a server that serves the same page again and again. */
-function rowsKey(rows: unknown[]): string {
-  return rows
-    .map((row) => {
-      if (row !== null && typeof row === 'object') {
-        const { id, email } = row as { id?: unknown; email?: unknown };
-        if (id !== undefined && id !== null) return `id:${String(id)}`;
-        if (typeof email === 'string') return `email:${email.trim().toLowerCase()}`;
-      }
-      return JSON.stringify(row);
-    })
-    .join('\u0000');
+/** What identifies a row, to notice a server that serves the same page again and again. */
+function rowKey(row: unknown): string {
+  if (row !== null && typeof row === 'object') {
+    const { id, email } = row as { id?: unknown; email?: unknown };
+    if (id !== undefined && id !== null) return `id:${String(id)}`;
+    if (typeof email === 'string') return `email:${email.trim().toLowerCase()}`;
+  }
+  return JSON.stringify(row);
+}
+
+/** Row by row, stopping at the first difference: a healthy server's pages differ at their first row. */
+function sameRows(a: unknown[], b: unknown[]): boolean {
+  return a.length === b.length && a.every((row, i) => rowKey(row) === rowKey(b[i]));
 }
 
 /**
@@ -214,7 +215,7 @@ export class ExternalApiService implements RemoteUserSource {
 
   private refuseRepeat(code: string, previous: FetchedPage, current: FetchedPage, page: number): void {
     if (current.info.rows.length === 0) return;
-    if (rowsKey(current.info.rows) === rowsKey(previous.info.rows)) {
+    if (sameRows(current.info.rows, previous.info.rows)) {
       throw new RemoteApiError(
         `${code} sent the same users on page ${page} as on page ${page - 1}: the server is looping, so the list was not used`,
         { kind: 'protocol', locationCode: code, page },

@@ -25,9 +25,9 @@ export interface SyncSettings {
 }
 
 /** Remote pages requested ahead of the one being staged (each at most a page of parsed users). */
-const PAGES_AHEAD = 16;
+const PAGES_AHEAD = 32;
 /** Staged rows planned together while later pages are fetched: each stretch costs a statement. */
-const PLAN_EVERY_ROWS = 2000;
+const PLAN_EVERY_ROWS = 1000;
 
 export const STALE_PLAN_MESSAGE = 'Data changed since the preview; run the preview again.';
 export const SECTION_PAGE_SIZE = 100;

@@ -47,18 +47,18 @@ afterAll(async () => {
 });
 
 /** The app's backend once it waits for a row lock inside the given statement (polled, no clock involved). */
-async function backendBlockedIn(dba: pg.Client, statementStart: string): Promise<number> {
+async function backendBlockedIn(dba: pg.Client, statementPart: string): Promise<number> {
   for (let attempt = 0; attempt < 1000; attempt += 1) {
     const result = await dba.query<{ pid: number }>(
       `SELECT pid FROM pg_stat_activity
        WHERE datname = $1 AND application_name = 'sinkron' AND wait_event_type = 'Lock'
          AND state = 'active' AND query LIKE $2`,
-      [databaseName, `${statementStart}%`],
+      [databaseName, `%${statementPart}%`],
     );
     if (result.rows[0]) return result.rows[0].pid;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  throw new Error(`no backend of the app ever waited in "${statementStart}"`);
+  throw new Error(`no backend of the app ever waited in a statement with "${statementPart}"`);
 }
 
 describe('when the Postgres connection is lost in the middle of execute', () => {

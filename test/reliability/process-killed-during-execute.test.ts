@@ -94,7 +94,7 @@ describe('when the app process is killed (SIGKILL) in the middle of execute', ()
       const [blocked] = await pollActivity(
         dba,
         `SELECT pid FROM pg_stat_activity
-         WHERE datname = $1 AND wait_event_type = 'Lock' AND state = 'active' AND query LIKE 'UPDATE users u SET%'`,
+         WHERE datname = $1 AND wait_event_type = 'Lock' AND state = 'active' AND query LIKE '%UPDATE users u SET%'`,
         [databaseName],
         (rows) => rows.length === 1,
       );

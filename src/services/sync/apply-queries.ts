@@ -68,35 +68,35 @@ export async function applyPlan(trx: Knex.Transaction, runId: number, locationId
   }
   if (added.rowCount !== planned.newCount) throw new StalePlanError(`${added.rowCount} of ${planned.newCount} users added`);
 
-  // A key present in \`after\` means "write this field"; \`->\` yields SQL NULL only for an absent key.
-  const updated = await trx.raw(
-    `UPDATE users u SET
-       name = CASE WHEN (i.after -> 'name') IS NOT NULL THEN i.after->>'name' ELSE u.name END,
-       role = CASE WHEN (i.after -> 'role') IS NOT NULL THEN i.after->>'role' ELSE u.role END,
-       remote_id = CASE WHEN (i.after -> 'remote_id') IS NOT NULL THEN i.after->>'remote_id' ELSE u.remote_id END,
-       is_active = COALESCE((i.after->>'is_active')::boolean, u.is_active),
-       deactivated_at = CASE (i.after->>'is_active')::boolean
-                          WHEN true THEN NULL
-                          WHEN false THEN now()
-                          ELSE u.deactivated_at END,
-       last_synced_at = now(),
-       updated_at = now()
-     FROM sync_run_items i
-     WHERE i.sync_run_id = ?::int AND i.kind = 'update' AND u.id = i.user_id AND u.location_id = ?::int
-       AND u.updated_at IS NOT DISTINCT FROM i.user_updated_at`,
+  // One pass for updates and deactivations alike: a deactivation's `after` is {email, is_active: false}.
+  // A key present in `after` means "write this field"; `->` yields SQL NULL only for an absent key.
+  const changed = await trx.raw(
+    `WITH changed AS (
+       UPDATE users u SET
+         name = CASE WHEN (i.after -> 'name') IS NOT NULL THEN i.after->>'name' ELSE u.name END,
+         role = CASE WHEN (i.after -> 'role') IS NOT NULL THEN i.after->>'role' ELSE u.role END,
+         remote_id = CASE WHEN (i.after -> 'remote_id') IS NOT NULL THEN i.after->>'remote_id' ELSE u.remote_id END,
+         is_active = COALESCE((i.after->>'is_active')::boolean, u.is_active),
+         deactivated_at = CASE (i.after->>'is_active')::boolean
+                            WHEN true THEN NULL
+                            WHEN false THEN now()
+                            ELSE u.deactivated_at END,
+         last_synced_at = now(),
+         updated_at = now()
+       FROM sync_run_items i
+       WHERE i.sync_run_id = ?::int AND i.kind IN ('update', 'deactivate') AND u.id = i.user_id AND u.location_id = ?::int
+         AND u.updated_at IS NOT DISTINCT FROM i.user_updated_at
+       RETURNING i.kind
+     )
+     SELECT count(*) FILTER (WHERE kind = 'update')::int AS updated,
+            count(*) FILTER (WHERE kind = 'deactivate')::int AS deactivated
+     FROM changed`,
     [runId, locationId],
   );
-  if (updated.rowCount !== planned.updateCount) throw new StalePlanError(`${updated.rowCount} of ${planned.updateCount} users as previewed for update`);
-
-  const deactivated = await trx.raw(
-    `UPDATE users u SET is_active = false, deactivated_at = now(), last_synced_at = now(), updated_at = now()
-     FROM sync_run_items i
-     WHERE i.sync_run_id = ?::int AND i.kind = 'deactivate' AND u.id = i.user_id AND u.location_id = ?::int
-       AND u.updated_at IS NOT DISTINCT FROM i.user_updated_at`,
-    [runId, locationId],
-  );
-  if (deactivated.rowCount !== planned.deactivateCount) {
-    throw new StalePlanError(`${deactivated.rowCount} of ${planned.deactivateCount} users as previewed for deactivation`);
+  const { updated, deactivated } = changed.rows[0] as { updated: number; deactivated: number };
+  if (updated !== planned.updateCount) throw new StalePlanError(`${updated} of ${planned.updateCount} users as previewed for update`);
+  if (deactivated !== planned.deactivateCount) {
+    throw new StalePlanError(`${deactivated} of ${planned.deactivateCount} users as previewed for deactivation`);
   }
 }
 
