@@ -78,7 +78,7 @@ function syncTable(runs: SyncFigures[], baseline: BaselineFigures): string[] {
       runs.map((r) => `${fmt(r.appFetchMs)} ms at N=${fmt(r.n)} from ${REMOTE_LABEL[r.remote]} (peak ${fmt(r.appFetchRssMb)} MB)`).join(', ') +
       '; the floor reads the same pages in ' +
       runs.map((r) => `${fmt(r.floorFetchMs)} ms`).join(', ') +
-      '. The rest of the preview is staging, diff and saving the plan.',
+      '. The rest of the preview is reading the local users (one COPY), sorting each page through them, and staging, planning and saving the rows that change (with --trace-sql the preview\'s log line gives these phases).',
   );
   lines.push(`Each N ran ${runs.map((r) => r.rounds).join(', ')} round(s) on a fresh seed: times are medians, peak RSS the highest round.`);
   lines.push(`Idle app process before the preview (Node, tsx and the app's modules): ${runs.map((r) => `${fmt(r.idleRssMb)} MB`).join(', ')} RSS.`);
@@ -139,7 +139,7 @@ export function renderMarkdown(input: { date: Date; machine: string; command: st
     '',
     '## How to read it',
     '',
-    '- **preview**: login, every remote page, validation, staging, diff and the saved plan (`UserSyncService.preview`);',
+    '- **preview**: login, every remote page, validation, the local users read once and each page sorted through them, the rows that change staged and planned, the saved plan (`UserSyncService.preview`);',
     '  **execute**: the saved plan applied in one transaction (`UserSyncService.execute`). rows/s = N / time.',
     '- **remote**: *Laravel-shaped* is the test server of `test/support/laravel-server.ts` serving pages from memory',
     '  (the fastest remote possible, so the tightest floor); *Sinkron* is a second Sinkron instance with its own',
