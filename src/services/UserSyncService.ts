@@ -25,7 +25,7 @@ export interface SyncSettings {
 }
 
 /** Remote pages requested ahead of the one being staged (each at most a page of parsed users). */
-const PAGES_AHEAD = 32;
+const PAGES_AHEAD = 16;
 /** Staged rows planned together while later pages are fetched: each stretch costs a statement. */
 const PLAN_EVERY_ROWS = 1000;
 

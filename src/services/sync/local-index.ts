@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { StringDecoder } from 'node:string_decoder';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { RemoteUser } from '../remote-users';
@@ -110,9 +111,12 @@ export class LocalUserIndex {
         `COPY (SELECT id, lower(email), is_active, name, remote_id, role FROM users WHERE location_id = ${locationId}) TO STDOUT`,
       ),
     );
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
-    return new LocalUserIndex(Buffer.concat(chunks).toString('utf8'));
+    // Decoded chunk by chunk, so the bytes can go as the text arrives.
+    const decoder = new StringDecoder('utf8');
+    const parts: string[] = [];
+    for await (const chunk of stream as AsyncIterable<Buffer>) parts.push(decoder.write(chunk));
+    parts.push(decoder.end());
+    return new LocalUserIndex(parts.join(''));
   }
 
   /**
