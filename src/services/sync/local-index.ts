@@ -35,7 +35,7 @@ const copyText = (value: string) => (needsCopyEscape(value) ? copyField(value) :
 /**
  * The location's users as the preview's snapshot sees them, so that each remote row is sorted while the
  * pages arrive: an unchanged user, by far the most common row, is only marked and never reaches the
- * database, and the plan statement works on the few rows that matter.
+ * database, and the plan statements work on the few rows that matter.
  *
  * Held compactly, as the COPY text the database sent (one string; per user a line `id, lower(email),
  * is_active, name, remote_id, role`) with offsets into it in typed arrays and an open-addressing table
@@ -43,7 +43,7 @@ const copyText = (value: string) => (needsCopyEscape(value) ? copyField(value) :
  * trace. Remote values are compared with the local ones in their COPY form, in place.
  *
  * Read on the preview's REPEATABLE READ transaction, so the index and the plan statement see the same
- * users; the execute step's stale check covers what changes after the preview.
+ * users; the execute step's writes check what changed after the preview.
  */
 export class LocalUserIndex {
   private readonly ids: Int32Array;
