@@ -31,8 +31,8 @@ const copyNumber = (value: number | null) => (value === null ? '\\N' : String(va
 
 /**
  * Writes the rows the local index passes on into the staging table (see createStaging) as the pages
- * arrive: through one COPY left open across pages, since a COPY per page costs a hundred round trips at
- * 100,000 users; the rejected rows as plan items whenever the COPY is closed. The COPY runs on the
+ * arrive: through one COPY left open across pages until the next stretch is planned (flush), since a
+ * COPY per page would cost a round trip a page; the rejected rows as plan items whenever the COPY is closed. The COPY runs on the
  * transaction's own connection (a transaction's knex client hands out exactly that one), so the rows
  * land in its temporary table; while it is open no other statement can use the connection.
  */
