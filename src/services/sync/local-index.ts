@@ -37,8 +37,8 @@ const copyText = (value: string) => (needsCopyEscape(value) ? copyField(value) :
  * pages arrive: an unchanged user, by far the most common row, is only marked and never reaches the
  * database, and the plan statements work on the few rows that matter.
  *
- * Held compactly, as the COPY text the database sent (one string; per user a line `id, lower(email),
- * is_active, name, remote_id, role`) with offsets into it in typed arrays and an open-addressing table
+ * Held compactly, as the COPY text the database sent (pieces of whole lines; per user a line `id,
+ * lower(email), is_active, name, remote_id, role`) with offsets into it in typed arrays and an open-addressing table
  * from the email's hash to the user: about 100 bytes a user and no object per user for the collector to
  * trace. Remote values are compared with the local ones in their COPY form, in place.
  *
@@ -46,6 +46,7 @@ const copyText = (value: string) => (needsCopyEscape(value) ? copyField(value) :
  * users; the execute step's writes check what changed after the preview.
  */
 export class LocalUserIndex {
+  private readonly segmentOf: Int32Array;
   private readonly ids: Int32Array;
   private readonly emailStart: Int32Array;
   /** Where `is_active` starts; the email ends one character before. */
@@ -66,9 +67,11 @@ export class LocalUserIndex {
   remoteUserCount = 0;
   readonly activeCount: number;
 
-  private constructor(private readonly text: string) {
+  /** `segments`: the COPY text in pieces of whole lines, as it arrived (never joined: that would hold it twice). */
+  private constructor(private readonly segments: string[]) {
     let count = 0;
-    for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) count++;
+    for (const text of segments) for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) count++;
+    this.segmentOf = new Int32Array(count);
     this.ids = new Int32Array(count);
     this.emailStart = new Int32Array(count);
     this.activeAt = new Int32Array(count);
@@ -78,26 +81,29 @@ export class LocalUserIndex {
     this.seenPage = new Int32Array(count);
     this.seenPosition = new Int32Array(count);
     this.table = new Int32Array(tableSizeFor(count));
+    const mask = this.table.length - 1;
     let activeCount = 0;
-    let start = 0;
-    for (let slot = 0; slot < count; slot++) {
-      const idEnd = text.indexOf('\t', start);
-      const emailEnd = text.indexOf('\t', idEnd + 1);
-      const end = text.indexOf('\n', emailEnd);
-      this.ids[slot] = Number(text.slice(start, idEnd));
-      this.emailStart[slot] = idEnd + 1;
-      this.activeAt[slot] = emailEnd + 1;
-      this.lineEnd[slot] = end;
-      if (text.charCodeAt(emailEnd + 1) === LETTER_T) activeCount++;
-      const hash = hashOf(text, idEnd + 1, emailEnd);
-      this.emailHash[slot] = hash;
-      // The unique index on (location_id, lower(email)) makes every email here distinct.
-      const mask = this.table.length - 1;
-      let i = hash & mask;
-      while (this.table[i] !== 0) i = (i + 1) & mask;
-      this.table[i] = slot + 1;
-      start = end + 1;
-    }
+    let slot = 0;
+    segments.forEach((text, segment) => {
+      for (let start = 0; start < text.length; slot++) {
+        const idEnd = text.indexOf('\t', start);
+        const emailEnd = text.indexOf('\t', idEnd + 1);
+        const end = text.indexOf('\n', emailEnd);
+        this.segmentOf[slot] = segment;
+        this.ids[slot] = Number(text.slice(start, idEnd));
+        this.emailStart[slot] = idEnd + 1;
+        this.activeAt[slot] = emailEnd + 1;
+        this.lineEnd[slot] = end;
+        if (text.charCodeAt(emailEnd + 1) === LETTER_T) activeCount++;
+        const hash = hashOf(text, idEnd + 1, emailEnd);
+        this.emailHash[slot] = hash;
+        // The unique index on (location_id, lower(email)) makes every email here distinct.
+        let i = hash & mask;
+        while (this.table[i] !== 0) i = (i + 1) & mask;
+        this.table[i] = slot + 1;
+        start = end + 1;
+      }
+    });
     this.activeCount = activeCount;
   }
 
@@ -111,12 +117,19 @@ export class LocalUserIndex {
         `COPY (SELECT id, lower(email), is_active, name, remote_id, role FROM users WHERE location_id = ${locationId}) TO STDOUT`,
       ),
     );
-    // Decoded chunk by chunk, so the bytes can go as the text arrives.
+    // Decoded as it arrives and cut after the last whole line, so the bytes go and no line is split.
     const decoder = new StringDecoder('utf8');
-    const parts: string[] = [];
-    for await (const chunk of stream as AsyncIterable<Buffer>) parts.push(decoder.write(chunk));
-    parts.push(decoder.end());
-    return new LocalUserIndex(parts.join(''));
+    const segments: string[] = [];
+    const cutWholeLines = (text: string) => {
+      const end = text.lastIndexOf('\n') + 1;
+      if (end > 0) segments.push(text.slice(0, end));
+      return text.slice(end);
+    };
+    let partialLine = '';
+    for await (const chunk of stream as AsyncIterable<Buffer>) partialLine = cutWholeLines(partialLine + decoder.write(chunk));
+    // COPY ends every row with a newline: nothing is left over.
+    cutWholeLines(partialLine + decoder.end());
+    return new LocalUserIndex(segments);
   }
 
   /**
@@ -185,7 +198,7 @@ export class LocalUserIndex {
       if (
         this.emailHash[slot] === hash &&
         this.activeAt[slot]! - 1 - start === email.length &&
-        this.text.startsWith(email, start)
+        this.textOf(slot).startsWith(email, start)
       ) {
         return slot;
       }
@@ -193,8 +206,13 @@ export class LocalUserIndex {
     return -1;
   }
 
+  /** The piece of COPY text that holds the user's line. */
+  private textOf(slot: number): string {
+    return this.segments[this.segmentOf[slot]!]!;
+  }
+
   private isActive(slot: number): boolean {
-    return this.text.charCodeAt(this.activeAt[slot]!) === LETTER_T;
+    return this.textOf(slot).charCodeAt(this.activeAt[slot]!) === LETTER_T;
   }
 
   /** True when the remote user's active flag, name, remote id and role are exactly the local ones. */
@@ -207,7 +225,7 @@ export class LocalUserIndex {
     const role = u.role === null ? '\\N' : copyText(u.role);
     const idAt = nameAt + name.length + 1;
     const roleAt = idAt + remoteId.length + 1;
-    const text = this.text;
+    const text = this.textOf(slot);
     return (
       this.lineEnd[slot] === roleAt + role.length &&
       text.charCodeAt(idAt - 1) === TAB &&
@@ -220,7 +238,7 @@ export class LocalUserIndex {
 
   /** The remote row of an unchanged user, rebuilt from the local fields it matched. */
   private remoteUserAt(slot: number, email: string): RemoteUser {
-    const [name = '', remoteId = '\\N', role = '\\N'] = this.text.slice(this.activeAt[slot]! + 2, this.lineEnd[slot]).split('\t');
+    const [name = '', remoteId = '\\N', role = '\\N'] = this.textOf(slot).slice(this.activeAt[slot]! + 2, this.lineEnd[slot]).split('\t');
     return { email, name: fromCopyText(name) ?? '', remoteId: fromCopyText(remoteId), role: fromCopyText(role), isActive: this.isActive(slot) };
   }
 }
