@@ -15,6 +15,7 @@ import type { RemoteUserSource } from './remote-users';
 import { applyPlan, endSessionsOfDeactivated, lockLocation, StalePlanError } from './sync/apply-queries';
 import { describeDatabaseFailure, describeFetchFailure } from './sync/failure-messages';
 import { LocalUserIndex } from './sync/local-index';
+import { PlanPacer } from './sync/plan-pacer';
 import { createStaging, PlanWriter, type PlanCounts, type TriagedList } from './sync/plan-queries';
 import { StagingWriter } from './sync/staging-writer';
 
@@ -26,13 +27,6 @@ export interface SyncSettings {
 
 /** Remote pages requested ahead of the one being staged (each at most a page of parsed users). */
 const PAGES_AHEAD = 16;
-/**
- * Staged rows planned together while later pages are fetched. Each stretch costs a statement: when most
- * remote rows change (a first sync adds every user) the database is the bottleneck, not the fetch, and
- * the stretches grow, up to a bound.
- */
-const FIRST_STRETCH_ROWS = 1000;
-const LONGEST_STRETCH_ROWS = 16_000;
 
 export const STALE_PLAN_MESSAGE = 'Data changed since the preview; run the preview again.';
 export const SECTION_PAGE_SIZE = 100;
@@ -321,9 +315,7 @@ export class UserSyncService {
     };
     const staging = new StagingWriter(trx, runId);
     let received = 0;
-    let unplanned = 0;
-    let stretch = FIRST_STRETCH_ROWS;
-    let plannedUpTo = 0;
+    const pacer = new PlanPacer();
     let finished = false;
     try {
       const started = performance.now();
@@ -356,14 +348,10 @@ export class UserSyncService {
         const rows = index.triage(page.users, page.page, received);
         await staging.write(rows, page.rejected);
         received += page.users.length + page.rejected.length;
-        unplanned += rows.length;
-        if (unplanned >= stretch) {
+        if (pacer.add(rows.length)) {
           await staging.flush();
           await planner.planUpTo(received);
-          const mostRowsChanged = unplanned * 2 > received - plannedUpTo;
-          if (mostRowsChanged) stretch = Math.min(stretch * 2, LONGEST_STRETCH_ROWS);
-          unplanned = 0;
-          plannedUpTo = received;
+          pacer.planned(received);
         }
       }
     } finally {
