@@ -237,4 +237,21 @@ describe('staging the remote list', () => {
       await longRemote.close();
     }
   });
+
+  it('when local emails hold a backslash or capitals, then the remote rows with those emails match them and nothing is added or deactivated', async () => {
+    // The local index looks emails up in their COPY form, where a backslash is written twice.
+    const emails = ['back\\slash@copy.test', 'Mixed.Case@Copy.Test', 'tab\\tlike@copy.test'];
+    const odd = await startLaravelServer({
+      users: emails.map((email, i) => ({ id: i + 1, name: `Odd ${i}`, email: email.toUpperCase(), role: 'vendor', is_active: true })),
+      shape: 'paginate',
+    });
+    try {
+      const oddId = await addLocation(database.db, 'ODDMAIL', odd.url);
+      await insertUsers(database.db, oddId, emails.map((email, i) => ({ email, name: `Odd ${i}`, role: 'vendor', remote_id: String(i + 1) })));
+      const runId = await previewSync(agent, oddId);
+      expect(await runRow(database.db, runId)).toMatchObject({ new_count: 0, update_count: 0, deactivate_count: 0, unchanged_count: 3, rejected_count: 0 });
+    } finally {
+      await odd.close();
+    }
+  });
 });
