@@ -104,7 +104,7 @@ export class UserSyncService {
     // Where the time went, for the log line: an admin asking why a preview is slow gets the answer.
     const phasesMs = { localIndex: 0, fetchAndStage: 0, finishPlan: 0 };
     try {
-      // REPEATABLE READ: the local index and the plan statement read the users from one snapshot.
+      // REPEATABLE READ: the local index and the plan statements read the users from one snapshot.
       const { runId, counts, remoteCount, guard } = await db.transaction(
         async (trx) => {
           const runId = await syncRuns.createPreview(trx, { locationId: location.id, previewedBy: adminId });
