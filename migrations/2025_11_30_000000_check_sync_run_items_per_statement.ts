@@ -5,6 +5,8 @@ import type { Knex } from 'knex';
 // these triggers keep the same guarantees with one set-based check per statement: an item names an
 // existing run, and deleting runs deletes their items.
 
+const ITEM_WRITES = ['insert', 'update'] as const;
+
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE FUNCTION sync_run_items_require_run() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -22,12 +24,12 @@ export async function up(knex: Knex): Promise<void> {
       RETURN NULL;
     END
     $$`);
-  await knex.raw(`
-    CREATE TRIGGER sync_run_items_require_run_on_insert AFTER INSERT ON sync_run_items
-    REFERENCING NEW TABLE AS new_items FOR EACH STATEMENT EXECUTE FUNCTION sync_run_items_require_run()`);
-  await knex.raw(`
-    CREATE TRIGGER sync_run_items_require_run_on_update AFTER UPDATE ON sync_run_items
-    REFERENCING NEW TABLE AS new_items FOR EACH STATEMENT EXECUTE FUNCTION sync_run_items_require_run()`);
+  // A trigger with a transition table fires on one event only: one for inserts, one for updates.
+  for (const event of ITEM_WRITES) {
+    await knex.raw(`
+      CREATE TRIGGER sync_run_items_require_run_on_${event} AFTER ${event.toUpperCase()} ON sync_run_items
+      REFERENCING NEW TABLE AS new_items FOR EACH STATEMENT EXECUTE FUNCTION sync_run_items_require_run()`);
+  }
   await knex.raw(`
     CREATE FUNCTION sync_runs_delete_items() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -47,7 +49,6 @@ export async function down(knex: Knex): Promise<void> {
     FOREIGN KEY (sync_run_id) REFERENCES sync_runs (id) ON DELETE CASCADE`);
   await knex.raw('DROP TRIGGER sync_runs_delete_items ON sync_runs');
   await knex.raw('DROP FUNCTION sync_runs_delete_items()');
-  await knex.raw('DROP TRIGGER sync_run_items_require_run_on_update ON sync_run_items');
-  await knex.raw('DROP TRIGGER sync_run_items_require_run_on_insert ON sync_run_items');
+  for (const event of ITEM_WRITES) await knex.raw(`DROP TRIGGER sync_run_items_require_run_on_${event} ON sync_run_items`);
   await knex.raw('DROP FUNCTION sync_run_items_require_run()');
 }

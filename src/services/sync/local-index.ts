@@ -42,7 +42,7 @@ const copyText = (value: string) => (needsCopyEscape(value) ? copyField(value) :
  * from the email's hash to the user: about 100 bytes a user and no object per user for the collector to
  * trace. Remote values are compared with the local ones in their COPY form, in place.
  *
- * Read on the preview's REPEATABLE READ transaction, so the index and the plan statement see the same
+ * Read on the preview's REPEATABLE READ transaction, so the index and the plan statements see the same
  * users; the execute step's writes check what changed after the preview.
  */
 export class LocalUserIndex {
@@ -140,9 +140,11 @@ export class LocalUserIndex {
     const staged: StagedRow[] = [];
     users.forEach((user, i) => {
       const position = firstPosition + i;
-      const slot = this.slotOf(copyText(user.email));
+      const email = copyText(user.email);
+      const hash = hashOf(email);
+      const slot = this.slotOf(email, hash);
       if (slot === -1) {
-        if (!this.newEmailHashes.add(hashOf(user.email))) this.possibleDuplicates.push(user.email);
+        if (!this.newEmailHashes.add(hash)) this.possibleDuplicates.push(user.email);
         staged.push({ user, userId: null, page, position });
         return;
       }
@@ -188,9 +190,8 @@ export class LocalUserIndex {
     return Int32Array.from(ids).sort();
   }
 
-  /** The user whose lower-cased email, in COPY form, is `email`; -1 when the location has none. */
-  private slotOf(email: string): number {
-    const hash = hashOf(email);
+  /** The user whose lower-cased email, in COPY form, is `email` (whose hash is `hash`); -1 when the location has none. */
+  private slotOf(email: string, hash: number): number {
     const mask = this.table.length - 1;
     for (let i = hash & mask; this.table[i] !== 0; i = (i + 1) & mask) {
       const slot = this.table[i]! - 1;
