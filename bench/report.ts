@@ -1,5 +1,6 @@
 /** The bench's table, for the terminal and for docs/benchmarks.md. */
 import os from 'node:os';
+import type { CpuTimes } from './cpu-time';
 import type { PageTiming } from './users-page';
 
 export interface SyncFigures {
@@ -18,6 +19,10 @@ export interface SyncFigures {
   appFetchRssMb: number;
   floorFetchMs: number;
   floorCopyMs: number;
+  /** CPU time of the app, PostgreSQL and the remote during each step (medians); null where it cannot be read. */
+  previewCpuMs: CpuTimes | null;
+  executeCpuMs: CpuTimes | null;
+  appFetchCpuMs: CpuTimes | null;
   problems: string[];
 }
 
@@ -80,6 +85,25 @@ function syncTable(runs: SyncFigures[], baseline: BaselineFigures): string[] {
       runs.map((r) => `${fmt(r.floorFetchMs)} ms`).join(', ') +
       '. The rest of the preview is reading the local users (one COPY), sorting each page through them, and staging, planning and saving the rows that change (with --trace-sql the preview\'s log line gives these phases).',
   );
+  const cpuLines = runs.filter((r) => r.previewCpuMs && r.executeCpuMs && r.appFetchCpuMs);
+  if (cpuLines.length > 0) {
+    const cores = os.cpus().length;
+    const step = (label: string, cpu: CpuTimes, wallMs: number) => {
+      const total = cpu.app + cpu.postgres + cpu.remote;
+      return `${label} ${fmt(cpu.app)} + ${fmt(cpu.postgres)} + ${fmt(cpu.remote)} = ${fmt(total)} ms in ${fmt(wallMs)} ms (${fmt((100 * total) / (wallMs * cores))}% of ${cores} cores)`;
+    };
+    lines.push(
+      `CPU time during each step (app process + PostgreSQL + remote server; medians): ` +
+        cpuLines
+          .map(
+            (r) =>
+              `N=${fmt(r.n)} ${REMOTE_LABEL[r.remote]}: ${step('preview', r.previewCpuMs!, r.previewMs)}, ${step('execute', r.executeCpuMs!, r.executeMs)}, ` +
+              `${step("the app's fetch alone", r.appFetchCpuMs!, r.appFetchMs)}`,
+          )
+          .join('; ') +
+        '. Near 100% the step waits on the machine: only less work in some process makes it faster, not more overlap.',
+    );
+  }
   lines.push(`Each N ran ${runs.map((r) => r.rounds).join(', ')} round(s) on a fresh seed: times are medians, peak RSS the highest round.`);
   lines.push(`Idle app process before the preview (Node, tsx and the app's modules): ${runs.map((r) => `${fmt(r.idleRssMb)} MB`).join(', ')} RSS.`);
   lines.push(`Plan counts: ${runs.map((r) => `N=${fmt(r.n)} ${REMOTE_LABEL[r.remote]}: ${JSON.stringify(r.counts)}`).join('; ')}.`);

@@ -40,6 +40,7 @@ import {
 } from './data';
 import { derived, machineLine, renderMarkdown, renderTables, TARGETS, type BaselineFigures, type SyncFigures, type UsersPageFigures } from './report';
 import { explainUsersList, median, seedUsersPage, signIn, timePage } from './users-page';
+import type { CpuTimes } from './cpu-time';
 import type { StepResult, WorkerTask } from './worker';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -146,6 +147,8 @@ interface Stack {
   databaseUrl: string;
   db: Knex;
   remote: LaravelServer;
+  /** The PostgreSQL server's main process: its children are the backends whose CPU a step is charged with. */
+  postmasterPid: number;
   /** The database of the Sinkron remote, made on first use. */
   remoteDb?: { url: string; db: Knex };
   postgresVersion: string;
@@ -163,8 +166,10 @@ async function startStack(): Promise<Stack> {
   const db = createDb(databaseUrl);
   await migrateLatest(db);
   const postgresVersion = ((await db.raw('SHOW server_version')).rows[0] as { server_version: string }).server_version;
+  // The first line of postmaster.pid is the server's process id.
+  const postmasterPid = Number((await fs.readFile(path.join(dir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
   const remote = await startLaravelServer({ users: [], credentials: REMOTE_CREDENTIALS, defaultPerPage: PER_PAGE });
-  return { dir, cluster, databaseUrl, db, remote, postgresVersion: `PostgreSQL ${postgresVersion}` };
+  return { dir, cluster, databaseUrl, db, remote, postmasterPid, postgresVersion: `PostgreSQL ${postgresVersion}` };
 }
 
 let stopping: Promise<void> | undefined;
@@ -232,26 +237,28 @@ function planProblems(counts: Record<string, number>, n: number, remote: RemoteK
   return pairs.filter(([, got, want]) => got !== want).map(([kind, got, want]) => `plan has ${got} ${kind}, the mix makes ${want}`);
 }
 
-/** Where the sync reads from in a round: its base URL and how many users it lists. */
+/** Where the sync reads from in a round: its base URL, how many users it lists, and the process serving it. */
 interface RemoteTarget {
   kind: RemoteKind;
   url: string;
   listed: number;
+  pid: number;
 }
 
 /** One round at N: fresh seed, preview, execute, check; then the app's fetch alone and the floor. */
 async function syncRound(stack: Stack, ids: { syncedId: number; otherId: number }, adminId: number, n: number, remote: RemoteTarget, round: string) {
   const label = `N=${n} ${remote.kind}${round}`;
+  const cpu = { postmasterPid: stack.postmasterPid, remotePid: remote.pid };
   log(`${label}: seeding the mirror`);
   await seedMirror(stack.db, ids, n, remote.kind);
   await stack.db.raw('CHECKPOINT');
 
   log(`${label}: preview`);
-  const preview = await runWorker({ task: 'preview', env: appEnv(stack), locationId: ids.syncedId, adminId });
+  const preview = await runWorker({ task: 'preview', env: appEnv(stack), locationId: ids.syncedId, adminId, cpu });
   const runId = preview.detail.runId as number;
   await stack.db.raw('CHECKPOINT');
   log(`${label}: execute run ${runId}`);
-  const execute = await runWorker({ task: 'execute', env: appEnv(stack), locationId: ids.syncedId, adminId, runId });
+  const execute = await runWorker({ task: 'execute', env: appEnv(stack), locationId: ids.syncedId, adminId, runId, cpu });
   const problems = [
     ...planProblems(preview.detail.counts as Record<string, number>, n, remote.kind),
     ...(await verifySynced(stack.db, ids, n)),
@@ -259,7 +266,7 @@ async function syncRound(stack: Stack, ids: { syncedId: number; otherId: number 
   if (problems.length > 0) log(`${label}: PROBLEMS after execute: ${problems.join('; ')}`);
 
   log(`${label}: the app's fetch alone`);
-  const fetchAlone = await runWorker({ task: 'fetch', env: appEnv(stack), locationId: ids.syncedId });
+  const fetchAlone = await runWorker({ task: 'fetch', env: appEnv(stack), locationId: ids.syncedId, cpu });
 
   log(`${label}: floor`);
   const floorTask = { task: 'floor', databaseUrl: stack.databaseUrl, remoteUrl: remote.url, credentials: REMOTE_CREDENTIALS, n, pages: Math.ceil(remote.listed / PER_PAGE), perPage: PER_PAGE } as const;
@@ -271,7 +278,7 @@ async function syncRound(stack: Stack, ids: { syncedId: number; otherId: number 
 }
 
 /** A Sinkron instance of its own (own database, own process) serving N users over the remote API. */
-async function startSinkronRemote(stack: Stack, n: number): Promise<{ url: string; stop(): Promise<void> }> {
+async function startSinkronRemote(stack: Stack, n: number): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   if (!stack.remoteDb) {
     await stack.cluster.createDatabase('sinkron_remote');
     const url = stack.cluster.urlFor('sinkron_remote');
@@ -285,7 +292,7 @@ async function startSinkronRemote(stack: Stack, n: number): Promise<{ url: strin
   const { url } = await runWorker<{ url: string }>({ task: 'serve', env }, (child) => {
     server = child;
   });
-  return { url, stop: () => stopServer(server) };
+  return { url, pid: server!.pid!, stop: () => stopServer(server) };
 }
 
 async function stopServer(server: ChildProcess | undefined): Promise<void> {
@@ -304,11 +311,12 @@ async function measureSync(stack: Stack, ids: { syncedId: number; otherId: numbe
   let stopRemote = async () => {};
   if (kind === 'laravel') {
     stack.remote.setUsers(remoteUsers(n));
-    target = { kind, url: stack.remote.url, listed: n };
+    // The Laravel-shaped server runs in this process, idle but for it while a step runs.
+    target = { kind, url: stack.remote.url, listed: n, pid: process.pid };
   } else {
     log(`N=${n} sinkron: seeding and starting the Sinkron remote`);
     const sinkron = await startSinkronRemote(stack, n);
-    target = { kind, url: sinkron.url, listed: n + 1 };
+    target = { kind, url: sinkron.url, listed: n + 1, pid: sinkron.pid };
     stopRemote = sinkron.stop;
   }
   await stack.db('locations').where({ id: ids.syncedId }).update({ online_url: target.url });
@@ -320,6 +328,11 @@ async function measureSync(stack: Stack, ids: { syncedId: number; otherId: numbe
   }
   const mid = (pick: (r: Round) => number) => median(rounds.map(pick));
   const peak = (pick: (r: Round) => number) => Math.max(...rounds.map(pick));
+  const cpuMedian = (step: (r: Round) => StepResult): CpuTimes | null => {
+    const counted = rounds.map((r) => step(r).cpuMs).filter((c): c is CpuTimes => c !== null);
+    if (counted.length === 0) return null;
+    return { app: median(counted.map((c) => c.app)), postgres: median(counted.map((c) => c.postgres)), remote: median(counted.map((c) => c.remote)) };
+  };
   const first = rounds[0]!;
   return {
     n,
@@ -335,6 +348,9 @@ async function measureSync(stack: Stack, ids: { syncedId: number; otherId: numbe
     appFetchRssMb: peak((r) => r.fetchAlone.maxRssMb),
     floorFetchMs: mid((r) => r.floor.detail.fetchMs as number),
     floorCopyMs: mid((r) => r.floor.detail.copyMs as number),
+    previewCpuMs: cpuMedian((r) => r.preview),
+    executeCpuMs: cpuMedian((r) => r.execute),
+    appFetchCpuMs: cpuMedian((r) => r.fetchAlone),
     problems: [...new Set(rounds.flatMap((r) => r.problems))],
   };
 }
@@ -459,6 +475,8 @@ async function main(): Promise<void> {
         preview_rows_per_s: Math.round(headline.n / (headline.previewMs / 1000)),
         execute_rows_per_s: Math.round(headline.n / (headline.executeMs / 1000)),
         app_fetch_ms: Math.round(headline.appFetchMs),
+        preview_cpu_ms: headline.previewCpuMs,
+        execute_cpu_ms: headline.executeCpuMs,
         baseline_n: baseline.users,
         speedup_vs_baseline: Number(d.speedup.toFixed(1)),
         speedup_vs_one_transaction_baseline: Number(((baseline.oneTransactionMsPerUser * headline.n) / d.syncMs).toFixed(1)),
@@ -472,6 +490,8 @@ async function main(): Promise<void> {
           preview_rss_mb: r.previewRssMb,
           execute_rss_mb: r.executeRssMb,
           app_fetch_ms: Math.round(r.appFetchMs),
+          preview_cpu_ms: r.previewCpuMs,
+          execute_cpu_ms: r.executeCpuMs,
           floor_ms: Math.round(r.floorFetchMs + r.floorCopyMs),
           speedup_vs_baseline: Number(derived(r, baseline).speedup.toFixed(1)),
           floor_ratio: Number(derived(r, baseline).floorRatio.toFixed(2)),

@@ -9,16 +9,19 @@ import { buildContainer } from '../src/container';
 import { createDb } from '../src/db/knex';
 import { createLogger } from '../src/logger';
 import { runPerRowBaseline } from './baseline';
+import { startCpuCount, type CpuParties, type CpuTimes } from './cpu-time';
 import { runFloor } from './floor';
 import { executePlan, fetchOnly, previewSync } from './sync-adapter';
 
-export type WorkerTask =
+/** A measured step; with `cpu`, the CPU time of the app, PostgreSQL and the remote during it is counted too. */
+export type WorkerTask = (
   | { task: 'preview'; env: Record<string, string>; locationId: number; adminId: number }
   | { task: 'fetch'; env: Record<string, string>; locationId: number }
   | { task: 'execute'; env: Record<string, string>; locationId: number; adminId: number; runId: number }
   | { task: 'floor'; databaseUrl: string; remoteUrl: string; credentials: { email: string; password: string }; n: number; pages: number; perPage: number; concurrency: number }
   | { task: 'baseline'; databaseUrl: string; remoteUrl: string; credentials: { email: string; password: string }; locationId: number; perPage: number; oneTransaction: boolean }
-  | { task: 'serve'; env: Record<string, string> };
+  | { task: 'serve'; env: Record<string, string> }
+) & { cpu?: CpuParties };
 
 export interface StepResult {
   ms: number;
@@ -27,17 +30,20 @@ export interface StepResult {
   /** Resident set just before the measured step, in MB. */
   startRssMb: number;
   detail: Record<string, unknown>;
+  /** CPU time used during the step by each party; null where /proc cannot tell or nobody asked. */
+  cpuMs: CpuTimes | null;
 }
 
 const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 const peakRssMb = () => mb(process.resourceUsage().maxRSS * 1024);
 
-async function measure(work: () => Promise<Record<string, unknown>>): Promise<StepResult> {
+async function measure(work: () => Promise<Record<string, unknown>>, cpu?: CpuParties): Promise<StepResult> {
   const startRssMb = mb(process.memoryUsage.rss());
+  const cpuSince = cpu ? startCpuCount(cpu) : () => null;
   const started = performance.now();
   const detail = await work();
   const ms = performance.now() - started;
-  return { ms, maxRssMb: peakRssMb(), startRssMb, detail };
+  return { ms, maxRssMb: peakRssMb(), startRssMb, detail, cpuMs: cpuSince() };
 }
 
 async function withContainer<T>(env: Record<string, string>, work: (container: Awaited<ReturnType<typeof buildContainer>>) => Promise<T>) {
@@ -88,13 +94,13 @@ async function run(task: WorkerTask): Promise<StepResult | { url: string }> {
   switch (task.task) {
     case 'preview':
       return withContainer(task.env, (container) =>
-        measure(() => previewSync(container, { locationId: task.locationId, adminId: task.adminId })),
+        measure(() => previewSync(container, { locationId: task.locationId, adminId: task.adminId }), task.cpu),
       );
     case 'fetch':
-      return withContainer(task.env, (container) => measure(() => fetchOnly(container, task.locationId)));
+      return withContainer(task.env, (container) => measure(() => fetchOnly(container, task.locationId), task.cpu));
     case 'execute':
       return withContainer(task.env, (container) =>
-        measure(() => executePlan(container, { runId: task.runId, locationId: task.locationId, adminId: task.adminId })),
+        measure(() => executePlan(container, { runId: task.runId, locationId: task.locationId, adminId: task.adminId }), task.cpu),
       );
     case 'floor':
       return measure(async () => ({ ...(await runFloor(task)) }));
