@@ -3,7 +3,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { RemoteUser } from '../remote-users';
-import { copyField, fromCopyText, needsCopyEscape } from './copy-text';
+import { copyField, fromCopyText } from './copy-text';
 import { Int32HashSet } from './hash-set';
 
 /** A row the plan statement must see: a new or changed user, a copy of a duplicate email, or a local user missing remotely. */
@@ -29,8 +29,6 @@ function hashOf(text: string, start = 0, end = text.length): number {
   for (let i = start; i < end; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
   return hash;
 }
-
-const copyText = (value: string) => (needsCopyEscape(value) ? copyField(value) : value);
 
 /**
  * The location's users as the preview's snapshot sees them, so that each remote row is sorted while the
@@ -140,7 +138,7 @@ export class LocalUserIndex {
     const staged: StagedRow[] = [];
     users.forEach((user, i) => {
       const position = firstPosition + i;
-      const email = copyText(user.email);
+      const email = copyField(user.email);
       const hash = hashOf(email);
       const slot = this.slotOf(email, hash);
       if (slot === -1) {
@@ -221,9 +219,9 @@ export class LocalUserIndex {
     if (u.isActive !== this.isActive(slot)) return false;
     // name \t remote_id \t role, as COPY wrote them.
     const nameAt = this.activeAt[slot]! + 2;
-    const name = copyText(u.name);
-    const remoteId = u.remoteId === null ? '\\N' : copyText(u.remoteId);
-    const role = u.role === null ? '\\N' : copyText(u.role);
+    const name = copyField(u.name);
+    const remoteId = copyField(u.remoteId);
+    const role = copyField(u.role);
     const idAt = nameAt + name.length + 1;
     const roleAt = idAt + remoteId.length + 1;
     const text = this.textOf(slot);

@@ -4,7 +4,7 @@ import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom, type CopyStreamQuery } from 'pg-copy-streams';
 import type { RejectedRemoteRow, RemoteUser } from '../remote-users';
-import { copyField, needsCopyEscape } from './copy-text';
+import { copyField } from './copy-text';
 import type { StagedRow } from './local-index';
 
 /** Rejected rows held before they are written; bounds memory when a broken remote rejects every row. */
@@ -17,14 +17,10 @@ const nullableText = (values: Array<string | null>) => values as string[];
 
 const NO_USER = '\\N\t\\N\t\\N\t\\N\t\\N';
 
-/** The remote user's columns of a staged row; one test of each value lets the common row skip the escaping. */
+/** The remote user's columns of a staged row. */
 function copyUserColumns(u: RemoteUser | null): string {
   if (u === null) return NO_USER;
-  const active = u.isActive ? 't' : 'f';
-  if (needsCopyEscape(u.email) || needsCopyEscape(u.name) || needsCopyEscape(u.remoteId) || needsCopyEscape(u.role)) {
-    return `${copyField(u.email)}\t${copyField(u.name)}\t${copyField(u.remoteId)}\t${copyField(u.role)}\t${active}`;
-  }
-  return `${u.email}\t${u.name}\t${u.remoteId ?? '\\N'}\t${u.role ?? '\\N'}\t${active}`;
+  return `${copyField(u.email)}\t${copyField(u.name)}\t${copyField(u.remoteId)}\t${copyField(u.role)}\t${u.isActive ? 't' : 'f'}`;
 }
 
 const copyNumber = (value: number | null) => (value === null ? '\\N' : String(value));
