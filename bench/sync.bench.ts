@@ -21,11 +21,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLaravelServer, type LaravelServer } from '../test/support/laravel-server';
-import { startEmbeddedPostgres, type EmbeddedCluster } from '../src/db/embedded-postgres';
-import { createDb, type Knex } from '../src/db/knex';
-import { migrateLatest } from '../src/db/migrate';
-import { findFreePort } from '../src/lib/free-port';
-import { hashPassword } from '../src/services/password';
+import { startEmbeddedPostgres, type EmbeddedCluster } from '../src/platform/db/embedded-postgres';
+import { createDb, type Knex } from '../src/platform/db/knex';
+import { migrateLatest } from '../src/platform/db/migrate';
+import { findFreePort } from '../src/platform/free-port';
+import { hashPassword } from '../src/auth/password';
 import {
   BENCH_ADMIN,
   ensureLocations,

@@ -3,7 +3,7 @@
  * contiguous in id order, as syncs insert them), then times pages of the real app over HTTP.
  */
 import type { Knex } from 'knex';
-import { createUsersRepository, type UserListFilter } from '../src/repositories/users.repository';
+import { createUsersRepository, type UserListFilter } from '../src/users/users.queries';
 
 const PAGE_LOCATIONS = 10;
 const pageLocationCode = (k: number) => `LOC${String(k).padStart(2, '0')}`;

@@ -4,10 +4,10 @@
  * and its options as JSON in BENCH_TASK; answers with one IPC message.
  */
 import { startInstance } from '../src/boot';
-import { loadConfig } from '../src/config';
+import { loadConfig } from '../src/platform/config';
 import { buildContainer } from '../src/container';
-import { createDb } from '../src/db/knex';
-import { createLogger } from '../src/logger';
+import { createDb } from '../src/platform/db/knex';
+import { createLogger } from '../src/platform/logger';
 import { runPerRowBaseline } from './baseline';
 import { startCpuCount, type CpuParties, type CpuTimes } from './cpu-time';
 import { runFloor } from './floor';

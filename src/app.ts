@@ -6,14 +6,14 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { pinoHttp } from 'pino-http';
 import type { Container } from './container';
-import { redactUrl } from './logger';
-import { loadCurrentUser } from './http/middleware/auth';
-import { createCsrf } from './http/middleware/csrf';
-import { errorHandler, notFound } from './http/middleware/errors';
-import { exposeFlash } from './http/middleware/flash';
-import { rejectNulCharacters } from './http/middleware/reject-nul';
-import { createApiRoutes } from './http/api-routes';
-import { createPageRoutes } from './http/routes';
+import { redactUrl } from './platform/logger';
+import { loadCurrentUser } from './auth/auth.middleware';
+import { createCsrf } from './platform/http/csrf';
+import { errorHandler, notFound } from './platform/http/error-handler';
+import { exposeFlash } from './platform/http/flash';
+import { rejectNulCharacters } from './platform/http/reject-nul';
+import { createApiRoutes } from './api/api.routes';
+import { createPageRoutes } from './auth/auth.routes';
 
 export type AppDeps = Container & { sessionStore: session.Store };
 

@@ -2,11 +2,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createApp } from './app';
-import type { Config } from './config';
+import type { Config } from './platform/config';
 import { buildContainer, type Container } from './container';
-import { createDb, describeDatabaseUrl } from './db/knex';
-import { migrateLatest } from './db/migrate';
-import { createSessionStore } from './db/session-store';
+import { createDb, describeDatabaseUrl } from './platform/db/knex';
+import { migrateLatest } from './platform/db/migrate';
+import { createSessionStore } from './platform/db/session-store';
 
 export interface RunningInstance {
   url: string;

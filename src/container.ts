@@ -1,16 +1,16 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import type { Config } from './config';
-import { createLocationsRepository, type Location } from './repositories/locations.repository';
-import { createSyncRunsRepository } from './repositories/sync-runs.repository';
-import { createUsersRepository } from './repositories/users.repository';
-import { ApiTokenService } from './services/ApiTokenService';
-import { AuthService } from './services/AuthService';
-import { ExternalApiService } from './services/ExternalApiService';
-import { LocationService } from './services/LocationService';
-import { createUrlPolicy } from './services/url-policy';
-import { UserSyncService } from './services/UserSyncService';
-import { UsersApiService } from './services/UsersApiService';
+import type { Config } from './platform/config';
+import { createLocationsRepository, type Location } from './locations/locations.queries';
+import { createSyncRunsRepository } from './sync/data/sync-runs.queries';
+import { createUsersRepository } from './users/users.queries';
+import { ApiTokenService } from './api/api-token.service';
+import { AuthService } from './auth/auth.service';
+import { ExternalApiService } from './remote/external-api.service';
+import { LocationService } from './locations/location.service';
+import { createUrlPolicy } from './locations/url-policy';
+import { UserSyncService } from './sync/user-sync.service';
+import { UsersApiService } from './api/users-api.service';
 
 export interface ContainerInput {
   config: Config;

@@ -1,9 +1,9 @@
 import 'dotenv/config';
 import { startInstance, type RunningInstance } from './boot';
-import { ConfigError, loadConfig } from './config';
-import { openDatabaseServer } from './db/database-server';
+import { ConfigError, loadConfig } from './platform/config';
+import { openDatabaseServer } from './platform/db/database-server';
 import { describeDemo, startDemo } from './demo/start-demo';
-import { createLogger } from './logger';
+import { createLogger } from './platform/logger';
 
 async function main(): Promise<void> {
   const config = loadConfig();

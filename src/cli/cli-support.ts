@@ -1,7 +1,7 @@
-import { loadConfig, type Config } from '../config';
-import { openDatabaseServer, type DatabaseServer } from '../db/database-server';
-import { createDb, type Knex } from '../db/knex';
-import { createLogger, type Logger } from '../logger';
+import { loadConfig, type Config } from '../platform/config';
+import { openDatabaseServer, type DatabaseServer } from '../platform/db/database-server';
+import { createDb, type Knex } from '../platform/db/knex';
+import { createLogger, type Logger } from '../platform/logger';
 
 export interface CliContext {
   config: Config;

@@ -1,8 +1,8 @@
 import 'dotenv/config';
 import { parseArgs } from 'node:util';
 import { buildContainer } from '../container';
-import { migrateLatest } from '../db/migrate';
-import { generatePassword } from '../services/password';
+import { migrateLatest } from '../platform/db/migrate';
+import { generatePassword } from '../auth/password';
 import { runCli } from './cli-support';
 
 const USAGE = `Usage: npm run admin:create -- --email admin@example.com [--name "Jane Doe"]

@@ -1,5 +1,5 @@
 import 'dotenv/config';
-import { migrateLatest, migrateRollback, migratorConfig } from '../db/migrate';
+import { migrateLatest, migrateRollback, migratorConfig } from '../platform/db/migrate';
 import { runCli } from './cli-support';
 
 const USAGE = `Usage:

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { RemoteCredentials } from '../config';
+import type { RemoteCredentials } from '../platform/config';
 import type { Container } from '../container';
 
 /**

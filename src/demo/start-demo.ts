@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { startInstance, type RunningInstance } from '../boot';
-import { DEMO_API_CREDENTIALS, type Config, type RemoteCredentials } from '../config';
-import type { DatabaseServer } from '../db/database-server';
+import { DEMO_API_CREDENTIALS, type Config, type RemoteCredentials } from '../platform/config';
+import type { DatabaseServer } from '../platform/db/database-server';
 import { DEMO_LOCATIONS, seedDemoHubLocation, seedDemoRemote, type DemoLocation } from './seed';
 
 export interface DemoRemote {

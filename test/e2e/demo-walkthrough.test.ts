@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Container } from '../../src/container';
-import { DEMO_API_CREDENTIALS } from '../../src/config';
+import { DEMO_API_CREDENTIALS } from '../../src/platform/config';
 import { launchBrowser, screenshot, watchConsole, type TestBrowser } from './support/browser';
 import { E2E_ADMIN, startDemoEnvironment, type DemoEnvironment } from './support/demo';
 import { expectedPlan, usersOf, type ExpectedPlan } from './support/expected';

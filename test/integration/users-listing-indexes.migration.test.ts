@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as migration from '../../migrations/2025_11_21_000000_add_users_listing_indexes';
-import { createUsersRepository } from '../../src/repositories/users.repository';
+import { createUsersRepository } from '../../src/users/users.queries';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
 const INDEXES = ['users_email_trgm_idx', 'users_location_id_id_idx', 'users_name_trgm_idx'];

@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { findFreePort } from '../../src/lib/free-port';
+import { findFreePort } from '../../src/platform/free-port';
 import { TEST_SECRETS } from '../support/app';
 import { spawnApp } from './app-process';
 

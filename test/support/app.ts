@@ -2,9 +2,9 @@ import type { Express } from 'express';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app';
-import { loadConfig, type Config } from '../../src/config';
+import { loadConfig, type Config } from '../../src/platform/config';
 import { buildContainer, type Container } from '../../src/container';
-import { createSessionStore } from '../../src/db/session-store';
+import { createSessionStore } from '../../src/platform/db/session-store';
 import { captureLogs, type CapturedLogs } from './logs';
 import type { TestDatabase } from './database';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { createDb, type Knex } from '../../src/db/knex';
+import { createDb, type Knex } from '../../src/platform/db/knex';
 
 export interface TestDatabase {
   url: string;

@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { createDb } from '../../src/db/knex';
-import { startEmbeddedPostgres, type EmbeddedCluster } from '../../src/db/embedded-postgres';
-import { migrateLatest } from '../../src/db/migrate';
-import { findFreePort } from '../../src/lib/free-port';
+import { createDb } from '../../src/platform/db/knex';
+import { startEmbeddedPostgres, type EmbeddedCluster } from '../../src/platform/db/embedded-postgres';
+import { migrateLatest } from '../../src/platform/db/migrate';
+import { findFreePort } from '../../src/platform/free-port';
 
 export const TEMPLATE_DATABASE = 'sinkron_test_template';
 

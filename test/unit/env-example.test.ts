@@ -2,14 +2,14 @@ import dotenv from 'dotenv';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/platform/config';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const example = fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8');
 
-/** The variable names of the zod schema in src/config.ts (its keys are the two-space-indented lines). */
+/** The variable names of the zod schema in src/platform/config.ts (its keys are the two-space-indented lines). */
 function schemaVariables(): string[] {
-  const source = fs.readFileSync(path.join(ROOT, 'src/config.ts'), 'utf8');
+  const source = fs.readFileSync(path.join(ROOT, 'src/platform/config.ts'), 'utf8');
   const block = /const envSchema = z\.object\(\{\n([\s\S]*?)\n\}\);/.exec(source)?.[1] ?? '';
   return [...block.matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm)].map((match) => match[1]!);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Int32HashSet } from '../../src/services/sync/hash-set';
+import { Int32HashSet } from '../../src/sync/preview/hash-set';
 
 describe('Int32HashSet', () => {
   it('when a hash is added again, even after the table has grown many times, then add says so', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PlanPacer } from '../../src/services/sync/plan-pacer';
+import { PlanPacer } from '../../src/sync/preview/plan-pacer';
 
 /** Feeds pages of `pageSize` remote rows with `changed` of them staged; returns the staged count of each stretch. */
 function stretches(pages: number, pageSize: number, changed: number): number[] {

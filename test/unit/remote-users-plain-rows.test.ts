@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRemoteUser } from '../../src/services/remote-users';
+import { parseRemoteUser } from '../../src/remote/remote-users';
 
 // Plain rows skip the zod schema for speed; these are the edges where a shortcut could accept too much
 // or read a value differently from the schema.

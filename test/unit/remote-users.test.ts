@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRemoteUser, parseRemoteUsers } from '../../src/services/remote-users';
+import { parseRemoteUser, parseRemoteUsers } from '../../src/remote/remote-users';
 
 describe('parseRemoteUser', () => {
   it('normalises a contract row', () => {

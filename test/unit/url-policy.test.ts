@@ -1,6 +1,6 @@
 import type { LookupAddress } from 'node:dns';
 import { describe, expect, it } from 'vitest';
-import { createUrlPolicy, UrlRefusedError } from '../../src/services/url-policy';
+import { createUrlPolicy, UrlRefusedError } from '../../src/locations/url-policy';
 
 const open = createUrlPolicy([]);
 

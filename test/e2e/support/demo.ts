@@ -1,11 +1,11 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, type Config } from '../../../src/config';
-import { embeddedDatabaseServer, type DatabaseServer } from '../../../src/db/database-server';
-import { startEmbeddedPostgres } from '../../../src/db/embedded-postgres';
+import { loadConfig, type Config } from '../../../src/platform/config';
+import { embeddedDatabaseServer, type DatabaseServer } from '../../../src/platform/db/database-server';
+import { startEmbeddedPostgres } from '../../../src/platform/db/embedded-postgres';
 import { startDemo, type RunningDemo } from '../../../src/demo/start-demo';
-import { findFreePort } from '../../../src/lib/free-port';
+import { findFreePort } from '../../../src/platform/free-port';
 import { captureLogs, type CapturedLogs } from '../../support/logs';
 
 export const E2E_ADMIN = { email: 'admin@sinkron.local', password: 'e2e admin password 42' };

@@ -1,0 +1,50 @@
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { INVALID_CREDENTIALS, looksLikeEmail, type AuthService } from '../auth/auth.service';
+import type { ApiTokenService } from './api-token.service';
+import { API_DEFAULT_PER_PAGE, API_MAX_PER_PAGE, type UsersApiService } from './users-api.service';
+
+const loginBody = z.object({
+  email: z.string().trim().min(1).max(320),
+  password: z.string().min(1).max(1024),
+});
+
+// Laravel reads a bad page number as page 1 and clamps per_page; so does this API.
+const listQuery = z.object({
+  page: z.coerce.number().int().min(1).max(1_000_000).catch(1),
+  per_page: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .catch(API_DEFAULT_PER_PAGE)
+    .transform((n) => Math.min(n, API_MAX_PER_PAGE)),
+});
+
+export function createApiController(deps: { auth: AuthService; tokens: ApiTokenService; usersApi: UsersApiService }) {
+  return {
+    async login(req: Request, res: Response) {
+      const parsed = loginBody.safeParse(req.body ?? {});
+      if (!parsed.success) {
+        res.status(422).json({ error: 'Send a JSON body with an email and a password.' });
+        return;
+      }
+      const user = await deps.auth.authenticate(parsed.data.email, parsed.data.password);
+      if (!user) {
+        const { email } = parsed.data;
+        req.log.info({ email: looksLikeEmail(email) ? email : '(not an email address)' }, 'api login failed');
+        res.status(401).json({ error: INVALID_CREDENTIALS });
+        return;
+      }
+      const { accessToken, expiresIn } = deps.tokens.issue(user);
+      req.log.info({ userId: user.id }, 'api login');
+      res.set('Cache-Control', 'no-store').json({ access_token: accessToken, token_type: 'bearer', expires_in: expiresIn });
+    },
+
+    async users(req: Request, res: Response) {
+      const query = listQuery.parse({ page: req.query.page ?? 1, per_page: req.query.per_page ?? API_DEFAULT_PER_PAGE });
+      const path = `${req.protocol}://${req.get('host')}${req.baseUrl}/users`;
+      const page = await deps.usersApi.page({ page: query.page, perPage: query.per_page, path });
+      res.set('Cache-Control', 'no-store').json(page);
+    },
+  };
+}

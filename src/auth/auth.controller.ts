@@ -1,0 +1,56 @@
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { INVALID_CREDENTIALS, looksLikeEmail, type AuthService } from './auth.service';
+import { flash } from '../platform/http/flash';
+
+const loginSchema = z.object({
+  email: z.string().trim().max(320).default(''),
+  password: z.string().max(1024).default(''),
+});
+
+const nextSchema = z
+  .string()
+  .regex(/^\/(?!\/)[^\\]*$/)
+  .catch('/admin/users');
+
+function regenerateSession(req: Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+}
+
+function destroySession(req: Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
+}
+
+export function createAuthController(deps: { auth: AuthService; sessionCookieName: string }) {
+  return {
+    showLogin(req: Request, res: Response) {
+      if (req.currentUser) return res.redirect(303, '/admin/users');
+      res.render('auth/login', { title: 'Sign in', email: '', next: nextSchema.parse(req.query.next), error: undefined });
+    },
+
+    async login(req: Request, res: Response) {
+      const { email, password } = loginSchema.parse(req.body ?? {});
+      const next = nextSchema.parse(req.query.next);
+      const user = await deps.auth.authenticate(email, password);
+      if (!user) {
+        const typed = looksLikeEmail(email) ? email : '';
+        req.log.info({ email: typed || '(not an email address)' }, 'login failed');
+        res.status(401).render('auth/login', { title: 'Sign in', email: typed, next, error: INVALID_CREDENTIALS });
+        return;
+      }
+      // A new session id at login makes an id planted before it worthless (session fixation).
+      await regenerateSession(req);
+      req.session.userId = user.id;
+      flash(req, 'success', `Signed in as ${user.email}.`);
+      req.log.info({ userId: user.id }, 'login succeeded');
+      res.redirect(303, next);
+    },
+
+    async logout(req: Request, res: Response) {
+      req.log.info({ userId: req.currentUser?.id }, 'logout');
+      await destroySession(req);
+      res.clearCookie(deps.sessionCookieName);
+      res.redirect(303, '/login');
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { ConflictError, NotFoundError, ValidationError } from '../platform/errors';
+import type { Location, LocationsRepository } from './locations.queries';
+
+export const locationInputSchema = z.object({
+  code: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, 'Use 1 to 32 letters, digits, _ or -.')
+    .transform((v) => v.toUpperCase()),
+  name: z.string().trim().min(1, 'Give the location a name.').max(200, 'At most 200 characters.'),
+  online_url: z
+    .string()
+    .trim()
+    .max(2048, 'At most 2048 characters.')
+    .transform((v) => (v === '' ? null : v))
+    .refine((v) => v === null || isAbsoluteHttpUrl(v), 'Enter an absolute http:// or https:// URL, e.g. https://dev.example.com.'),
+});
+
+export type LocationFormInput = z.input<typeof locationInputSchema>;
+
+function isAbsoluteHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && !url.username && !url.password;
+  } catch {
+    return false;
+  }
+}
+
+/** Checks an online URL beyond its syntax (SSRF rules); throws a ValidationError when refused. */
+export type OnlineUrlPolicy = (url: string) => Promise<void>;
+
+export class LocationService {
+  constructor(
+    private readonly deps: { locations: LocationsRepository; checkOnlineUrl?: OnlineUrlPolicy },
+  ) {}
+
+  list(): Promise<Location[]> {
+    return this.deps.locations.list();
+  }
+
+  listSyncable(): Promise<Location[]> {
+    return this.deps.locations.listSyncable();
+  }
+
+  async get(id: number): Promise<Location> {
+    const location = await this.deps.locations.findById(id);
+    if (!location) throw new NotFoundError('Location not found.');
+    return location;
+  }
+
+  async create(form: unknown): Promise<Location> {
+    const input = await this.validate(form);
+    if (await this.deps.locations.findByCode(input.code)) {
+      throw new ValidationError('Check the highlighted fields.', { code: `A location with code ${input.code} exists.` });
+    }
+    return this.deps.locations.create(input);
+  }
+
+  async update(id: number, form: unknown): Promise<Location> {
+    await this.get(id);
+    const input = await this.validate(form);
+    const sameCode = await this.deps.locations.findByCode(input.code);
+    if (sameCode && sameCode.id !== id) {
+      throw new ValidationError('Check the highlighted fields.', { code: `A location with code ${input.code} exists.` });
+    }
+    const updated = await this.deps.locations.update(id, input);
+    if (!updated) throw new ConflictError('The location changed while saving; try again.');
+    return updated;
+  }
+
+  async setActive(id: number, isActive: boolean): Promise<Location> {
+    const updated = await this.deps.locations.setActive(id, isActive);
+    if (!updated) throw new NotFoundError('Location not found.');
+    return updated;
+  }
+
+  private async validate(form: unknown) {
+    const parsed = locationInputSchema.safeParse(form);
+    if (!parsed.success) {
+      const fields: Record<string, string> = {};
+      for (const issue of parsed.error.issues) {
+        const key = String(issue.path[0] ?? 'form');
+        fields[key] ??= issue.message;
+      }
+      throw new ValidationError('Check the highlighted fields.', fields);
+    }
+    const { code, name, online_url: onlineUrl } = parsed.data;
+    if (onlineUrl && this.deps.checkOnlineUrl) {
+      try {
+        await this.deps.checkOnlineUrl(onlineUrl);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : 'This URL is not allowed.';
+        throw new ValidationError('Check the highlighted fields.', { online_url: message });
+      }
+    }
+    return { code, name, onlineUrl };
+  }
+}

@@ -1,0 +1,94 @@
+import type { Request, Response } from 'express';
+import { ValidationError } from '../platform/errors';
+import type { ExternalApiService } from '../remote/external-api.service';
+import type { LocationService } from './location.service';
+import { RemoteApiError } from '../remote/remote-api-errors';
+import { flash } from '../platform/http/flash';
+import { idParam } from '../platform/http/params';
+
+/** Only the fields a location form may set: anything else in the body is ignored. */
+const locationForm = (body: unknown) => {
+  const b = (body ?? {}) as Record<string, unknown>;
+  return { code: b.code ?? '', name: b.name ?? '', online_url: b.online_url ?? '' };
+};
+
+export function createLocationsController(deps: { locations: LocationService; externalApi: Pick<ExternalApiService, 'testConnection'> }) {
+  async function renderIndex(res: Response, status = 200, form = { code: '', name: '', online_url: '' }, errors: Record<string, string> = {}) {
+    res.status(status).render('admin/locations/index', {
+      title: 'Locations',
+      locations: await deps.locations.list(),
+      form,
+      errors,
+    });
+  }
+
+  return {
+    index: (_req: Request, res: Response) => renderIndex(res),
+
+    async create(req: Request, res: Response) {
+      const form = locationForm(req.body);
+      try {
+        const location = await deps.locations.create(form);
+        req.log.info({ locationId: location.id, code: location.code }, 'location created');
+        flash(req, 'success', `Location ${location.code} created.`);
+        res.redirect(303, '/admin/locations');
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        req.log.info({ fields: error.fields }, 'location form refused');
+        await renderIndex(res, 422, form as typeof form & { code: string; name: string; online_url: string }, error.fields);
+      }
+    },
+
+    async edit(req: Request, res: Response) {
+      const { id } = idParam.parse(req.params);
+      const location = await deps.locations.get(id);
+      res.render('admin/locations/edit', {
+        title: `Edit ${location.code}`,
+        location,
+        form: { code: location.code, name: location.name, online_url: location.onlineUrl ?? '' },
+        errors: {},
+      });
+    },
+
+    async update(req: Request, res: Response) {
+      const { id } = idParam.parse(req.params);
+      const form = locationForm(req.body);
+      try {
+        const location = await deps.locations.update(id, form);
+        req.log.info({ locationId: id, code: location.code }, 'location updated');
+        flash(req, 'success', `Location ${location.code} saved.`);
+        res.redirect(303, '/admin/locations');
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        req.log.info({ locationId: id, fields: error.fields }, 'location form refused');
+        const location = await deps.locations.get(id);
+        res.status(422).render('admin/locations/edit', { title: `Edit ${location.code}`, location, form, errors: error.fields });
+      }
+    },
+
+    /** Logs in to the location's API and reads its first page, reporting the outcome as a flash. */
+    async testConnection(req: Request, res: Response) {
+      const { id } = idParam.parse(req.params);
+      const location = await deps.locations.get(id);
+      try {
+        const result = await deps.externalApi.testConnection(location);
+        const count = result.total ?? result.firstPageCount;
+        const users = `${count.toLocaleString('en-US')} user${count === 1 ? '' : 's'}`;
+        flash(req, 'success', `${location.code}: OK, ${result.total === null ? `at least ${users}` : users}`);
+      } catch (error) {
+        if (!(error instanceof RemoteApiError)) throw error;
+        flash(req, 'error', error.message);
+      }
+      res.redirect(303, '/admin/locations');
+    },
+
+    async setActive(req: Request, res: Response) {
+      const { id } = idParam.parse(req.params);
+      const isActive = req.path.endsWith('/activate');
+      const location = await deps.locations.setActive(id, isActive);
+      req.log.info({ locationId: id, isActive }, 'location status changed');
+      flash(req, 'success', `Location ${location.code} ${isActive ? 'activated' : 'deactivated'}.`);
+      res.redirect(303, '/admin/locations');
+    },
+  };
+}

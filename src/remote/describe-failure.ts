@@ -1,0 +1,63 @@
+import { RemoteApiError, type RemoteApiErrorKind } from './remote-api-errors';
+
+/** Where in a fetch something failed, for messages: "the login" or "page 3". */
+export interface RequestTarget {
+  locationCode: string;
+  page?: number;
+}
+
+export const describeTarget = (target: RequestTarget) => (target.page === undefined ? 'the login' : `page ${target.page}`);
+
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET']);
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ECONNABORTED_TIMEOUT']);
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN']);
+
+/** The Node error code of a transport failure, looking through axios' wrapper and Happy Eyeballs' AggregateError. */
+export function transportCode(error: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current && typeof current === 'object' && !seen.has(current)) {
+    seen.add(current);
+    const candidate = current as { code?: unknown; cause?: unknown; errors?: unknown[] };
+    if (typeof candidate.code === 'string' && candidate.code !== 'ERR_BAD_RESPONSE' && !candidate.code.startsWith('ERR_BAD_')) {
+      return candidate.code;
+    }
+    current = candidate.cause ?? candidate.errors?.[0];
+  }
+  return undefined;
+}
+
+export type TransportFailure =
+  | { retryable: true; kind: 'timeout' | 'reset'; code: string }
+  | { retryable: false; error: RemoteApiError };
+
+const fail = (kind: RemoteApiErrorKind, message: string, target: RequestTarget): TransportFailure => ({
+  retryable: false,
+  error: new RemoteApiError(message, { kind, locationCode: target.locationCode, page: target.page }),
+});
+
+/** Turns a request failure without an HTTP answer into a retry decision or an admin-readable error. */
+export function classifyTransportFailure(error: unknown, target: RequestTarget, maxBytes: number): TransportFailure {
+  const where = describeTarget(target);
+  const code = transportCode(error) ?? 'unknown';
+  const message = error instanceof Error ? error.message : '';
+  const { locationCode } = target;
+
+  if (/maxContentLength|maxBodyLength/.test(message)) {
+    const megabytes = Math.round((maxBytes / (1024 * 1024)) * 10) / 10;
+    return fail('too_large', `${locationCode} sent more than ${megabytes} MB on ${where} (REMOTE_MAX_BYTES)`, target);
+  }
+  if (code === 'ERR_URL_REFUSED') {
+    return fail('refused_url', `${locationCode}: the online URL is refused: ${message}`, target);
+  }
+  if (code === 'ERR_FR_TOO_MANY_REDIRECTS' || code === 'ERR_FR_REDIRECTION_FAILURE') {
+    return fail('refused_url', `${locationCode} redirected ${where}; redirects are not followed`, target);
+  }
+  if (TIMEOUT_CODES.has(code) || /timeout/i.test(message)) return { retryable: true, kind: 'timeout', code };
+  if (RESET_CODES.has(code) || /socket hang up/i.test(message)) return { retryable: true, kind: 'reset', code };
+  if (UNREACHABLE_CODES.has(code)) return fail('unreachable', `${locationCode} could not be reached (${code})`, target);
+  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
+    return fail('unreachable', `${locationCode}'s TLS certificate was refused (${code}) on ${where}`, target);
+  }
+  return fail('unreachable', `${locationCode} could not be reached (${code}) on ${where}`, target);
+}

@@ -1,0 +1,233 @@
+import type { Logger } from 'pino';
+import type { Config } from '../platform/config';
+import type { Location } from '../locations/locations.queries';
+import { readPage, isLastPage, type PageInfo } from './page-shapes';
+import { RemoteSession } from './remote-session';
+import { RemoteApiError } from './remote-api-errors';
+import { parseRemoteUsers, type RemoteUserPage, type RemoteUserSource } from './remote-users';
+import { UrlRefusedError, type UrlPolicy } from '../locations/url-policy';
+
+export interface ConnectionTestResult {
+  /** The remote's user count when its pages say so (or when one page holds them all). */
+  total: number | null;
+  firstPageCount: number;
+}
+
+interface FetchedPage {
+  info: PageInfo;
+  users: RemoteUserPage;
+}
+
+/** What identifies a row, to notice a server that serves the same page again and again. */
+function rowKey(row: unknown): string {
+  if (row !== null && typeof row === 'object') {
+    const { id, email } = row as { id?: unknown; email?: unknown };
+    if (id !== undefined && id !== null) return `id:${String(id)}`;
+    if (typeof email === 'string') return `email:${email.trim().toLowerCase()}`;
+  }
+  return JSON.stringify(row);
+}
+
+/** Row by row, stopping at the first difference: a healthy server's pages differ at their first row. */
+function sameRows(a: unknown[], b: unknown[]): boolean {
+  return a.length === b.length && a.every((row, i) => rowKey(row) === rowKey(b[i]));
+}
+
+/**
+ * Reads a location's users over the remote API contract: login, every page shape, retries, and the
+ * refusals that keep a sync from planning on a partial or endless list.
+ */
+export class ExternalApiService implements RemoteUserSource {
+  constructor(private readonly deps: { remote: Config['remote']; urlPolicy: UrlPolicy; logger: Logger }) {}
+
+  async *fetchUsers(location: Location, options: { signal?: AbortSignal } = {}): AsyncGenerator<RemoteUserPage> {
+    const stop = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+    const session = this.openSession(location, signal);
+    const started = Date.now();
+    let pages = 0;
+    let users = 0;
+    try {
+      for await (const page of this.pages(session, location)) {
+        pages += 1;
+        users += page.users.length;
+        yield page;
+      }
+      this.deps.logger.info({ location: location.code, pages, users, ms: Date.now() - started }, 'remote users fetched');
+    } catch (error) {
+      if (error instanceof RemoteApiError) this.deps.logger.warn(error.toLog(), 'remote users fetch failed');
+      throw error;
+    } finally {
+      stop.abort();
+      session.close();
+    }
+  }
+
+  /** Logs in and reads the first page, as the Locations page's "Test connection" does. */
+  async testConnection(location: Location): Promise<ConnectionTestResult> {
+    const session = this.openSession(location);
+    try {
+      const { info } = await this.fetchPage(session, location, this.pageUrl(session, 1), 1);
+      const complete = isLastPage(info);
+      return { total: info.total ?? (complete ? info.rows.length : null), firstPageCount: info.rows.length };
+    } catch (error) {
+      if (error instanceof RemoteApiError) this.deps.logger.warn(error.toLog(), 'remote connection test failed');
+      throw error;
+    } finally {
+      session.close();
+    }
+  }
+
+  private openSession(location: Location, signal?: AbortSignal): RemoteSession {
+    const code = location.code.toUpperCase();
+    if (!location.onlineUrl) {
+      throw new RemoteApiError(`${code} has no online URL: set one on the Locations page`, { kind: 'refused_url', locationCode: code });
+    }
+    try {
+      this.deps.urlPolicy.checkUrlSync(location.onlineUrl);
+    } catch (error) {
+      if (!(error instanceof UrlRefusedError)) throw error;
+      throw new RemoteApiError(`${code}: the online URL is refused: ${error.message}`, { kind: 'refused_url', locationCode: code });
+    }
+    const { credentials } = this.deps.remote;
+    const own = credentials[code];
+    const chosen = own ?? credentials['*'];
+    if (!chosen) {
+      throw new RemoteApiError(
+        `no credentials for ${code}: set EXTERNAL_API_EMAIL / EXTERNAL_API_PASSWORD (or EXTERNAL_API_${code}_EMAIL / EXTERNAL_API_${code}_PASSWORD)`,
+        { kind: 'auth', locationCode: code },
+      );
+    }
+    return new RemoteSession({
+      locationCode: code,
+      onlineUrl: location.onlineUrl,
+      credentials: chosen,
+      credentialHint: own ? `EXTERNAL_API_${code}_EMAIL / EXTERNAL_API_${code}_PASSWORD` : 'EXTERNAL_API_EMAIL / EXTERNAL_API_PASSWORD',
+      remote: this.deps.remote,
+      urlPolicy: this.deps.urlPolicy,
+      logger: this.deps.logger,
+      signal,
+    });
+  }
+
+  private async *pages(session: RemoteSession, location: Location): AsyncGenerator<RemoteUserPage> {
+    const code = location.code.toUpperCase();
+    const first = await this.fetchPage(session, location, this.pageUrl(session, 1), 1);
+    yield first.users;
+    if (isLastPage(first.info)) return;
+
+    const { lastPage } = first.info;
+    if (lastPage !== null && first.info.nextCursor === undefined) {
+      if (lastPage > this.deps.remote.maxPages) throw this.pageCapError(code, lastPage);
+      yield* this.concurrentPages(session, location, first, lastPage);
+      return;
+    }
+
+    let previous = first;
+    for (let page = 2; ; page += 1) {
+      if (page > this.deps.remote.maxPages) throw this.pageCapError(code, page);
+      const current = await this.fetchPage(session, location, this.nextUrl(session, previous.info, page), page);
+      this.refuseRepeat(code, previous, current, page);
+      yield current.users;
+      if (isLastPage(current.info)) return;
+      previous = current;
+    }
+  }
+
+  /** Pages 2..lastPage, a few at a time, yielded in page order. */
+  private async *concurrentPages(
+    session: RemoteSession,
+    location: Location,
+    first: FetchedPage,
+    lastPage: number,
+  ): AsyncGenerator<RemoteUserPage> {
+    const code = location.code.toUpperCase();
+    const inFlight = new Map<number, Promise<FetchedPage>>();
+    let nextToStart = 2;
+    const startMore = () => {
+      while (nextToStart <= lastPage && inFlight.size < this.deps.remote.concurrency) {
+        const promise = this.fetchPage(session, location, this.pageUrl(session, nextToStart), nextToStart);
+        // Pages fetched ahead may fail before their turn; their error is thrown when the page is reached.
+        promise.catch(() => undefined);
+        inFlight.set(nextToStart, promise);
+        nextToStart += 1;
+      }
+    };
+    let previous = first;
+    for (let page = 2; page <= lastPage; page += 1) {
+      startMore();
+      const current = await inFlight.get(page)!;
+      inFlight.delete(page);
+      this.refuseRepeat(code, previous, current, page);
+      yield current.users;
+      if (current.info.rows.length === 0 || (current.info.currentPage !== null && current.info.lastPage !== null && current.info.currentPage >= current.info.lastPage)) {
+        return;
+      }
+      previous = current;
+    }
+  }
+
+  private async fetchPage(session: RemoteSession, location: Location, url: string, page: number): Promise<FetchedPage> {
+    const code = location.code.toUpperCase();
+    const body = await session.getPage(url, page);
+    const info = readPage(body);
+    if (!info) {
+      throw new RemoteApiError(
+        `${code} answered page ${page} with JSON that is not a users page (expected "data" with Laravel pagination, or a list)`,
+        { kind: 'protocol', locationCode: code, page },
+      );
+    }
+    return { info, users: parseRemoteUsers(info.rows, page) };
+  }
+
+  private pageUrl(session: RemoteSession, page: number): string {
+    const url = new URL('api/users', session.baseUrl());
+    url.searchParams.set('page', String(page));
+    url.searchParams.set('per_page', String(this.deps.remote.perPage));
+    return url.toString();
+  }
+
+  /**
+   * The server's next link when it stays on the online URL's origin, else our own page (or cursor) URL.
+   * Laravel's links often drop per_page; without it the next page would be cut with another size.
+   */
+  private nextUrl(session: RemoteSession, info: PageInfo, page: number): string {
+    const base = new URL(session.baseUrl());
+    if (info.nextUrl) {
+      try {
+        const next = new URL(info.nextUrl, base);
+        if (next.origin === base.origin) {
+          if (!next.searchParams.has('per_page')) next.searchParams.set('per_page', String(this.deps.remote.perPage));
+          return next.toString();
+        }
+      } catch {
+        // An unparsable link is ignored like a foreign one.
+      }
+    }
+    if (typeof info.nextCursor === 'string') {
+      const url = new URL('api/users', base);
+      url.searchParams.set('cursor', info.nextCursor);
+      url.searchParams.set('per_page', String(this.deps.remote.perPage));
+      return url.toString();
+    }
+    return this.pageUrl(session, page);
+  }
+
+  private refuseRepeat(code: string, previous: FetchedPage, current: FetchedPage, page: number): void {
+    if (current.info.rows.length === 0) return;
+    if (sameRows(current.info.rows, previous.info.rows)) {
+      throw new RemoteApiError(
+        `${code} sent the same users on page ${page} as on page ${page - 1}: the server is looping, so the list was not used`,
+        { kind: 'protocol', locationCode: code, page },
+      );
+    }
+  }
+
+  private pageCapError(code: string, page: number): RemoteApiError {
+    const max = this.deps.remote.maxPages;
+    return new RemoteApiError(
+      `${code} has more than ${max.toLocaleString('en-US')} pages of users (REMOTE_MAX_PAGES), so the list was not used`,
+      { kind: 'protocol', locationCode: code, page: Math.min(page, max + 1) },
+    );
+  }
+}

@@ -1,0 +1,293 @@
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import http from 'node:http';
+import https from 'node:https';
+import type { Logger } from 'pino';
+import type { Config, RemoteCredentials } from '../platform/config';
+import { RemoteApiError } from './remote-api-errors';
+import { UrlRefusedError, type UrlPolicy } from '../locations/url-policy';
+import { classifyTransportFailure, describeTarget, type RequestTarget } from './describe-failure';
+
+const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
+const RETRY_AFTER_CAP_MS = 30_000;
+const DEFAULT_TOKEN_SECONDS = 3600;
+// Log in again a little before the token runs out rather than earn a 401 mid-page.
+const TOKEN_MARGIN_MS = 30_000;
+
+export interface RemoteSessionOptions {
+  locationCode: string;
+  onlineUrl: string;
+  credentials: RemoteCredentials;
+  /** The variable names an admin sets for these credentials, for the auth error. */
+  credentialHint: string;
+  remote: Config['remote'];
+  urlPolicy: UrlPolicy;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+
+function retryAfterMs(response: AxiosResponse): number | undefined {
+  const header = response.headers['retry-after'];
+  if (typeof header !== 'string' || header.trim() === '') return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+const formatSeconds = (ms: number) => `${Math.round((ms / 1000) * 10) / 10} s`;
+
+/**
+ * One location's connection for one fetch: its own keep-alive agents (whose DNS lookup applies the SSRF
+ * policy), one login whose token is kept until it runs out, retries with backoff, and an overall deadline.
+ */
+export class RemoteSession {
+  private readonly http: AxiosInstance;
+  private readonly agents: { http: http.Agent; https: https.Agent };
+  private readonly deadline: AbortSignal;
+  private readonly signal: AbortSignal;
+  private token: string | undefined;
+  private tokenExpiresAt = 0;
+  private pendingLogin: Promise<string> | undefined;
+
+  constructor(private readonly options: RemoteSessionOptions) {
+    const { remote, urlPolicy } = options;
+    const agentOptions = { keepAlive: true, maxSockets: remote.concurrency, lookup: urlPolicy.lookup };
+    this.agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+    this.deadline = AbortSignal.timeout(remote.deadlineMs);
+    this.signal = options.signal ? AbortSignal.any([options.signal, this.deadline]) : this.deadline;
+    this.http = axios.create({
+      httpAgent: this.agents.http,
+      httpsAgent: this.agents.https,
+      // A proxy would connect on our behalf and bypass the address check.
+      proxy: false,
+      maxRedirects: 0,
+      maxContentLength: remote.maxBytes,
+      maxBodyLength: remote.maxBytes,
+      responseType: 'text',
+      transformResponse: [],
+      validateStatus: () => true,
+      headers: { Accept: 'application/json' },
+    });
+  }
+
+  close(): void {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
+
+  /** The users page at `url` as parsed JSON, logging in (again) as needed. */
+  async getPage(url: string, page: number): Promise<unknown> {
+    const target: RequestTarget = { locationCode: this.options.locationCode, page };
+    let usedToken = await this.currentToken();
+    let reauthenticated = false;
+    for (;;) {
+      const response = await this.send(target, { method: 'GET', url, headers: { Authorization: `Bearer ${usedToken}` } });
+      if (response.status === 401) {
+        if (reauthenticated) throw this.authError(target, 'the new token was refused too');
+        reauthenticated = true;
+        this.options.logger.info({ location: target.locationCode, page }, 'remote token refused: logging in again');
+        usedToken = await this.renewToken(usedToken);
+        continue;
+      }
+      return this.parseJson(response, target);
+    }
+  }
+
+  private async currentToken(): Promise<string> {
+    if (this.token && Date.now() < this.tokenExpiresAt - TOKEN_MARGIN_MS) return this.token;
+    return this.renewToken(this.token);
+  }
+
+  /** One login at a time; a caller holding a token that another page already replaced just takes the new one. */
+  private renewToken(stale: string | undefined): Promise<string> {
+    if (this.token !== stale && this.token) return Promise.resolve(this.token);
+    this.pendingLogin ??= this.login().finally(() => {
+      this.pendingLogin = undefined;
+    });
+    return this.pendingLogin;
+  }
+
+  private async login(): Promise<string> {
+    const target: RequestTarget = { locationCode: this.options.locationCode };
+    const response = await this.send(target, {
+      method: 'POST',
+      url: new URL('api/auth/login', this.baseUrl()).toString(),
+      headers: { 'Content-Type': 'application/json' },
+      data: JSON.stringify({ email: this.options.credentials.email, password: this.options.credentials.password }),
+    });
+    if (response.status === 401 || response.status === 422) throw this.authError(target);
+    const body = this.parseJson(response, target) as { access_token?: unknown; token?: unknown; expires_in?: unknown };
+    const token = typeof body?.access_token === 'string' ? body.access_token : typeof body?.token === 'string' ? body.token : undefined;
+    if (!token) {
+      throw new RemoteApiError(`${target.locationCode} answered the login without an access_token: it is not the users API`, {
+        kind: 'protocol',
+        locationCode: target.locationCode,
+      });
+    }
+    const seconds = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_SECONDS;
+    this.token = token;
+    this.tokenExpiresAt = Date.now() + seconds * 1000;
+    this.options.logger.debug({ location: target.locationCode, expiresInSeconds: seconds }, 'logged in to remote');
+    return token;
+  }
+
+  /** `online_url` as a base that keeps its path (`https://host/app` → `https://host/app/`). */
+  baseUrl(): string {
+    const base = new URL(this.options.onlineUrl);
+    if (!base.pathname.endsWith('/')) base.pathname += '/';
+    base.search = '';
+    base.hash = '';
+    return base.toString();
+  }
+
+  private authError(target: RequestTarget, detail?: string): RemoteApiError {
+    const suffix = detail ? ` (${describeTarget(target)}: ${detail})` : '';
+    return new RemoteApiError(`login to ${target.locationCode} failed: check ${this.options.credentialHint}${suffix}`, {
+      kind: 'auth',
+      locationCode: target.locationCode,
+      page: target.page,
+      remoteStatus: 401,
+    });
+  }
+
+  /**
+   * One request with retries for busy or flaky servers. Returns any HTTP answer that is not retried;
+   * throws a RemoteApiError for everything else.
+   */
+  private async send(
+    target: RequestTarget,
+    request: { method: 'GET' | 'POST'; url: string; headers: Record<string, string>; data?: string },
+  ): Promise<AxiosResponse<string>> {
+    const { remote, logger } = this.options;
+    const where = describeTarget(target);
+    try {
+      this.options.urlPolicy.checkUrlSync(request.url);
+    } catch (error) {
+      if (!(error instanceof UrlRefusedError)) throw error;
+      throw new RemoteApiError(`${target.locationCode}: the URL of ${where} is refused: ${error.message}`, {
+        kind: 'refused_url',
+        locationCode: target.locationCode,
+        page: target.page,
+      });
+    }
+    for (let attempt = 0; ; attempt += 1) {
+      this.throwIfStopped(target);
+      const timeout = AbortSignal.timeout(remote.timeoutMs);
+      let response: AxiosResponse<string> | undefined;
+      let retryCause: string;
+      try {
+        response = await this.http.request<string>({ ...request, signal: AbortSignal.any([this.signal, timeout]) });
+      } catch (error) {
+        this.throwIfStopped(target);
+        const failure = timeout.aborted
+          ? ({ retryable: true, kind: 'timeout', code: 'timeout' } as const)
+          : classifyTransportFailure(error, target, remote.maxBytes);
+        if (!failure.retryable) throw failure.error;
+        if (attempt >= remote.retries) {
+          const retries = remote.retries > 0 ? ` (after ${remote.retries} retries)` : '';
+          throw failure.kind === 'timeout'
+            ? new RemoteApiError(`${target.locationCode} did not answer within ${formatSeconds(remote.timeoutMs)} (${where})${retries}`, {
+                kind: 'timeout',
+                locationCode: target.locationCode,
+                page: target.page,
+              })
+            : new RemoteApiError(`${target.locationCode} closed the connection (${failure.code}) on ${where}${retries}`, {
+                kind: 'unreachable',
+                locationCode: target.locationCode,
+                page: target.page,
+              });
+        }
+        retryCause = failure.kind === 'timeout' ? 'timeout' : failure.code;
+      }
+
+      if (response) {
+        if (response.status >= 300 && response.status < 400) throw this.redirectError(response, target);
+        const retryable = RETRYABLE_STATUSES.has(response.status) && (target.page !== undefined || response.status !== 500);
+        if (!retryable) {
+          const isLoginRefusal = target.page === undefined && response.status === 422;
+          if (response.status < 400 || response.status === 401 || isLoginRefusal) return response;
+          throw new RemoteApiError(`${target.locationCode} answered ${response.status} on ${where}`, {
+            kind: 'http',
+            locationCode: target.locationCode,
+            page: target.page,
+            remoteStatus: response.status,
+          });
+        }
+        if (attempt >= remote.retries) {
+          const retries = remote.retries > 0 ? ` (after ${remote.retries} retries)` : '';
+          throw new RemoteApiError(`${target.locationCode} answered ${response.status} on ${where}${retries}`, {
+            kind: 'http',
+            locationCode: target.locationCode,
+            page: target.page,
+            remoteStatus: response.status,
+          });
+        }
+        retryCause = String(response.status);
+      }
+
+      const backoff = remote.retryBaseMs * 2 ** attempt;
+      const asked = response ? retryAfterMs(response) : undefined;
+      const delayMs = Math.min(asked ?? backoff, RETRY_AFTER_CAP_MS);
+      logger.warn({ location: target.locationCode, page: target.page, cause: retryCause!, attempt: attempt + 1, delayMs }, 'remote request failed: retrying');
+      try {
+        await sleep(delayMs, this.signal);
+      } catch {
+        this.throwIfStopped(target);
+      }
+    }
+  }
+
+  private throwIfStopped(target: RequestTarget): void {
+    if (this.deadline.aborted) {
+      throw new RemoteApiError(
+        `${target.locationCode} did not deliver every page within ${formatSeconds(this.options.remote.deadlineMs)} (REMOTE_DEADLINE_MS; stopped at ${describeTarget(target)})`,
+        { kind: 'timeout', locationCode: target.locationCode, page: target.page },
+      );
+    }
+    if (this.options.signal?.aborted) throw this.options.signal.reason;
+  }
+
+  private redirectError(response: AxiosResponse, target: RequestTarget): RemoteApiError {
+    const location = typeof response.headers.location === 'string' ? response.headers.location : '';
+    let to = 'another address';
+    try {
+      to = new URL(location, this.options.onlineUrl).origin;
+    } catch {
+      // An unparsable Location is still a redirect we refuse.
+    }
+    return new RemoteApiError(
+      `${target.locationCode} redirected ${describeTarget(target)} to ${to} (status ${response.status}): redirects are not followed; set the location's online URL to the API's own address`,
+      { kind: 'refused_url', locationCode: target.locationCode, page: target.page, remoteStatus: response.status },
+    );
+  }
+
+  /** JSON or a protocol error naming what came instead (an HTML login page, a proxy error page). */
+  private parseJson(response: AxiosResponse<string>, target: RequestTarget): unknown {
+    const contentType = String(response.headers['content-type'] ?? 'no content type').split(';')[0]!.trim();
+    const notTheApi = (what: string) =>
+      new RemoteApiError(
+        `${target.locationCode} answered with ${what} (${contentType}, status ${response.status}) on ${describeTarget(target)}`,
+        { kind: 'protocol', locationCode: target.locationCode, page: target.page, remoteStatus: response.status },
+      );
+    if (!/^application\/([a-z.+-]+\+)?json$/i.test(contentType)) throw notTheApi('something that is not the users API');
+    try {
+      return JSON.parse(typeof response.data === 'string' ? response.data : String(response.data));
+    } catch {
+      throw notTheApi('malformed JSON');
+    }
+  }
+}

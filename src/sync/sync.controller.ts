@@ -1,0 +1,134 @@
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import type { LocationService } from '../locations/location.service';
+import { SECTION_KINDS, STALE_PLAN_MESSAGE, type SectionKind, type UserSyncService } from './user-sync.service';
+import { flash } from '../platform/http/flash';
+import { idParam, rowId } from '../platform/http/params';
+
+const RUNS_PER_PAGE = 50;
+
+const previewForm = z.object({ location_id: rowId });
+const executeForm = z.object({ confirm_code: z.string().max(64).optional() });
+const pageNumber = z.coerce.number().int().min(1).max(1_000_000).catch(1).default(1);
+const sectionPagesQuery = z.object({
+  new_page: pageNumber,
+  update_page: pageNumber,
+  deactivate_page: pageNumber,
+  rejected_page: pageNumber,
+  unchanged_page: pageNumber,
+});
+const runsQuery = z.object({
+  location: z
+    .string()
+    .trim()
+    .max(32)
+    .optional()
+    .catch(undefined)
+    .transform((v) => v || undefined),
+  page: pageNumber,
+});
+
+const formatTime = (date: Date | null | undefined) =>
+  date ? `${date.toISOString().replace('T', ' ').slice(0, 19)} UTC` : '—';
+
+export function createSyncController(deps: { userSync: UserSyncService; locations: LocationService }) {
+  return {
+    async preview(req: Request, res: Response) {
+      const { location_id: locationId } = previewForm.parse(req.body);
+      const { runId } = await deps.userSync.preview(locationId, req.currentUser!.id);
+      res.redirect(303, `/admin/users/sync/${runId}`);
+    },
+
+    async show(req: Request, res: Response) {
+      const { id } = idParam.parse(req.params);
+      const query = sectionPagesQuery.parse(req.query);
+      const pages: Record<SectionKind, number> = {
+        new: query.new_page,
+        update: query.update_page,
+        deactivate: query.deactivate_page,
+        rejected: query.rejected_page,
+        unchanged: query.unchanged_page,
+      };
+      const { run, sections, unchanged } = await deps.userSync.describeRun(id, pages);
+      const sectionPageUrl = (kind: SectionKind, page: number) => {
+        const params = new URLSearchParams();
+        for (const k of [...SECTION_KINDS, 'unchanged'] as const) {
+          const value = k === kind ? page : pages[k];
+          if (value > 1) params.set(`${k}_page`, String(value));
+        }
+        const search = params.toString();
+        return `/admin/users/sync/${run.id}${search ? `?${search}` : ''}#section-${kind}`;
+      };
+      res.render('admin/sync/show', {
+        title: `Sync ${run.locationCode} #${run.id}`,
+        run,
+        sections,
+        unchanged,
+        // Folded unless the admin is paging through it.
+        unchangedOpen: req.query.unchanged_page !== undefined,
+        staleMessage: STALE_PLAN_MESSAGE,
+        sectionPageUrl,
+        formatTime,
+      });
+    },
+
+    async execute(req: Request, res: Response) {
+      const { id } = idParam.parse(req.params);
+      const { confirm_code: confirmCode } = executeForm.parse(req.body ?? {});
+      const outcome = await deps.userSync.execute(id, req.currentUser!.id, confirmCode);
+      switch (outcome.kind) {
+        case 'already-completed':
+          flash(req, 'info', 'This sync had already been executed; this is its result.');
+          break;
+        case 'confirmation-required': {
+          const { run } = outcome;
+          const typed = confirmCode?.trim() ? 'The code you typed does not match' : 'No location code was typed';
+          flash(
+            req,
+            'error',
+            `${typed}: type ${run.locationCode} to confirm this sync, which deactivates ${run.deactivateCount} ` +
+              `of ${run.localActiveCount} active users. Nothing was changed.`,
+          );
+          break;
+        }
+        case 'expired':
+          flash(req, 'error', 'This preview expired; run it again.');
+          break;
+        case 'not-executable':
+          flash(
+            req,
+            'error',
+            outcome.status === 'expired'
+              ? 'This preview expired; run it again.'
+              : 'This sync run failed and cannot be executed; run the preview again.',
+          );
+          break;
+        case 'stale':
+        case 'completed':
+          break;
+      }
+      res.redirect(303, `/admin/users/sync/${id}`);
+    },
+
+    async history(req: Request, res: Response) {
+      const filter = runsQuery.parse(req.query);
+      const [result, locations] = await Promise.all([
+        deps.userSync.listRuns({ locationCode: filter.location, page: filter.page, perPage: RUNS_PER_PAGE }),
+        deps.locations.list(),
+      ]);
+      res.render('admin/sync/runs', {
+        title: 'Sync history',
+        filter,
+        result,
+        locations,
+        formatTime,
+        pageUrl: (page: number) => {
+          const params = new URLSearchParams();
+          if (filter.location) params.set('location', filter.location);
+          params.set('page', String(page));
+          return `/admin/sync-runs?${params.toString()}`;
+        },
+      });
+    },
+  };
+}

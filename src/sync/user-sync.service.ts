@@ -1,0 +1,374 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { performance } from 'node:perf_hooks';
+import { AppError, NotFoundError, ValidationError } from '../platform/errors';
+import type { Location, LocationsRepository } from '../locations/locations.queries';
+import type {
+  SyncItemKind,
+  SyncRun,
+  SyncRunItem,
+  SyncRunListFilter,
+  SyncRunsRepository,
+  UnchangedUser,
+} from './data/sync-runs.queries';
+import type { RemoteUserSource } from '../remote/remote-users';
+import { applyPlan, endSessionsOfDeactivated, lockLocation, StalePlanError } from './data/apply.queries';
+import { describeDatabaseFailure, describeFetchFailure } from './failure-messages';
+import { LocalUserIndex } from './preview/local-index';
+import { PlanPacer } from './preview/plan-pacer';
+import { createStaging, PlanWriter, type PlanCounts, type TriagedList } from './data/plan.queries';
+import { StagingWriter } from './data/staging-writer';
+
+export interface SyncSettings {
+  previewTtlMinutes: number;
+  guardPercent: number;
+  guardMin: number;
+}
+
+/** Remote pages requested ahead of the one being staged (each at most a page of parsed users). */
+const PAGES_AHEAD = 16;
+
+export const STALE_PLAN_MESSAGE = 'Data changed since the preview; run the preview again.';
+export const SECTION_PAGE_SIZE = 100;
+export const SECTION_KINDS = ['new', 'update', 'deactivate', 'rejected'] as const satisfies readonly SyncItemKind[];
+
+export type ExecuteOutcome =
+  | { kind: 'completed'; run: SyncRun; sessionsEnded: number }
+  | { kind: 'already-completed' }
+  | { kind: 'confirmation-required'; run: SyncRun }
+  | { kind: 'expired' }
+  | { kind: 'stale' }
+  | { kind: 'not-executable'; status: SyncRun['status'] };
+
+export type SectionKind = SyncItemKind | 'unchanged';
+
+/** The unchanged users of a run, a page at a time (they are ids on the run, not items). */
+export interface UnchangedSection {
+  total: number;
+  page: number;
+  pageCount: number;
+  pageSize: number;
+  users: UnchangedUser[];
+}
+
+export interface RunSection {
+  kind: SyncItemKind;
+  total: number;
+  page: number;
+  pageCount: number;
+  pageSize: number;
+  items: SyncRunItem[];
+}
+
+/** Marks an error raised by the remote source, as opposed to one raised while storing its pages. */
+class FetchFailure extends Error {
+  constructor(readonly sourceError: unknown) {
+    super('remote fetch failed');
+  }
+}
+
+/**
+ * The guard against a broken remote wiping a location: many deactivations at once, or an empty list
+ * while local users are active, need the admin to type the location code.
+ */
+export function guardRequired(counts: Pick<PlanCounts, 'deactivateCount' | 'localActiveCount' | 'usableCount'>, settings: SyncSettings): boolean {
+  if (counts.usableCount === 0 && counts.localActiveCount > 0) return true;
+  return (
+    counts.deactivateCount > (counts.localActiveCount * settings.guardPercent) / 100 &&
+    counts.deactivateCount > settings.guardMin
+  );
+}
+
+/**
+ * Sync from Server: a preview stores the complete plan as a sync run; execute applies exactly that plan
+ * once, or nothing. Both steps are a bounded number of set-based statements, whatever the user count.
+ */
+export class UserSyncService {
+  constructor(
+    private readonly deps: {
+      db: Knex;
+      remote: RemoteUserSource;
+      locations: LocationsRepository;
+      syncRuns: SyncRunsRepository;
+      ownLocationId: number;
+      settings: SyncSettings;
+      logger: Logger;
+    },
+  ) {}
+
+  /** Fetches all remote users of the location and saves the plan. A fetch error leaves a failed run. */
+  async preview(locationId: number, adminId: number): Promise<{ runId: number; status: 'previewed' | 'failed' }> {
+    const location = await this.syncableLocation(locationId);
+    const { db, syncRuns, logger, settings } = this.deps;
+    const started = performance.now();
+    // Where the time went, for the log line: an admin asking why a preview is slow gets the answer.
+    const phasesMs = { localIndex: 0, fetchAndStage: 0, finishPlan: 0 };
+    try {
+      // REPEATABLE READ: the local index and the plan statements read the users from one snapshot.
+      const { runId, counts, remoteCount, guard } = await db.transaction(
+        async (trx) => {
+          const runId = await syncRuns.createPreview(trx, { locationId: location.id, previewedBy: adminId });
+          await createStaging(trx);
+          const planner = new PlanWriter(trx, runId);
+          const { remoteCount, triaged } = await this.stageRemoteList(trx, { runId, location, planner, phasesMs });
+          const planStarted = performance.now();
+          const counts = await planner.finish(triaged);
+          phasesMs.finishPlan = Math.round(performance.now() - planStarted);
+          const guard = guardRequired(counts, settings);
+          await syncRuns.finishPreview(trx, runId, {
+            ...counts,
+            remoteCount,
+            guardRequired: guard,
+            previewMs: Math.round(performance.now() - started),
+            ttlMinutes: settings.previewTtlMinutes,
+          });
+          return { runId, counts, remoteCount, guard };
+        },
+        { isolationLevel: 'repeatable read' },
+      );
+      logger.info(
+        {
+          runId,
+          location: location.code,
+          adminId,
+          remoteCount,
+          counts: countsForLog(counts),
+          guardRequired: guard,
+          durationMs: Math.round(performance.now() - started),
+          phasesMs,
+        },
+        'sync preview saved',
+      );
+      return { runId, status: 'previewed' };
+    } catch (error) {
+      if (!(error instanceof FetchFailure)) throw error;
+      const message = describeFetchFailure(location.code, error.sourceError);
+      const runId = await syncRuns.recordFailedPreview({
+        locationId: location.id,
+        previewedBy: adminId,
+        error: message,
+        previewMs: Math.round(performance.now() - started),
+      });
+      logger.warn({ runId, location: location.code, adminId, cause: message }, 'sync preview failed: remote list not fetched');
+      return { runId, status: 'failed' };
+    }
+  }
+
+  /**
+   * Applies the saved plan once. Refusals (expired, stale, already done, unconfirmed) are outcomes, not
+   * errors; a database failure rolls everything back, marks the run failed and throws.
+   */
+  async execute(runId: number, adminId: number, confirmCode?: string): Promise<ExecuteOutcome> {
+    const { db, syncRuns, logger } = this.deps;
+    const started = performance.now();
+    // When the connection dies, knex rejects with the failed ROLLBACK; the statement's own error says more.
+    let firstError: unknown;
+    let outcome: ExecuteOutcome;
+    try {
+      outcome = await db.transaction(async (trx) => {
+        try {
+          return await this.executeInTransaction(trx, { runId, adminId, confirmCode, started });
+        } catch (error) {
+          firstError = error;
+          throw error;
+        }
+      });
+    } catch (caught) {
+      const error = firstError ?? caught;
+      if (error instanceof AppError) throw error;
+      if (error instanceof StalePlanError) return this.refuseStale(runId, adminId, error);
+      const cause = describeDatabaseFailure(error);
+      try {
+        await syncRuns.markFailed(db, runId, `Execution failed and nothing was changed: ${cause}. Run the preview again.`);
+      } catch (markError) {
+        logger.error({ runId, cause: describeDatabaseFailure(markError) }, 'could not mark the sync run as failed');
+      }
+      logger.error({ runId, adminId, cause }, 'sync execute failed');
+      throw new AppError(`The sync could not be applied and nothing was changed (${cause}). Run the preview again.`, 500, false);
+    }
+    if (outcome.kind === 'completed') {
+      const { run, sessionsEnded } = outcome;
+      logger.info(
+        {
+          runId,
+          location: run.locationCode,
+          adminId,
+          counts: countsForLog(run),
+          sessionsEnded,
+          durationMs: Math.round(performance.now() - started),
+        },
+        'sync executed',
+      );
+    } else {
+      const status = outcome.kind === 'not-executable' ? { status: outcome.status } : {};
+      logger.info({ runId, adminId, outcome: outcome.kind, ...status }, 'sync execute refused');
+    }
+    return outcome;
+  }
+
+  /** The plan's writes found the users changed and were rolled back: the run fails, the admin previews again. */
+  private async refuseStale(runId: number, adminId: number, error: StalePlanError): Promise<ExecuteOutcome> {
+    await this.deps.syncRuns.markFailed(this.deps.db, runId, STALE_PLAN_MESSAGE);
+    this.deps.logger.info({ runId, adminId, outcome: 'stale', detail: error.detail }, 'sync execute refused');
+    return { kind: 'stale' };
+  }
+
+  /**
+   * The execute step on one transaction. The run's row lock makes a concurrent execute of the same run
+   * wait and then see it completed; the location's advisory lock keeps two runs of one location apart.
+   */
+  private async executeInTransaction(
+    trx: Knex.Transaction,
+    input: { runId: number; adminId: number; confirmCode: string | undefined; started: number },
+  ): Promise<ExecuteOutcome> {
+    const { syncRuns } = this.deps;
+    const { runId, adminId, confirmCode, started } = input;
+    const locked = await syncRuns.lockForExecute(trx, runId);
+    if (!locked) throw new NotFoundError('Sync run not found.');
+    if (locked.status === 'completed') return { kind: 'already-completed' };
+    if (locked.status !== 'previewed') return { kind: 'not-executable', status: locked.status };
+    if (locked.expired) {
+      await syncRuns.markExpired(trx, runId);
+      return { kind: 'expired' };
+    }
+    const run = (await syncRuns.findById(runId, trx))!;
+    if (run.guardRequired && confirmCode?.trim().toUpperCase() !== run.locationCode.toUpperCase()) {
+      return { kind: 'confirmation-required', run };
+    }
+    await lockLocation(trx, run.locationId);
+    await applyPlan(trx, runId, run.locationId, run);
+    const sessionsEnded = await endSessionsOfDeactivated(trx, runId);
+    await syncRuns.markCompleted(trx, runId, { executedBy: adminId, executeMs: Math.round(performance.now() - started) });
+    return { kind: 'completed', run: (await syncRuns.findById(runId, trx))!, sessionsEnded };
+  }
+
+  /** A run with one page of each section, after expiring it if its time is up. */
+  async describeRun(
+    runId: number,
+    pages: Partial<Record<SectionKind, number>> = {},
+  ): Promise<{ run: SyncRun; sections: RunSection[]; unchanged: UnchangedSection }> {
+    await this.deps.syncRuns.expireOverdue({ id: runId });
+    const run = await this.deps.syncRuns.findById(runId);
+    if (!run) throw new NotFoundError('Sync run not found.');
+    const totals: Record<SyncItemKind, number> = {
+      new: run.newCount,
+      update: run.updateCount,
+      deactivate: run.deactivateCount,
+      rejected: run.rejectedCount,
+    };
+    const paging = (kind: SectionKind, total: number) => {
+      const pageCount = Math.max(1, Math.ceil(total / SECTION_PAGE_SIZE));
+      const page = Math.min(Math.max(1, pages[kind] ?? 1), pageCount);
+      return { total, page, pageCount, pageSize: SECTION_PAGE_SIZE, window: { limit: SECTION_PAGE_SIZE, offset: (page - 1) * SECTION_PAGE_SIZE } };
+    };
+    const sections = await Promise.all(
+      SECTION_KINDS.map(async (kind): Promise<RunSection> => {
+        const { window, ...section } = paging(kind, totals[kind]);
+        const items = section.total === 0 ? [] : await this.deps.syncRuns.listItems(run.id, kind, window);
+        return { kind, ...section, items };
+      }),
+    );
+    const { window, ...unchangedPaging } = paging('unchanged', run.unchangedCount);
+    const users = unchangedPaging.total === 0 ? [] : await this.deps.syncRuns.listUnchangedUsers(run.id, window);
+    return { run, sections, unchanged: { ...unchangedPaging, users } };
+  }
+
+  async listRuns(filter: SyncRunListFilter) {
+    await this.deps.syncRuns.expireOverdue();
+    return this.deps.syncRuns.list(filter);
+  }
+
+  private async syncableLocation(locationId: number): Promise<Location> {
+    const location = await this.deps.locations.findById(locationId);
+    if (!location) throw new NotFoundError('Location not found.');
+    if (location.id === this.deps.ownLocationId) {
+      throw new ValidationError(`${location.code} is this instance's own location: its accounts are managed here, not synced.`);
+    }
+    if (!location.isActive) throw new ValidationError(`${location.code} is inactive: activate it before syncing.`);
+    if (!location.onlineUrl) throw new ValidationError(`${location.code} has no online URL to sync from.`);
+    return location;
+  }
+
+  /**
+   * Reads the location's users into the local index, then sorts every remote page through it as the
+   * pages arrive, staging only the rows the plan needs and planning them a stretch at a time; any error
+   * of the source becomes a FetchFailure. Pages are requested ahead, so the fetch goes on while the index
+   * loads and while the database writes: network, Node and database time overlap, and a bounded number
+   * of pages is held in memory.
+   */
+  private async stageRemoteList(
+    trx: Knex.Transaction,
+    input: { runId: number; location: Location; planner: PlanWriter; phasesMs: { localIndex: number; fetchAndStage: number } },
+  ): Promise<{ remoteCount: number; triaged: TriagedList }> {
+    const { runId, location, planner, phasesMs } = input;
+    const abort = new AbortController();
+    const pages = this.deps.remote.fetchUsers(location, { signal: abort.signal })[Symbol.asyncIterator]();
+    const nextPage = () =>
+      pages.next().then(
+        (result) => ({ ok: true as const, result }),
+        (error: unknown) => ({ ok: false as const, error }),
+      );
+    // Asking for pages ahead keeps the fetch going while the index loads and while a page is written.
+    const ahead: Array<ReturnType<typeof nextPage>> = [];
+    const askAhead = () => {
+      while (ahead.length < PAGES_AHEAD) ahead.push(nextPage());
+    };
+    const staging = new StagingWriter(trx, runId);
+    let received = 0;
+    const pacer = new PlanPacer();
+    let finished = false;
+    try {
+      const started = performance.now();
+      askAhead();
+      const index = await LocalUserIndex.load(trx, location.id);
+      phasesMs.localIndex = Math.round(performance.now() - started);
+      for (;;) {
+        const step = await ahead.shift()!;
+        if (!step.ok) {
+          finished = true;
+          throw new FetchFailure(step.error);
+        }
+        if (step.result.done) {
+          finished = true;
+          await staging.write(index.missingActiveUsers());
+          await staging.flush();
+          phasesMs.fetchAndStage = Math.round(performance.now() - started) - phasesMs.localIndex;
+          return {
+            remoteCount: received,
+            triaged: {
+              remoteUserCount: index.remoteUserCount,
+              possibleDuplicates: index.possibleDuplicates,
+              unchangedUserIds: index.unchangedUserIds(),
+              localActiveCount: index.activeCount,
+            },
+          };
+        }
+        askAhead();
+        const page = step.result.value;
+        const rows = index.triage(page.users, page.page, received);
+        await staging.write(rows, page.rejected);
+        received += page.users.length + page.rejected.length;
+        if (pacer.add(rows.length)) {
+          await staging.flush();
+          await planner.planUpTo(received);
+          pacer.planned(received);
+        }
+      }
+    } finally {
+      // The transaction can only roll back once an open COPY is cancelled.
+      await staging.abort();
+      if (!finished) {
+        abort.abort();
+        await pages.return?.(undefined).catch(() => undefined);
+      }
+    }
+  }
+}
+
+const countsForLog = (c: Pick<PlanCounts, 'newCount' | 'updateCount' | 'deactivateCount' | 'unchangedCount' | 'rejectedCount'>) => ({
+  new: c.newCount,
+  update: c.updateCount,
+  deactivate: c.deactivateCount,
+  unchanged: c.unchangedCount,
+  rejected: c.rejectedCount,
+});

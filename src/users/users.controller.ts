@@ -1,0 +1,51 @@
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import type { LocationService } from '../locations/location.service';
+import type { UsersRepository } from './users.queries';
+
+const PER_PAGE = 50;
+
+const listQuerySchema = z.object({
+  location: z
+    .string()
+    .trim()
+    .max(32)
+    .optional()
+    .transform((v) => v || undefined),
+  status: z.enum(['active', 'inactive', '']).optional().catch(undefined).transform((v) => v || undefined),
+  q: z
+    .string()
+    .trim()
+    .max(200)
+    .optional()
+    .transform((v) => v || undefined),
+  page: z.coerce.number().int().min(1).max(100_000).catch(1).default(1),
+});
+
+export function createUsersController(deps: { users: UsersRepository; locations: LocationService }) {
+  return {
+    async index(req: Request, res: Response) {
+      const filter = listQuerySchema.parse(req.query);
+      const [result, locations, syncable] = await Promise.all([
+        deps.users.list({ locationCode: filter.location, status: filter.status, q: filter.q, page: filter.page, perPage: PER_PAGE }),
+        deps.locations.list(),
+        deps.locations.listSyncable(),
+      ]);
+      res.render('admin/users/index', {
+        title: 'User Management',
+        filter,
+        result,
+        locations,
+        syncableLocations: syncable,
+        pageUrl: (page: number) => {
+          const params = new URLSearchParams();
+          if (filter.location) params.set('location', filter.location);
+          if (filter.status) params.set('status', filter.status);
+          if (filter.q) params.set('q', filter.q);
+          params.set('page', String(page));
+          return `/admin/users?${params.toString()}`;
+        },
+      });
+    },
+  };
+}
