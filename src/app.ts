@@ -1,19 +1,22 @@
-import express, { type Express } from 'express';
+import express, { Router, type Express } from 'express';
 import expressLayouts from 'express-ejs-layouts';
 import session from 'express-session';
 import helmet from 'helmet';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { pinoHttp } from 'pino-http';
+import { createApiRoutes } from './api/api.routes';
+import { loadCurrentUser, requireAdmin } from './auth/auth.middleware';
+import { createAuthRoutes } from './auth/auth.routes';
 import type { Container } from './container';
-import { redactUrl } from './platform/logger';
-import { loadCurrentUser } from './auth/auth.middleware';
+import { createLocationsRoutes } from './locations/locations.routes';
 import { createCsrf } from './platform/http/csrf';
 import { errorHandler, notFound } from './platform/http/error-handler';
 import { exposeFlash } from './platform/http/flash';
 import { rejectNulCharacters } from './platform/http/reject-nul';
-import { createApiRoutes } from './api/api.routes';
-import { createPageRoutes } from './auth/auth.routes';
+import { redactUrl } from './platform/logger';
+import { createSyncRoutes } from './sync/sync.routes';
+import { createUsersRoutes } from './users/users.routes';
 
 export type AppDeps = Container & { sessionStore: session.Store };
 
@@ -72,7 +75,11 @@ export function createApp(deps: AppDeps): Express {
     }
   });
 
-  app.use('/api', createApiRoutes(deps));
+  const { services } = deps;
+  app.use(
+    '/api',
+    createApiRoutes({ auth: services.auth, tokens: services.apiTokens, usersApi: services.usersApi, loginRateLimit: config.loginRateLimit }),
+  );
 
   const csrf = createCsrf();
   app.use(express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 100 }));
@@ -104,7 +111,13 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   app.use(expressLayouts);
-  app.use(createPageRoutes(deps));
+  app.use(createAuthRoutes({ auth: services.auth, sessionCookieName: config.session.cookieName, loginRateLimit: config.loginRateLimit }));
+  const admin = Router();
+  admin.use(requireAdmin);
+  admin.use(createUsersRoutes({ users: deps.repositories.users, locations: services.locations }));
+  admin.use(createSyncRoutes({ userSync: services.userSync, locations: services.locations }));
+  admin.use(createLocationsRoutes({ locations: services.locations, externalApi: services.externalApi }));
+  app.use('/admin', admin);
 
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -1,6 +1,7 @@
-import type { Knex } from 'knex';
+import type { Knex } from './platform/db/knex';
 import type { Logger } from 'pino';
 import type { Config } from './platform/config';
+import { revokeSessions } from './auth/sessions.queries';
 import { createLocationsRepository, type Location } from './locations/locations.queries';
 import { createSyncRunsRepository } from './sync/data/sync-runs.queries';
 import { createUsersRepository } from './users/users.queries';
@@ -50,6 +51,7 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
       ownLocationId: ownLocation.id,
       settings: config.sync,
       logger,
+      revokeSessions,
     }),
   };
   return { config, db, logger, ownLocation, repositories, services };

@@ -27,13 +27,7 @@ export class ApiTokenService {
     return { accessToken, expiresIn: ttlSeconds };
   }
 
-  /** The admin a token belongs to, or undefined for any bad, expired or outlived token. */
-  async verify(token: string): Promise<User | undefined> {
-    const result = await this.check(token);
-    return 'user' in result ? result.user : undefined;
-  }
-
-  /** Like `verify`, with the reason for a refusal (jsonwebtoken's words, which never quote the token), for the log. */
+  /** The admin a token belongs to, or the reason for a refusal (jsonwebtoken's words, which never quote the token), for the log. */
   async check(token: string): Promise<{ user: User } | { refused: string }> {
     const { secret, issuer, audience } = this.deps.jwt;
     let subject: string | undefined;

@@ -1,4 +1,4 @@
-import type { Knex } from 'knex';
+import type { Knex } from '../platform/db/knex';
 import type { Location } from '../locations/locations.queries';
 import { pageOfLocationUsers } from './users-page.queries';
 

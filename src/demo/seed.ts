@@ -1,4 +1,4 @@
-import type { Knex } from 'knex';
+import type { Knex } from '../platform/db/knex';
 import type { RemoteCredentials } from '../platform/config';
 import type { Container } from '../container';
 

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { LocationService } from '../locations/location.service';
-import { SECTION_KINDS, STALE_PLAN_MESSAGE, type SectionKind, type UserSyncService } from './user-sync.service';
+import { SECTION_KINDS, type SectionKind, type UserSyncService } from './user-sync.service';
 import { flash } from '../platform/http/flash';
 import { idParam, rowId } from '../platform/http/params';
 
@@ -66,7 +66,6 @@ export function createSyncController(deps: { userSync: UserSyncService; location
         unchanged,
         // Folded unless the admin is paging through it.
         unchangedOpen: req.query.unchanged_page !== undefined,
-        staleMessage: STALE_PLAN_MESSAGE,
         sectionPageUrl,
         formatTime,
       });

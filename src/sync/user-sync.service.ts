@@ -1,4 +1,5 @@
-import type { Knex } from 'knex';
+import type { RevokeSessions } from '../auth/sessions.queries';
+import type { Knex } from '../platform/db/knex';
 import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
 import { AppError, NotFoundError, ValidationError } from '../platform/errors';
@@ -12,7 +13,7 @@ import type {
   UnchangedUser,
 } from './data/sync-runs.queries';
 import type { RemoteUserSource } from '../remote/remote-users';
-import { applyPlan, endSessionsOfDeactivated, lockLocation, StalePlanError } from './data/apply.queries';
+import { applyPlan, deactivatedUserIds, lockLocation, StalePlanError } from './data/apply.queries';
 import { describeDatabaseFailure, describeFetchFailure } from './failure-messages';
 import { LocalUserIndex } from './preview/local-index';
 import { PlanPacer } from './preview/plan-pacer';
@@ -93,6 +94,8 @@ export class UserSyncService {
       ownLocationId: number;
       settings: SyncSettings;
       logger: Logger;
+      /** auth's: ends the sessions of the users this run deactivates, in the run's transaction. */
+      revokeSessions: RevokeSessions;
     },
   ) {}
 
@@ -237,7 +240,7 @@ export class UserSyncService {
     }
     await lockLocation(trx, run.locationId);
     await applyPlan(trx, runId, run.locationId, run);
-    const sessionsEnded = await endSessionsOfDeactivated(trx, runId);
+    const sessionsEnded = await this.deps.revokeSessions(trx, await deactivatedUserIds(trx, runId));
     await syncRuns.markCompleted(trx, runId, { executedBy: adminId, executeMs: Math.round(performance.now() - started) });
     return { kind: 'completed', run: (await syncRuns.findById(runId, trx))!, sessionsEnded };
   }

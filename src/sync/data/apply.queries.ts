@@ -100,15 +100,12 @@ export async function applyPlan(trx: Knex.Transaction, runId: number, locationId
   }
 }
 
-/** Ends the browser sessions of every user this plan deactivates (missing remotely or inactive there). */
-export async function endSessionsOfDeactivated(trx: Knex.Transaction, runId: number): Promise<number> {
-  const result = await trx.raw(
-    `DELETE FROM session
-     WHERE sess->>'userId' IN (
-         SELECT user_id::text FROM sync_run_items
-         WHERE sync_run_id = ?::int
-           AND (kind = 'deactivate' OR (kind = 'update' AND (after->>'is_active')::boolean IS FALSE)))`,
-    [runId],
-  );
-  return result.rowCount ?? 0;
+/** The users this plan deactivates (missing remotely or inactive there), whose sessions must end. */
+export async function deactivatedUserIds(trx: Knex.Transaction, runId: number): Promise<number[]> {
+  const rows: Array<{ user_id: number }> = await trx('sync_run_items')
+    .select('user_id')
+    .where({ sync_run_id: runId })
+    .whereNotNull('user_id')
+    .andWhere((q) => q.where({ kind: 'deactivate' }).orWhere((u) => u.where({ kind: 'update' }).whereRaw(`(after->>'is_active')::boolean IS FALSE`)));
+  return rows.map((r) => r.user_id);
 }

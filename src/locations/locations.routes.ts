@@ -1,0 +1,18 @@
+import { Router } from 'express';
+import type { ExternalApiService } from '../remote/external-api.service';
+import { createLocationsController } from './locations.controller';
+import type { LocationService } from './location.service';
+
+/** Locations, mounted under /admin behind the sign-in check. */
+export function createLocationsRoutes(deps: { locations: LocationService; externalApi: Pick<ExternalApiService, 'testConnection'> }): Router {
+  const router = Router();
+  const locations = createLocationsController(deps);
+  router.get('/locations', locations.index);
+  router.post('/locations', locations.create);
+  router.get('/locations/:id/edit', locations.edit);
+  router.post('/locations/:id', locations.update);
+  router.post('/locations/:id/test', locations.testConnection);
+  router.post('/locations/:id/activate', locations.setActive);
+  router.post('/locations/:id/deactivate', locations.setActive);
+  return router;
+}
