@@ -52,10 +52,7 @@ export async function runPerRowBaseline(options: {
     for (const row of remote) {
       const email = row.email.trim().toLowerCase();
       seen.add(email);
-      const found = await client.query('SELECT id FROM users WHERE location_id = $1 AND lower(email) = $2 LIMIT 1', [
-        options.locationId,
-        email,
-      ]);
+      const found = await client.query('SELECT id FROM users WHERE location_id = $1 AND lower(email) = $2 LIMIT 1', [options.locationId, email]);
       statements++;
       const values = [row.name ?? '', row.role ?? null, row.is_active !== false, String(row.id)];
       if (found.rows[0]) {

@@ -64,12 +64,7 @@ export async function ensureLocations(db: Knex, remoteUrl: string) {
  * Empties users and sync runs (keeping admins of other locations) and seeds the local mirror for N remote
  * users, server-side with generate_series: no rows cross the wire.
  */
-export async function seedMirror(
-  db: Knex,
-  ids: { syncedId: number; otherId: number },
-  n: number,
-  remote: RemoteKind = 'laravel',
-): Promise<void> {
+export async function seedMirror(db: Knex, ids: { syncedId: number; otherId: number }, n: number, remote: RemoteKind = 'laravel'): Promise<void> {
   await db.raw('TRUNCATE sync_run_items, sync_runs');
   await db.raw('DELETE FROM users WHERE location_id IN (?, ?)', [ids.syncedId, ids.otherId]);
   await db.raw(
@@ -173,17 +168,11 @@ export async function verifySynced(db: Knex, ids: { syncedId: number; otherId: n
     problems.push(`gone users: ${gone!.total} of ${goneCount(n)} kept, ${gone!.still_active} still active`);
   }
   const [other] = (
-    await db.raw(
-      `SELECT count(*) FILTER (WHERE is_active AND name LIKE 'Other User %') AS intact FROM users WHERE location_id = ?`,
-      [ids.otherId],
-    )
+    await db.raw(`SELECT count(*) FILTER (WHERE is_active AND name LIKE 'Other User %') AS intact FROM users WHERE location_id = ?`, [ids.otherId])
   ).rows as { intact: number }[];
   if (other!.intact !== OTHER_LOCATION_USERS) problems.push(`other location: ${other!.intact} of ${OTHER_LOCATION_USERS} intact`);
   const [hashes] = (
-    await db.raw(`SELECT count(*) AS n FROM users WHERE location_id IN (?, ?) AND password_hash IS NOT NULL`, [
-      ids.syncedId,
-      ids.otherId,
-    ])
+    await db.raw(`SELECT count(*) AS n FROM users WHERE location_id IN (?, ?) AND password_hash IS NOT NULL`, [ids.syncedId, ids.otherId])
   ).rows as { n: number }[];
   if (hashes!.n > 0) problems.push(`${hashes!.n} synced users gained a password hash`);
   return problems;

@@ -58,7 +58,9 @@ function syncTable(runs: SyncFigures[], baseline: BaselineFigures): string[] {
   const lines: string[] = [];
   lines.push('### Sync (loopback remote, local mirror = the location + 100,000 users of another location)');
   lines.push('');
-  lines.push('| N | remote | preview | preview rows/s | execute | execute rows/s | preview + execute | peak RSS preview / execute | per-row baseline | floor (fetch + COPY) | × faster than per-row | × floor |');
+  lines.push(
+    '| N | remote | preview | preview rows/s | execute | execute rows/s | preview + execute | peak RSS preview / execute | per-row baseline | floor (fetch + COPY) | × faster than per-row | × floor |',
+  );
   lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const run of runs) {
     const d = derived(run, baseline);
@@ -83,7 +85,7 @@ function syncTable(runs: SyncFigures[], baseline: BaselineFigures): string[] {
       runs.map((r) => `${fmt(r.appFetchMs)} ms at N=${fmt(r.n)} from ${REMOTE_LABEL[r.remote]} (peak ${fmt(r.appFetchRssMb)} MB)`).join(', ') +
       '; the floor reads the same pages in ' +
       runs.map((r) => `${fmt(r.floorFetchMs)} ms`).join(', ') +
-      '. The rest of the preview is reading the local users (one COPY), sorting each page through them, and staging, planning and saving the rows that change (with --trace-sql the preview\'s log line gives these phases).',
+      ". The rest of the preview is reading the local users (one COPY), sorting each page through them, and staging, planning and saving the rows that change (with --trace-sql the preview's log line gives these phases).",
   );
   const cpuLines = runs.filter((r) => r.previewCpuMs && r.executeCpuMs && r.appFetchCpuMs);
   if (cpuLines.length > 0) {
@@ -158,7 +160,7 @@ export function renderMarkdown(input: { date: Date; machine: string; command: st
     `- Machine: ${input.machine}`,
     `- Command: \`${input.command}\``,
     `- Load average (1, 5, 15 min) before the run: ${input.loadBefore.map((l) => l.toFixed(2)).join(', ')} (other work on the machine shows here)`,
-    '- Local mirror: the synced location\'s users plus 100,000 users of another location (with the same emails).',
+    "- Local mirror: the synced location's users plus 100,000 users of another location (with the same emails).",
     '- Change mix: 5% new, 5% changed (name, role, reactivation, remote id), 2% gone, the rest unchanged.',
     '',
     '## How to read it',
@@ -172,14 +174,14 @@ export function renderMarkdown(input: { date: Date; machine: string; command: st
     '  location and an INSERT or UPDATE, then one UPDATE per missing user, each statement committing on its own),',
     '  measured once on the Laravel-shaped remote and extrapolated linearly to N.',
     '- **floor**: the same pages fetched over loopback HTTP and thrown away (the faster of one request at a time and',
-    '  the app\'s concurrency), plus a raw COPY of N rows into a temporary table: the physical limit of this machine.',
-    '- **peak RSS**: `process.resourceUsage().maxRSS` of the step\'s own process, Node, tsx and the app\'s modules included.',
-    '- **CPU time**: user + system time, from /proc, of the step\'s process (all its threads), of every PostgreSQL',
-    '  process and of the remote server\'s process, during the step. Their sum against the wall time and the cores',
-    '  tells whether a step waits on itself or on the machine. With a Sinkron remote, PostgreSQL includes the remote\'s',
+    "  the app's concurrency), plus a raw COPY of N rows into a temporary table: the physical limit of this machine.",
+    "- **peak RSS**: `process.resourceUsage().maxRSS` of the step's own process, Node, tsx and the app's modules included.",
+    "- **CPU time**: user + system time, from /proc, of the step's process (all its threads), of every PostgreSQL",
+    "  process and of the remote server's process, during the step. Their sum against the wall time and the cores",
+    "  tells whether a step waits on itself or on the machine. With a Sinkron remote, PostgreSQL includes the remote's",
     '  own queries (both databases are in the one server). Where the time goes, and what was tried:',
     '  [sync-performance.md](sync-performance.md).',
-    '- The bench checks every run: the plan\'s counts against the mix, then after execute every remote user row by row,',
+    "- The bench checks every run: the plan's counts against the mix, then after execute every remote user row by row,",
     '  the gone users deactivated, the other location untouched, and no synced user with a password hash.',
     '',
     '## Results',

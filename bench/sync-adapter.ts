@@ -1,10 +1,7 @@
 /** The two calls the bench makes into the real sync service, as the container exposes it. */
 import type { Container } from '../src/container';
 
-export async function previewSync(
-  container: Container,
-  input: { locationId: number; adminId: number },
-): Promise<Record<string, unknown>> {
+export async function previewSync(container: Container, input: { locationId: number; adminId: number }): Promise<Record<string, unknown>> {
   const { runId, status } = await container.services.userSync.preview(input.locationId, input.adminId);
   if (status !== 'previewed') {
     const run = await container.repositories.syncRuns.findById(runId);

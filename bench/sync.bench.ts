@@ -90,7 +90,12 @@ function runWorker<T = StepResult>(task: WorkerTask, onStarted?: (child: ChildPr
     // The task travels in the environment, not argv: it holds database URLs that `ps` would show.
     const child = fork(WORKER, [], {
       cwd: ROOT,
-      execArgv: ['--import', 'tsx', ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile, task.task)}`] : []), ...(args['node-flags']?.split(' ').filter(Boolean) ?? [])],
+      execArgv: [
+        '--import',
+        'tsx',
+        ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile, task.task)}`] : []),
+        ...(args['node-flags']?.split(' ').filter(Boolean) ?? []),
+      ],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: {
         PATH: process.env.PATH ?? '',
@@ -259,17 +264,22 @@ async function syncRound(stack: Stack, ids: { syncedId: number; otherId: number 
   await stack.db.raw('CHECKPOINT');
   log(`${label}: execute run ${runId}`);
   const execute = await runWorker({ task: 'execute', env: appEnv(stack), locationId: ids.syncedId, adminId, runId, cpu });
-  const problems = [
-    ...planProblems(preview.detail.counts as Record<string, number>, n, remote.kind),
-    ...(await verifySynced(stack.db, ids, n)),
-  ];
+  const problems = [...planProblems(preview.detail.counts as Record<string, number>, n, remote.kind), ...(await verifySynced(stack.db, ids, n))];
   if (problems.length > 0) log(`${label}: PROBLEMS after execute: ${problems.join('; ')}`);
 
   log(`${label}: the app's fetch alone`);
   const fetchAlone = await runWorker({ task: 'fetch', env: appEnv(stack), locationId: ids.syncedId, cpu });
 
   log(`${label}: floor`);
-  const floorTask = { task: 'floor', databaseUrl: stack.databaseUrl, remoteUrl: remote.url, credentials: REMOTE_CREDENTIALS, n, pages: Math.ceil(remote.listed / PER_PAGE), perPage: PER_PAGE } as const;
+  const floorTask = {
+    task: 'floor',
+    databaseUrl: stack.databaseUrl,
+    remoteUrl: remote.url,
+    credentials: REMOTE_CREDENTIALS,
+    n,
+    pages: Math.ceil(remote.listed / PER_PAGE),
+    perPage: PER_PAGE,
+  } as const;
   // The floor is the faster of one request at a time and the app's concurrency.
   const floors = [await runWorker({ ...floorTask, concurrency: 1 }), await runWorker({ ...floorTask, concurrency: REMOTE_CONCURRENCY })];
   const floorMs = (f: StepResult) => (f.detail.fetchMs as number) + (f.detail.copyMs as number);
@@ -306,7 +316,13 @@ async function stopServer(server: ChildProcess | undefined): Promise<void> {
 type Round = Awaited<ReturnType<typeof syncRound>>;
 
 /** `repeat` rounds at N from one remote; times are medians, peak RSS the highest seen. */
-async function measureSync(stack: Stack, ids: { syncedId: number; otherId: number }, adminId: number, n: number, kind: RemoteKind): Promise<SyncFigures> {
+async function measureSync(
+  stack: Stack,
+  ids: { syncedId: number; otherId: number },
+  adminId: number,
+  n: number,
+  kind: RemoteKind,
+): Promise<SyncFigures> {
   let target: RemoteTarget;
   let stopRemote = async () => {};
   if (kind === 'laravel') {

@@ -18,8 +18,25 @@ export type WorkerTask = (
   | { task: 'preview'; env: Record<string, string>; locationId: number; adminId: number }
   | { task: 'fetch'; env: Record<string, string>; locationId: number }
   | { task: 'execute'; env: Record<string, string>; locationId: number; adminId: number; runId: number }
-  | { task: 'floor'; databaseUrl: string; remoteUrl: string; credentials: { email: string; password: string }; n: number; pages: number; perPage: number; concurrency: number }
-  | { task: 'baseline'; databaseUrl: string; remoteUrl: string; credentials: { email: string; password: string }; locationId: number; perPage: number; oneTransaction: boolean }
+  | {
+      task: 'floor';
+      databaseUrl: string;
+      remoteUrl: string;
+      credentials: { email: string; password: string };
+      n: number;
+      pages: number;
+      perPage: number;
+      concurrency: number;
+    }
+  | {
+      task: 'baseline';
+      databaseUrl: string;
+      remoteUrl: string;
+      credentials: { email: string; password: string };
+      locationId: number;
+      perPage: number;
+      oneTransaction: boolean;
+    }
   | { task: 'serve'; env: Record<string, string> }
 ) & { cpu?: CpuParties };
 
@@ -86,7 +103,9 @@ function traceSql(db: ReturnType<typeof createDb>) {
     const start = started.get(query.__knexQueryUid);
     if (start === undefined) return;
     const sql = query.sql.replace(/\s+/g, ' ').slice(0, 90);
-    process.stderr.write(`[sql] at ${(start - origin).toFixed(0).padStart(6)} ms  ${(performance.now() - start).toFixed(1).padStart(7)} ms  ${sql}\n`);
+    process.stderr.write(
+      `[sql] at ${(start - origin).toFixed(0).padStart(6)} ms  ${(performance.now() - start).toFixed(1).padStart(7)} ms  ${sql}\n`,
+    );
   });
 }
 

@@ -4,9 +4,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('sync_runs', (table) => {
     table.increments('id');
     table.integer('location_id').notNullable().references('id').inTable('locations').onDelete('RESTRICT');
-    table
-      .enu('status', ['previewed', 'executing', 'completed', 'failed', 'expired'])
-      .notNullable();
+    table.enu('status', ['previewed', 'executing', 'completed', 'failed', 'expired']).notNullable();
     table.integer('previewed_by').nullable().references('id').inTable('users').onDelete('SET NULL');
     table.integer('executed_by').nullable().references('id').inTable('users').onDelete('SET NULL');
     table.integer('remote_count').notNullable().defaultTo(0);

@@ -28,11 +28,7 @@ export class DatabaseUnavailableError extends Error {
  * Starts one Sinkron instance in a fixed order: database → migrations → services → app → listen.
  * `stop` undoes it in reverse.
  */
-export async function startInstance(options: {
-  config: Config;
-  logger: Logger;
-  databaseUrl: string;
-}): Promise<RunningInstance> {
+export async function startInstance(options: { config: Config; logger: Logger; databaseUrl: string }): Promise<RunningInstance> {
   const { config, logger, databaseUrl } = options;
   const db = createDb(databaseUrl, { logger });
   try {

@@ -23,9 +23,7 @@ export class AuthService {
   // Verified against for unknown emails, so both failures cost the same time.
   private decoyHash: Promise<string> | undefined;
 
-  constructor(
-    private readonly deps: { users: UsersRepository; ownLocation: Location; logger: Logger },
-  ) {}
+  constructor(private readonly deps: { users: UsersRepository; ownLocation: Location; logger: Logger }) {}
 
   /** The signed-in admin, or undefined for any failure (the caller shows one message for all). */
   async authenticate(email: string, password: string): Promise<User | undefined> {

@@ -15,8 +15,7 @@ function createFailedLoginLimiters(
   scope: { key: string; attempts: string; logMessage: string },
   refuse: (req: Request, res: Response, message: string) => void,
 ) {
-  const accountKey = (req: Request) =>
-    `${scope.key}:${typeof req.body?.email === 'string' ? req.body.email.trim().toLowerCase() : ''}`;
+  const accountKey = (req: Request) => `${scope.key}:${typeof req.body?.email === 'string' ? req.body.email.trim().toLowerCase() : ''}`;
   const minutes = Math.ceil(limit.windowMs / 60_000);
   const message = `Too many failed ${scope.attempts}. Wait ${minutes} minute${minutes === 1 ? '' : 's'} and try again.`;
   const common = {

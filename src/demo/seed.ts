@@ -112,12 +112,7 @@ export function demoHubCopy(code: string, remote: RemoteRow[]): HubUser[] {
   return copy;
 }
 
-async function insertUsers(
-  db: Knex,
-  locationId: number,
-  users: Array<DemoUser | HubUser>,
-  synced: boolean,
-): Promise<number> {
+async function insertUsers(db: Knex, locationId: number, users: Array<DemoUser | HubUser>, synced: boolean): Promise<number> {
   const result = await db.raw(
     `INSERT INTO users (location_id, email, name, role, is_active, remote_id, last_synced_at, deactivated_at)
      SELECT ?, u.email, u.name, u.role, u.is_active, u.remote_id,
@@ -173,12 +168,7 @@ export async function readRemoteRows(remote: Container): Promise<RemoteRow[]> {
  * On the hub: the location pointing at the demo server (its URL follows the port it runs on) and, when
  * that location has no users yet, the stale copy. Returns how many users were inserted.
  */
-export async function seedDemoHubLocation(
-  hub: Container,
-  location: DemoLocation,
-  onlineUrl: string,
-  remote: Container,
-): Promise<number> {
+export async function seedDemoHubLocation(hub: Container, location: DemoLocation, onlineUrl: string, remote: Container): Promise<number> {
   const { locations } = hub.repositories;
   let stored = await locations.findByCode(location.code);
   if (!stored) stored = await locations.create({ code: location.code, name: location.name, onlineUrl });

@@ -90,8 +90,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     const hub = await startInstance({ config, logger, databaseUrl: databases.url });
     instances.push(hub);
     for (const remote of remotes) {
-      inserted.HUB = (inserted.HUB ?? 0) +
-        (await seedDemoHubLocation(hub.container, remote.location, remote.url, remote.instance.container));
+      inserted.HUB = (inserted.HUB ?? 0) + (await seedDemoHubLocation(hub.container, remote.location, remote.url, remote.instance.container));
     }
     logger.info({ inserted, remotes: remotes.map((r) => ({ code: r.location.code, url: r.url })) }, 'demo ready');
     return { hub, remotes, instances: [...instances], inserted, stop };

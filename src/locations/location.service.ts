@@ -32,9 +32,7 @@ function isAbsoluteHttpUrl(value: string): boolean {
 export type OnlineUrlPolicy = (url: string) => Promise<void>;
 
 export class LocationService {
-  constructor(
-    private readonly deps: { locations: LocationsRepository; checkOnlineUrl?: OnlineUrlPolicy },
-  ) {}
+  constructor(private readonly deps: { locations: LocationsRepository; checkOnlineUrl?: OnlineUrlPolicy }) {}
 
   list(): Promise<Location[]> {
     return this.deps.locations.list();

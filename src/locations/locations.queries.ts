@@ -44,11 +44,7 @@ export function createLocationsRepository(db: Knex) {
 
     /** Active locations that have a remote to sync from. */
     async listSyncable(): Promise<Location[]> {
-      const rows = await db<LocationRow>('locations')
-        .where('is_active', true)
-        .whereNotNull('online_url')
-        .whereNot('online_url', '')
-        .orderBy('code');
+      const rows = await db<LocationRow>('locations').where('is_active', true).whereNotNull('online_url').whereNot('online_url', '').orderBy('code');
       return rows.map(toLocation);
     },
 
@@ -63,18 +59,13 @@ export function createLocationsRepository(db: Knex) {
     },
 
     async create(input: LocationInput, trx: Knex = db): Promise<Location> {
-      const [row] = await trx<LocationRow>('locations')
-        .insert({ code: input.code, name: input.name, online_url: input.onlineUrl })
-        .returning('*');
+      const [row] = await trx<LocationRow>('locations').insert({ code: input.code, name: input.name, online_url: input.onlineUrl }).returning('*');
       return toLocation(row as LocationRow);
     },
 
     /** Inserts the location unless its code exists; returns the stored one either way. */
     async ensure(input: LocationInput, trx: Knex = db): Promise<Location> {
-      await trx('locations')
-        .insert({ code: input.code, name: input.name, online_url: input.onlineUrl })
-        .onConflict('code')
-        .ignore();
+      await trx('locations').insert({ code: input.code, name: input.name, online_url: input.onlineUrl }).onConflict('code').ignore();
       return (await this.findByCode(input.code, trx)) as Location;
     },
 
@@ -87,10 +78,7 @@ export function createLocationsRepository(db: Knex) {
     },
 
     async setActive(id: number, isActive: boolean, trx: Knex = db): Promise<Location | undefined> {
-      const [row] = await trx<LocationRow>('locations')
-        .where({ id })
-        .update({ is_active: isActive, updated_at: db.fn.now() })
-        .returning('*');
+      const [row] = await trx<LocationRow>('locations').where({ id }).update({ is_active: isActive, updated_at: db.fn.now() }).returning('*');
       return row && toLocation(row as LocationRow);
     },
   };

@@ -48,8 +48,7 @@ function parseAddress(text: string): Address | undefined {
   return unwrap(ipaddr.parse(bare.split('%')[0]!));
 }
 
-const inRange = (address: Address, [range, bits]: [Address, number]) =>
-  address.kind() === range.kind() && address.match(range, bits);
+const inRange = (address: Address, [range, bits]: [Address, number]) => address.kind() === range.kind() && address.match(range, bits);
 
 type AllowEntry = { kind: 'host'; name: string } | { kind: 'suffix'; suffix: string } | { kind: 'cidr'; range: [Address, number] };
 
@@ -87,7 +86,8 @@ export function createUrlPolicy(allowedHosts: string[]): UrlPolicy {
   const nameAllowed = (host: string) =>
     allowList.some(
       (entry) =>
-        (entry.kind === 'host' && entry.name === host) || (entry.kind === 'suffix' && host.endsWith(entry.suffix) && host.length > entry.suffix.length),
+        (entry.kind === 'host' && entry.name === host) ||
+        (entry.kind === 'suffix' && host.endsWith(entry.suffix) && host.length > entry.suffix.length),
     );
   const addressAllowed = (address: Address) => allowList.some((entry) => entry.kind === 'cidr' && inRange(address, entry.range));
 

@@ -59,8 +59,5 @@ export function createLogger(config: Pick<Config, 'log'>, destination?: Destinat
   };
   if (destination) return pino(options, destination);
   if (!config.log.file) return pino(options);
-  return pino(
-    options,
-    pino.multistream([{ stream: process.stdout }, { stream: pino.destination({ dest: config.log.file, mkdir: true }) }]),
-  );
+  return pino(options, pino.multistream([{ stream: process.stdout }, { stream: pino.destination({ dest: config.log.file, mkdir: true }) }]));
 }

@@ -27,9 +27,7 @@ export function transportCode(error: unknown): string | undefined {
   return undefined;
 }
 
-export type TransportFailure =
-  | { retryable: true; kind: 'timeout' | 'reset'; code: string }
-  | { retryable: false; error: RemoteApiError };
+export type TransportFailure = { retryable: true; kind: 'timeout' | 'reset'; code: string } | { retryable: false; error: RemoteApiError };
 
 const fail = (kind: RemoteApiErrorKind, message: string, target: RequestTarget): TransportFailure => ({
   retryable: false,

@@ -135,12 +135,7 @@ export class ExternalApiService implements RemoteUserSource {
   }
 
   /** Pages 2..lastPage, a few at a time, yielded in page order. */
-  private async *concurrentPages(
-    session: RemoteSession,
-    location: Location,
-    first: FetchedPage,
-    lastPage: number,
-  ): AsyncGenerator<RemoteUserPage> {
+  private async *concurrentPages(session: RemoteSession, location: Location, first: FetchedPage, lastPage: number): AsyncGenerator<RemoteUserPage> {
     const code = location.code.toUpperCase();
     const inFlight = new Map<number, Promise<FetchedPage>>();
     let nextToStart = 2;
@@ -160,7 +155,10 @@ export class ExternalApiService implements RemoteUserSource {
       inFlight.delete(page);
       this.refuseRepeat(code, previous, current, page);
       yield current.users;
-      if (current.info.rows.length === 0 || (current.info.currentPage !== null && current.info.lastPage !== null && current.info.currentPage >= current.info.lastPage)) {
+      if (
+        current.info.rows.length === 0 ||
+        (current.info.currentPage !== null && current.info.lastPage !== null && current.info.currentPage >= current.info.lastPage)
+      ) {
         return;
       }
       previous = current;
@@ -225,9 +223,10 @@ export class ExternalApiService implements RemoteUserSource {
 
   private pageCapError(code: string, page: number): RemoteApiError {
     const max = this.deps.remote.maxPages;
-    return new RemoteApiError(
-      `${code} has more than ${max.toLocaleString('en-US')} pages of users (REMOTE_MAX_PAGES), so the list was not used`,
-      { kind: 'protocol', locationCode: code, page: Math.min(page, max + 1) },
-    );
+    return new RemoteApiError(`${code} has more than ${max.toLocaleString('en-US')} pages of users (REMOTE_MAX_PAGES), so the list was not used`, {
+      kind: 'protocol',
+      locationCode: code,
+      page: Math.min(page, max + 1),
+    });
   }
 }

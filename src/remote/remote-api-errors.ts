@@ -13,10 +13,7 @@ export class RemoteApiError extends AppError {
   /** The remote HTTP status, when there was one. */
   readonly remoteStatus?: number;
 
-  constructor(
-    message: string,
-    details: { kind: RemoteApiErrorKind; locationCode: string; page?: number; remoteStatus?: number },
-  ) {
+  constructor(message: string, details: { kind: RemoteApiErrorKind; locationCode: string; page?: number; remoteStatus?: number }) {
     super(message, 502, true);
     this.kind = details.kind;
     this.locationCode = details.locationCode;

@@ -242,7 +242,10 @@ export class RemoteSession {
       const backoff = remote.retryBaseMs * 2 ** attempt;
       const asked = response ? retryAfterMs(response) : undefined;
       const delayMs = Math.min(asked ?? backoff, RETRY_AFTER_CAP_MS);
-      logger.warn({ location: target.locationCode, page: target.page, cause: retryCause!, attempt: attempt + 1, delayMs }, 'remote request failed: retrying');
+      logger.warn(
+        { location: target.locationCode, page: target.page, cause: retryCause!, attempt: attempt + 1, delayMs },
+        'remote request failed: retrying',
+      );
       try {
         await sleep(delayMs, this.signal);
       } catch {
@@ -277,12 +280,16 @@ export class RemoteSession {
 
   /** JSON or a protocol error naming what came instead (an HTML login page, a proxy error page). */
   private parseJson(response: AxiosResponse<string>, target: RequestTarget): unknown {
-    const contentType = String(response.headers['content-type'] ?? 'no content type').split(';')[0]!.trim();
+    const contentType = String(response.headers['content-type'] ?? 'no content type')
+      .split(';')[0]!
+      .trim();
     const notTheApi = (what: string) =>
-      new RemoteApiError(
-        `${target.locationCode} answered with ${what} (${contentType}, status ${response.status}) on ${describeTarget(target)}`,
-        { kind: 'protocol', locationCode: target.locationCode, page: target.page, remoteStatus: response.status },
-      );
+      new RemoteApiError(`${target.locationCode} answered with ${what} (${contentType}, status ${response.status}) on ${describeTarget(target)}`, {
+        kind: 'protocol',
+        locationCode: target.locationCode,
+        page: target.page,
+        remoteStatus: response.status,
+      });
     if (!/^application\/([a-z.+-]+\+)?json$/i.test(contentType)) throw notTheApi('something that is not the users API');
     try {
       return JSON.parse(typeof response.data === 'string' ? response.data : String(response.data));

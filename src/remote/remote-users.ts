@@ -40,7 +40,9 @@ export const normaliseEmail = (email: string): string => email.trim().toLowerCas
 
 export const isValidEmail = (email: string): boolean => EMAIL_PATTERN.test(email) && email.length <= 320;
 
-const activeFlag = z.union([z.boolean(), z.literal(0), z.literal(1), z.literal('0'), z.literal('1')]).transform((v) => v === true || v === 1 || v === '1');
+const activeFlag = z
+  .union([z.boolean(), z.literal(0), z.literal(1), z.literal('0'), z.literal('1')])
+  .transform((v) => v === true || v === 1 || v === '1');
 
 const remoteUserSchema = z.object({
   email: z.string({ error: (issue) => (issue.input === undefined ? 'email is missing' : 'email is not a string') }),
@@ -95,10 +97,7 @@ function readPlainRow(row: Record<string, unknown>): RemoteUser | undefined {
 }
 
 /** Validates one row of a users page: a usable user, or a rejection with its reason. */
-export function parseRemoteUser(
-  raw: unknown,
-  page: number,
-): { ok: true; user: RemoteUser } | { ok: false; rejected: RejectedRemoteRow } {
+export function parseRemoteUser(raw: unknown, page: number): { ok: true; user: RemoteUser } | { ok: false; rejected: RejectedRemoteRow } {
   if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
     const plain = readPlainRow(raw as Record<string, unknown>);
     if (plain) return { ok: true, user: plain };

@@ -28,8 +28,7 @@ const runsQuery = z.object({
   page: pageNumber,
 });
 
-const formatTime = (date: Date | null | undefined) =>
-  date ? `${date.toISOString().replace('T', ' ').slice(0, 19)} UTC` : '—';
+const formatTime = (date: Date | null | undefined) => (date ? `${date.toISOString().replace('T', ' ').slice(0, 19)} UTC` : '—');
 
 export function createSyncController(deps: { userSync: UserSyncService; locations: LocationService }) {
   return {

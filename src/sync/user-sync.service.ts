@@ -4,14 +4,7 @@ import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
 import { AppError, NotFoundError, ValidationError } from '../platform/errors';
 import type { Location, LocationsRepository } from '../locations/locations.queries';
-import type {
-  SyncItemKind,
-  SyncRun,
-  SyncRunItem,
-  SyncRunListFilter,
-  SyncRunsRepository,
-  UnchangedUser,
-} from './data/sync-runs.queries';
+import type { SyncItemKind, SyncRun, SyncRunItem, SyncRunListFilter, SyncRunsRepository, UnchangedUser } from './data/sync-runs.queries';
 import type { RemoteUserSource } from '../remote/remote-users';
 import { applyPlan, deactivatedUserIds, lockLocation, StalePlanError } from './data/apply.queries';
 import { describeDatabaseFailure, describeFetchFailure } from './failure-messages';
@@ -74,10 +67,7 @@ class FetchFailure extends Error {
  */
 export function guardRequired(counts: Pick<PlanCounts, 'deactivateCount' | 'localActiveCount' | 'usableCount'>, settings: SyncSettings): boolean {
   if (counts.usableCount === 0 && counts.localActiveCount > 0) return true;
-  return (
-    counts.deactivateCount > (counts.localActiveCount * settings.guardPercent) / 100 &&
-    counts.deactivateCount > settings.guardMin
-  );
+  return counts.deactivateCount > (counts.localActiveCount * settings.guardPercent) / 100 && counts.deactivateCount > settings.guardMin;
 }
 
 /**

@@ -12,7 +12,11 @@ const listQuerySchema = z.object({
     .max(32)
     .optional()
     .transform((v) => v || undefined),
-  status: z.enum(['active', 'inactive', '']).optional().catch(undefined).transform((v) => v || undefined),
+  status: z
+    .enum(['active', 'inactive', ''])
+    .optional()
+    .catch(undefined)
+    .transform((v) => v || undefined),
   q: z
     .string()
     .trim()

@@ -88,22 +88,13 @@ export function createUsersRepository(db: Knex) {
     },
 
     /** The user and password hash for a login to this instance (its own location only). */
-    async findCredentials(
-      locationId: number,
-      email: string,
-    ): Promise<{ user: User; passwordHash: string | null } | undefined> {
-      const row = await db<UserRow>('users')
-        .where({ location_id: locationId })
-        .whereRaw('lower(email) = lower(?)', [email.trim()])
-        .first();
+    async findCredentials(locationId: number, email: string): Promise<{ user: User; passwordHash: string | null } | undefined> {
+      const row = await db<UserRow>('users').where({ location_id: locationId }).whereRaw('lower(email) = lower(?)', [email.trim()]).first();
       return row && { user: toUser(row), passwordHash: row.password_hash };
     },
 
     async hasActiveAdmin(locationId: number): Promise<boolean> {
-      const row = await db('users')
-        .where({ location_id: locationId, role: 'admin', is_active: true })
-        .whereNotNull('password_hash')
-        .first('id');
+      const row = await db('users').where({ location_id: locationId, role: 'admin', is_active: true }).whereNotNull('password_hash').first('id');
       return row !== undefined;
     },
 

@@ -40,9 +40,9 @@ afterAll(async () => {
 const url = (path: string) => `${env.demo.hub.url}${path}`;
 const syncForm = () => page.locator('form[action="/admin/users/sync/preview"]');
 const emailsIn = (p: Page, kind: string) =>
-  p.locator(`table[data-kind="${kind}"] tbody tr[data-email]`).evaluateAll((rows) =>
-    rows.map((row) => (row.getAttribute('data-email') ?? '').toLowerCase()).sort(),
-  );
+  p
+    .locator(`table[data-kind="${kind}"] tbody tr[data-email]`)
+    .evaluateAll((rows) => rows.map((row) => (row.getAttribute('data-email') ?? '').toLowerCase()).sort());
 
 async function signIn(p: Page, password = E2E_ADMIN.password) {
   await p.goto(url('/login'));
@@ -81,10 +81,16 @@ describe('the demo, in the browser', () => {
   });
 
   it('3. lists every active location with an online URL in the dropdown', async () => {
-    const syncable = await hub.db('locations').where({ is_active: true }).whereNotNull('online_url').whereNot('online_url', '').orderBy('code').pluck('id');
-    const options = await syncForm().locator('select[name="location_id"] option').evaluateAll((nodes) =>
-      nodes.map((node) => Number(node.getAttribute('value'))),
-    );
+    const syncable = await hub
+      .db('locations')
+      .where({ is_active: true })
+      .whereNotNull('online_url')
+      .whereNot('online_url', '')
+      .orderBy('code')
+      .pluck('id');
+    const options = await syncForm()
+      .locator('select[name="location_id"] option')
+      .evaluateAll((nodes) => nodes.map((node) => Number(node.getAttribute('value'))));
     expect(options).toEqual(syncable);
     expect(syncable).toEqual([await locationId('DEV'), await locationId('TEST')]);
   });
@@ -97,7 +103,9 @@ describe('the demo, in the browser', () => {
     expect(plan.reactivated.length).toBeGreaterThan(0);
     expect(plan.deactivated.length).toBeGreaterThan(0);
 
-    await syncForm().getByLabel('Location').selectOption(String(await locationId('DEV')));
+    await syncForm()
+      .getByLabel('Location')
+      .selectOption(String(await locationId('DEV')));
     await syncForm().getByRole('button', { name: 'Sync from Server' }).click();
     await page.waitForURL(/\/admin\/users\/sync\/\d+$/);
     runPath = new URL(page.url()).pathname;
@@ -156,10 +164,13 @@ describe('the demo, in the browser', () => {
     await filters.getByLabel('Status').selectOption('inactive');
     await filters.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(/status=inactive/);
-    const inactiveShown = await page.locator('table tbody tr[data-email]').evaluateAll((rows) =>
-      rows.map((row) => (row.getAttribute('data-email') ?? '').toLowerCase()).sort(),
-    );
-    const inactiveExpected = [...local].filter(([, user]) => !user.isActive).map(([email]) => email).sort();
+    const inactiveShown = await page
+      .locator('table tbody tr[data-email]')
+      .evaluateAll((rows) => rows.map((row) => (row.getAttribute('data-email') ?? '').toLowerCase()).sort());
+    const inactiveExpected = [...local]
+      .filter(([, user]) => !user.isActive)
+      .map(([email]) => email)
+      .sort();
     expect(inactiveShown).toEqual(inactiveExpected);
     for (const email of plan.deactivated) expect(inactiveShown).toContain(email);
     await screenshot(page, '06-users-inactive-after-sync', { fullPage: false });
@@ -230,8 +241,13 @@ describe('with JavaScript disabled, from the keyboard', () => {
       await p.waitForURL(url('/admin/users'), { timeout: 15_000 }).catch(async () => {
         // Say where the sign-in ended instead of only timing out (seen once, under load, not reproduced).
         const alerts = [...(await p.locator('h1').allTextContents()), ...(await p.locator('.alert').allTextContents())];
-        const typedEmail = await p.locator('#email').inputValue().catch(() => '(no email field)');
-        throw new Error(`keyboard sign-in did not reach /admin/users: at ${p.url()}, page says ${JSON.stringify(alerts)}, email field "${typedEmail}"`);
+        const typedEmail = await p
+          .locator('#email')
+          .inputValue()
+          .catch(() => '(no email field)');
+        throw new Error(
+          `keyboard sign-in did not reach /admin/users: at ${p.url()}, page says ${JSON.stringify(alerts)}, email field "${typedEmail}"`,
+        );
       });
 
       // The first Tab reaches the skip link, which shows itself when focused.

@@ -100,7 +100,9 @@ describe('POST /api/auth/login', () => {
     const statuses: number[] = [];
     await loginToken(limited.app);
     for (let i = 0; i < 4; i += 1) {
-      const response = await request(limited.app).post('/api/auth/login').send({ email: `guess${i}@sinkron.test`, password: 'guess' });
+      const response = await request(limited.app)
+        .post('/api/auth/login')
+        .send({ email: `guess${i}@sinkron.test`, password: 'guess' });
       statuses.push(response.status);
       if (response.status === 429) expect(response.body.error).toMatch(/Too many failed logins/);
     }
@@ -185,7 +187,13 @@ describe('GET /api/users', () => {
       ghost: signed({ exp: now + 600, sub: '999999' }),
     };
     // The control: the same claims, signed properly, are accepted.
-    expect((await request(t.app).get('/api/users').set('Authorization', `Bearer ${signed({ exp: now + 600 })}`)).status).toBe(200);
+    expect(
+      (
+        await request(t.app)
+          .get('/api/users')
+          .set('Authorization', `Bearer ${signed({ exp: now + 600 })}`)
+      ).status,
+    ).toBe(200);
     const call = request(t.app).get('/api/users');
     if (variant) call.set('Authorization', `Bearer ${tokens[variant]}`);
     const response = await call;

@@ -66,7 +66,10 @@ describe('admin sign-in', () => {
     const agent = request.agent(t.app);
     await agent.get('/login');
     const missing = await agent.post('/login').type('form').send(TEST_ADMIN);
-    const wrong = await agent.post('/login').type('form').send({ ...TEST_ADMIN, _csrf: 'forged' });
+    const wrong = await agent
+      .post('/login')
+      .type('form')
+      .send({ ...TEST_ADMIN, _csrf: 'forged' });
     expect(missing.status).toBe(403);
     expect(wrong.status).toBe(403);
     expect(wrong.text).toContain('did not come from Sinkron');
@@ -97,7 +100,10 @@ describe('admin sign-in', () => {
     try {
       const agent = request.agent(dev.app);
       const token = await csrfToken(agent);
-      const response = await agent.post('/login').type('form').send({ ...TEST_ADMIN, _csrf: token });
+      const response = await agent
+        .post('/login')
+        .type('form')
+        .send({ ...TEST_ADMIN, _csrf: token });
       expect(response.status).toBe(303);
       expect(response.headers['set-cookie']?.[0]).toMatch(/^sinkron\.dev\.sid=/);
     } finally {
@@ -123,11 +129,7 @@ describe('sign-in throttling', () => {
     for (const { email, ip } of attempts) {
       const agent = request.agent(app);
       const token = await csrfToken(agent);
-      const response = await agent
-        .post('/login')
-        .set('X-Forwarded-For', ip)
-        .type('form')
-        .send({ email, password: 'a guess', _csrf: token });
+      const response = await agent.post('/login').set('X-Forwarded-For', ip).type('form').send({ email, password: 'a guess', _csrf: token });
       statuses.push(response.status);
     }
     return statuses;

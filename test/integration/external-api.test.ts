@@ -114,7 +114,11 @@ describe('ExternalApiService against a Laravel server', () => {
     const pages = await collect(service({ REMOTE_CONCURRENCY: '3' }).fetchUsers(locationAt(server.url)));
     expect(pages.map((p) => p.page)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(pages.flatMap((p) => p.users.map((u) => u.remoteId))).toEqual(Array.from({ length: 95 }, (_, i) => String(i + 1)));
-    expect(usersRequests(server).map((r) => r.page).sort((a, b) => a! - b!)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(
+      usersRequests(server)
+        .map((r) => r.page)
+        .sort((a, b) => a! - b!),
+    ).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
 
   it('accepts `token` instead of `access_token` and a login without expires_in', async () => {

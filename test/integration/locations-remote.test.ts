@@ -54,7 +54,12 @@ describe('online URL checks when a location is saved', () => {
   it('refuses the same address when an existing location is edited', async () => {
     await createLocation('EDIT', 'http://10.0.0.5:8000');
     const id = await locationId('EDIT');
-    const response = await postForm(agent, `/admin/locations/${id}`, { code: 'EDIT', name: 'Edit', online_url: 'http://169.254.169.254/' }, `/admin/locations/${id}/edit`);
+    const response = await postForm(
+      agent,
+      `/admin/locations/${id}`,
+      { code: 'EDIT', name: 'Edit', online_url: 'http://169.254.169.254/' },
+      `/admin/locations/${id}/edit`,
+    );
     expect(response.status).toBe(422);
     expect((await database.db('locations').where({ id }).first()).online_url).toBe('http://10.0.0.5:8000');
   });
@@ -62,10 +67,20 @@ describe('online URL checks when a location is saved', () => {
   it('with REMOTE_ALLOWED_HOSTS, saves only listed hosts', async () => {
     const strict = await buildTestApp(database, { REMOTE_ALLOWED_HOSTS: 'localhost,*.corp.example' });
     const strictAgent = await signedInAgent(strict.app);
-    const refused = await postForm(strictAgent, '/admin/locations', { code: 'OFFLIST', name: 'Off list', online_url: 'http://127.0.0.1:9000' }, '/admin/locations');
+    const refused = await postForm(
+      strictAgent,
+      '/admin/locations',
+      { code: 'OFFLIST', name: 'Off list', online_url: 'http://127.0.0.1:9000' },
+      '/admin/locations',
+    );
     expect(refused.status).toBe(422);
     expect(refused.text).toContain('127.0.0.1 is not in REMOTE_ALLOWED_HOSTS.');
-    const accepted = await postForm(strictAgent, '/admin/locations', { code: 'LISTED', name: 'Listed', online_url: 'http://localhost:9000' }, '/admin/locations');
+    const accepted = await postForm(
+      strictAgent,
+      '/admin/locations',
+      { code: 'LISTED', name: 'Listed', online_url: 'http://localhost:9000' },
+      '/admin/locations',
+    );
     expect(accepted.status).toBe(303);
     await strict.close();
     expect(await database.db('locations').where({ code: 'OFFLIST' }).first()).toBeUndefined();

@@ -4,7 +4,11 @@ import { migrations } from '../../migrations/index';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
 const UNIQUE_PER_LOCATION = '2025_11_08_000000_modify_users_email_unique_constraint';
-const before = (name: string) => migrations.slice(0, migrations.findIndex(([n]) => n === name));
+const before = (name: string) =>
+  migrations.slice(
+    0,
+    migrations.findIndex(([n]) => n === name),
+  );
 
 let database: TestDatabase;
 
@@ -59,9 +63,9 @@ describe('migrations', () => {
       { location_id: dev.id, email: 'dev_vendor1@dkm', name: 'On dev' },
       { location_id: test.id, email: 'dev_vendor1@dkm', name: 'On test' },
     ]);
-    await expect(
-      database.db('users').insert({ location_id: dev.id, email: 'DEV_VENDOR1@dkm', name: 'Case twin' }),
-    ).rejects.toThrow(/users_location_email_unique/);
+    await expect(database.db('users').insert({ location_id: dev.id, email: 'DEV_VENDOR1@dkm', name: 'Case twin' })).rejects.toThrow(
+      /users_location_email_unique/,
+    );
 
     await expect(database.db.migrate.down(migratorConfig)).rejects.toThrow(
       /Cannot roll back to one account per email: these emails exist more than once: dev_vendor1@dkm \(2 locations\)/,

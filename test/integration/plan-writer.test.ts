@@ -26,10 +26,33 @@ describe('the plan statement', () => {
     const counts = await database.db.transaction(async (trx) => {
       await createStaging(trx);
       await trx('sync_staging').insert([
-        { email: 'same@plan.test', name: 'Same', role: 'vendor', remote_id: '1', is_active: true, page: 1, position: 0, user_id: ids['same@plan.test'] },
-        { email: 'renamed@plan.test', name: 'New', role: 'vendor', remote_id: '2', is_active: true, page: 1, position: 1, user_id: ids['renamed@plan.test'] },
+        {
+          email: 'same@plan.test',
+          name: 'Same',
+          role: 'vendor',
+          remote_id: '1',
+          is_active: true,
+          page: 1,
+          position: 0,
+          user_id: ids['same@plan.test'],
+        },
+        {
+          email: 'renamed@plan.test',
+          name: 'New',
+          role: 'vendor',
+          remote_id: '2',
+          is_active: true,
+          page: 1,
+          position: 1,
+          user_id: ids['renamed@plan.test'],
+        },
       ]);
-      return new PlanWriter(trx, runId).finish({ remoteUserCount: 2, possibleDuplicates: [], unchangedUserIds: new Int32Array(0), localActiveCount: 2 });
+      return new PlanWriter(trx, runId).finish({
+        remoteUserCount: 2,
+        possibleDuplicates: [],
+        unchangedUserIds: new Int32Array(0),
+        localActiveCount: 2,
+      });
     });
 
     expect(counts).toMatchObject({ newCount: 0, updateCount: 1, deactivateCount: 0, unchangedCount: 1, rejectedCount: 0 });

@@ -18,7 +18,9 @@ export interface LocalUser {
 }
 
 export async function addLocation(db: Knex, code: string, onlineUrl: string | null): Promise<number> {
-  const [row] = await db('locations').insert({ code, name: `Location ${code}`, online_url: onlineUrl }).returning('id');
+  const [row] = await db('locations')
+    .insert({ code, name: `Location ${code}`, online_url: onlineUrl })
+    .returning('id');
   return (row as { id: number }).id;
 }
 

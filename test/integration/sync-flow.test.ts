@@ -65,8 +65,7 @@ afterAll(async () => {
   await database.drop();
 });
 
-const userOf = async (locationId: number, email: string) =>
-  database.db('users').where({ location_id: locationId, email }).first();
+const userOf = async (locationId: number, email: string) => database.db('users').where({ location_id: locationId, email }).first();
 
 describe('Sync from Server against the Laravel-shaped server', () => {
   let runId: number;
@@ -247,11 +246,19 @@ describe('the preview page', () => {
   });
 
   it('lists the unchanged users 100 at a time, unfolded while paging through them', async () => {
-    const users = Array.from({ length: 230 }, (_, i) => ({ id: i + 1, name: `Same ${i + 1}`, email: `same${String(i + 1).padStart(3, '0')}@same.test` }));
+    const users = Array.from({ length: 230 }, (_, i) => ({
+      id: i + 1,
+      name: `Same ${i + 1}`,
+      email: `same${String(i + 1).padStart(3, '0')}@same.test`,
+    }));
     const same = await startLaravelServer({ users });
     try {
       const sameId = await addLocation(database.db, 'SAME', same.url);
-      await insertUsers(database.db, sameId, users.map((u) => ({ email: u.email, name: u.name, role: null, remote_id: String(u.id) })));
+      await insertUsers(
+        database.db,
+        sameId,
+        users.map((u) => ({ email: u.email, name: u.name, role: null, remote_id: String(u.id) })),
+      );
       const runId = await previewSync(agent, sameId);
       expect(await runRow(database.db, runId)).toMatchObject({ unchanged_count: 230, new_count: 0, update_count: 0 });
       const emailsOf = (html: string) =>
@@ -279,12 +286,18 @@ describe('the preview page', () => {
 
   it('refuses to sync the instance’s own location or an inactive one', async () => {
     const token = await csrfToken(agent, '/admin/users');
-    const own = await agent.post('/admin/users/sync/preview').type('form').send({ location_id: String(t.container.ownLocation.id), _csrf: token });
+    const own = await agent
+      .post('/admin/users/sync/preview')
+      .type('form')
+      .send({ location_id: String(t.container.ownLocation.id), _csrf: token });
     expect(own.status).toBe(400);
     expect(own.text).toContain('own location');
     const sleepyId = await addLocation(database.db, 'SLEEPY', remote.url);
     await database.db('locations').where({ id: sleepyId }).update({ is_active: false });
-    const inactive = await agent.post('/admin/users/sync/preview').type('form').send({ location_id: String(sleepyId), _csrf: token });
+    const inactive = await agent
+      .post('/admin/users/sync/preview')
+      .type('form')
+      .send({ location_id: String(sleepyId), _csrf: token });
     expect(inactive.status).toBe(400);
     expect(inactive.text).toContain('SLEEPY is inactive');
     const garbage = await agent.post('/admin/users/sync/preview').type('form').send({ location_id: 'abc', _csrf: token });
@@ -296,7 +309,10 @@ describe('the preview page', () => {
     const anonymous = await request(t.app).get('/admin/users/sync/1');
     expect(anonymous.status).toBe(303);
     expect(anonymous.headers.location).toMatch(/^\/login/);
-    const forged = await agent.post('/admin/users/sync/preview').type('form').send({ location_id: String(devId) });
+    const forged = await agent
+      .post('/admin/users/sync/preview')
+      .type('form')
+      .send({ location_id: String(devId) });
     expect(forged.status).toBe(403);
   });
 });

@@ -31,7 +31,12 @@ describe('sync run items', () => {
   it('cannot be moved to a run that does not exist', async () => {
     const runId = await newRun();
     await database.db('sync_run_items').insert(item(runId, 'c@x'));
-    await expect(database.db('sync_run_items').where({ sync_run_id: runId }).update({ sync_run_id: runId + 1000 })).rejects.toMatchObject({ code: '23503' });
+    await expect(
+      database
+        .db('sync_run_items')
+        .where({ sync_run_id: runId })
+        .update({ sync_run_id: runId + 1000 }),
+    ).rejects.toMatchObject({ code: '23503' });
   });
 
   it('go with their run when it is deleted, and only theirs', async () => {

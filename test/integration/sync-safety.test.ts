@@ -33,7 +33,14 @@ afterAll(async () => {
   await database.drop();
 });
 
-const remoteUser = (email: string, extra: Record<string, unknown> = {}) => ({ id: email, name: `Remote ${email}`, email, role: 'vendor', is_active: true, ...extra });
+const remoteUser = (email: string, extra: Record<string, unknown> = {}) => ({
+  id: email,
+  name: `Remote ${email}`,
+  email,
+  role: 'vendor',
+  is_active: true,
+  ...extra,
+});
 
 /**
  * A location of its own with a Laravel-shaped remote: `keep` users exist on both sides and match,
@@ -84,14 +91,22 @@ describe('single use', () => {
     const pageB = (await other.get(`/admin/users/sync/${runId}`)).text;
 
     const responses = await Promise.all([
-      agent.post(`/admin/users/sync/${runId}/execute`).type('form').send({ _csrf: csrfFrom(pageA) }),
-      other.post(`/admin/users/sync/${runId}/execute`).type('form').send({ _csrf: csrfFrom(pageB) }),
+      agent
+        .post(`/admin/users/sync/${runId}/execute`)
+        .type('form')
+        .send({ _csrf: csrfFrom(pageA) }),
+      other
+        .post(`/admin/users/sync/${runId}/execute`)
+        .type('form')
+        .send({ _csrf: csrfFrom(pageB) }),
     ]);
     expect(responses.map((r) => r.status)).toEqual([303, 303]);
     await expectPlanApplied(database.db, runId, before);
     expect(await database.db('users').where({ location_id: locationId }).count<{ count: number }[]>('* as count')).toEqual([{ count: 9 }]);
     expect(t.logs.entries().filter((e) => e.msg === 'sync executed' && e.runId === runId)).toHaveLength(1);
-    expect(t.logs.entries().filter((e) => e.msg === 'sync execute refused' && e.runId === runId && e.outcome === 'already-completed')).toHaveLength(1);
+    expect(t.logs.entries().filter((e) => e.msg === 'sync execute refused' && e.runId === runId && e.outcome === 'already-completed')).toHaveLength(
+      1,
+    );
   });
 });
 
@@ -99,7 +114,10 @@ describe('expiry', () => {
   it('refuses an expired preview, marks it expired and changes nothing', async () => {
     const { locationId } = await scenario('EXPIRE');
     const runId = await previewSync(agent, locationId);
-    await database.db('sync_runs').where({ id: runId }).update({ expires_at: database.db.raw("now() - interval '1 minute'") });
+    await database
+      .db('sync_runs')
+      .where({ id: runId })
+      .update({ expires_at: database.db.raw("now() - interval '1 minute'") });
     const before = await snapshot(database.db);
 
     const response = await executeSync(agent, runId);
@@ -114,7 +132,10 @@ describe('expiry', () => {
   it('marks an overdue preview expired when it is viewed', async () => {
     const { locationId } = await scenario('LAZY');
     const runId = await previewSync(agent, locationId);
-    await database.db('sync_runs').where({ id: runId }).update({ expires_at: database.db.raw("now() - interval '1 second'") });
+    await database
+      .db('sync_runs')
+      .where({ id: runId })
+      .update({ expires_at: database.db.raw("now() - interval '1 second'") });
     expect(await pageOf(runId)).toContain('This preview expired; run it again.');
     expect(await runRow(database.db, runId)).toMatchObject({ status: 'expired' });
   });
@@ -176,8 +197,14 @@ describe('one sync per location at a time', () => {
     const pageB = (await other.get(`/admin/users/sync/${second}`)).text;
 
     await Promise.all([
-      agent.post(`/admin/users/sync/${first}/execute`).type('form').send({ _csrf: csrfFrom(pageA) }),
-      other.post(`/admin/users/sync/${second}/execute`).type('form').send({ _csrf: csrfFrom(pageB) }),
+      agent
+        .post(`/admin/users/sync/${first}/execute`)
+        .type('form')
+        .send({ _csrf: csrfFrom(pageA) }),
+      other
+        .post(`/admin/users/sync/${second}/execute`)
+        .type('form')
+        .send({ _csrf: csrfFrom(pageB) }),
     ]);
     const statuses = [(await runRow(database.db, first)).status, (await runRow(database.db, second)).status].sort();
     expect(statuses).toEqual(['completed', 'failed']);
@@ -225,7 +252,9 @@ describe('mass-deactivation guard', () => {
 
     await executeSync(agent, runId);
     expect(await snapshot(database.db)).toEqual(before);
-    expect(await pageOf(runId)).toContain('No location code was typed: type GUARD to confirm this sync, which deactivates 20 of 30 active users. Nothing was changed.');
+    expect(await pageOf(runId)).toContain(
+      'No location code was typed: type GUARD to confirm this sync, which deactivates 20 of 30 active users. Nothing was changed.',
+    );
     await executeSync(agent, runId, { confirm_code: 'GAURD' });
     expect(await snapshot(database.db)).toEqual(before);
     expect(await pageOf(runId)).toContain('The code you typed does not match');

@@ -33,8 +33,7 @@ beforeAll(async () => {
   agent = await signedInAgent(t.app);
   hqId = await addLocation(database.db, 'HQ', remoteServer.url);
   const otherId = await addLocation(database.db, 'BRANCH', null);
-  const remoteIdOf = async (email: string) =>
-    String((await remoteDatabase.db('users').whereRaw('lower(email) = ?', [email]).first('id')).id);
+  const remoteIdOf = async (email: string) => String((await remoteDatabase.db('users').whereRaw('lower(email) = ?', [email]).first('id')).id);
   await insertUsers(database.db, hqId, [
     { email: 'staff1@hq.test', name: 'Staff 1', role: 'vendor', remote_id: await remoteIdOf('staff1@hq.test') },
     { email: 'STAFF2@hq.test', name: 'Staff Two (old)', role: 'vendor', remote_id: await remoteIdOf('staff2@hq.test') },
@@ -81,15 +80,15 @@ describe('Sync from Server against another Sinkron instance', () => {
     const before = await snapshot(database.db);
     expect((await executeSync(agent, runId)).status).toBe(303);
     await expectPlanApplied(database.db, runId, before);
-    expect((await agent.get(`/admin/users/sync/${runId}`)).text).toContain(
-      'Sync completed: 11 added, 3 updated, 1 deactivated, 1 unchanged.',
-    );
+    expect((await agent.get(`/admin/users/sync/${runId}`)).text).toContain('Sync completed: 11 added, 3 updated, 1 deactivated, 1 unchanged.');
 
-    const remoteUsers = await remoteDatabase.db('users')
+    const remoteUsers = await remoteDatabase
+      .db('users')
       .where({ location_id: remoteApp.container.ownLocation.id })
       .select('id', 'email', 'name', 'role', 'is_active')
       .orderByRaw('lower(email)');
-    const mirrored = await database.db('users')
+    const mirrored = await database
+      .db('users')
       .where({ location_id: hqId })
       .whereNot({ email: 'retired@hq.test' })
       .select('remote_id', 'email', 'name', 'role', 'is_active', 'password_hash')

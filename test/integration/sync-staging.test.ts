@@ -3,17 +3,7 @@ import { buildTestApp, type TestApp } from '../support/app';
 import { signedInAgent, type Agent } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
-import {
-  REMOTE_ENV,
-  addLocation,
-  executeSync,
-  expectPlanApplied,
-  insertUsers,
-  itemsOf,
-  previewSync,
-  runRow,
-  snapshot,
-} from './sync-fixtures';
+import { REMOTE_ENV, addLocation, executeSync, expectPlanApplied, insertUsers, itemsOf, previewSync, runRow, snapshot } from './sync-fixtures';
 
 // The preview streams the remote rows into its staging table with COPY in text format, where a tab ends a
 // column, a newline ends a row, a backslash starts an escape and \N means NULL: these values must arrive
@@ -68,11 +58,7 @@ describe('staging the remote list', () => {
     expect(await runRow(database.db, runId)).toMatchObject({ new_count: 12, update_count: 1, rejected_count: 0 });
 
     const newItems = await itemsOf(database.db, runId, 'new');
-    expect(newItems.map((i) => i.email)).toEqual([
-      ...HOSTILE_NAMES.map((_, i) => `hostile${i}@copy.test`),
-      'odd-id@copy.test',
-      'no-role@copy.test',
-    ]);
+    expect(newItems.map((i) => i.email)).toEqual([...HOSTILE_NAMES.map((_, i) => `hostile${i}@copy.test`), 'odd-id@copy.test', 'no-role@copy.test']);
     expect(newItems.map((i) => (i.after as { name: string }).name)).toEqual([...HOSTILE_NAMES, 'Odd Id', 'No Role']);
     expect(newItems[HOSTILE_NAMES.length]!.after).toEqual({
       email: 'odd-id@copy.test',
@@ -203,7 +189,14 @@ describe('staging the remote list', () => {
 
       const runId = await previewSync(await signedInAgent(app.app), longId);
       const run = await runRow(database.db, runId);
-      expect(run).toMatchObject({ remote_count: 6000, new_count: 2496, update_count: 100, deactivate_count: 2, rejected_count: 8, unchanged_count: 3396 });
+      expect(run).toMatchObject({
+        remote_count: 6000,
+        new_count: 2496,
+        update_count: 100,
+        deactivate_count: 2,
+        rejected_count: 8,
+        unchanged_count: 3396,
+      });
       expect((await itemsOf(database.db, runId, 'rejected')).map((i) => [i.email, i.remote_page])).toEqual([
         ['dup-unchanged@long.test', 1],
         ['dup-changed@long.test', 1],
@@ -215,7 +208,12 @@ describe('staging the remote list', () => {
         ['dup-new@long.test', 12],
       ]);
       const added = (await itemsOf(database.db, runId, 'new')).map((i) => i.email);
-      expect(added).toEqual(rows.slice(3500).map((r) => r.email).filter((e) => !e.startsWith('dup-') && !e.startsWith('DUP-')));
+      expect(added).toEqual(
+        rows
+          .slice(3500)
+          .map((r) => r.email)
+          .filter((e) => !e.startsWith('dup-') && !e.startsWith('DUP-')),
+      );
       expect((await itemsOf(database.db, runId, 'update')).map((i) => i.email)).toEqual(rows.slice(100, 200).map((r) => r.email));
       expect((await itemsOf(database.db, runId, 'deactivate')).map((i) => i.email)).toEqual(['gone1@long.test', 'gone2@long.test']);
       // The control characters compare equal through COPY's escapes: that user is unchanged, not updated.
@@ -247,9 +245,19 @@ describe('staging the remote list', () => {
     });
     try {
       const oddId = await addLocation(database.db, 'ODDMAIL', odd.url);
-      await insertUsers(database.db, oddId, emails.map((email, i) => ({ email, name: `Odd ${i}`, role: 'vendor', remote_id: String(i + 1) })));
+      await insertUsers(
+        database.db,
+        oddId,
+        emails.map((email, i) => ({ email, name: `Odd ${i}`, role: 'vendor', remote_id: String(i + 1) })),
+      );
       const runId = await previewSync(agent, oddId);
-      expect(await runRow(database.db, runId)).toMatchObject({ new_count: 0, update_count: 0, deactivate_count: 0, unchanged_count: 3, rejected_count: 0 });
+      expect(await runRow(database.db, runId)).toMatchObject({
+        new_count: 0,
+        update_count: 0,
+        deactivate_count: 0,
+        unchanged_count: 3,
+        rejected_count: 0,
+      });
     } finally {
       await odd.close();
     }

@@ -13,10 +13,13 @@ const emailsOn = (html: string) => [...html.matchAll(/<tr data-email="([^"]+)">/
 beforeAll(async () => {
   database = await createTestDatabase();
   t = await buildTestApp(database);
-  const [dev, test] = await database.db('locations').insert([
-    { code: 'DEV', name: 'Development', online_url: 'http://127.0.0.1:1' },
-    { code: 'TEST', name: 'Testing', online_url: null },
-  ]).returning('id');
+  const [dev, test] = await database
+    .db('locations')
+    .insert([
+      { code: 'DEV', name: 'Development', online_url: 'http://127.0.0.1:1' },
+      { code: 'TEST', name: 'Testing', online_url: null },
+    ])
+    .returning('id');
   // 120 DEV users (every third inactive) and one TEST user sharing an email with DEV.
   await database.db.raw(
     `INSERT INTO users (location_id, email, name, is_active)
@@ -63,8 +66,16 @@ describe('User Management', () => {
 
   it('searches email and name case-insensitively, with LIKE wildcards taken literally', async () => {
     expect(emailsOn((await agent.get('/admin/users?q=DEV_USER11')).text)).toEqual([
-      'dev_user110@dkm', 'dev_user111@dkm', 'dev_user112@dkm', 'dev_user113@dkm', 'dev_user114@dkm',
-      'dev_user115@dkm', 'dev_user116@dkm', 'dev_user117@dkm', 'dev_user118@dkm', 'dev_user119@dkm',
+      'dev_user110@dkm',
+      'dev_user111@dkm',
+      'dev_user112@dkm',
+      'dev_user113@dkm',
+      'dev_user114@dkm',
+      'dev_user115@dkm',
+      'dev_user116@dkm',
+      'dev_user117@dkm',
+      'dev_user118@dkm',
+      'dev_user119@dkm',
     ]);
     expect(emailsOn((await agent.get('/admin/users?q=copy on')).text)).toEqual(['dev_user001@dkm']);
     expect(emailsOn((await agent.get('/admin/users?q=%25')).text)).toEqual(['percent%user@dkm']);

@@ -39,9 +39,7 @@ export async function startAppProcess(env: Record<string, string>): Promise<AppP
       }
     };
     started.child.stdout!.on('data', look);
-    void started.exited.then(({ code, signal }) =>
-      reject(new Error(`the app exited (${code ?? signal}) before listening:\n${started.output()}`)),
-    );
+    void started.exited.then(({ code, signal }) => reject(new Error(`the app exited (${code ?? signal}) before listening:\n${started.output()}`)));
   });
   return { ...started, url };
 }

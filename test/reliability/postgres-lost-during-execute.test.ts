@@ -5,16 +5,7 @@ import { buildTestApp, type TestApp } from '../support/app';
 import { signedInAgent, type Agent } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
-import {
-  REMOTE_ENV,
-  addLocation,
-  executeSync,
-  expectPlanApplied,
-  insertUsers,
-  previewSync,
-  runRow,
-  snapshot,
-} from '../integration/sync-fixtures';
+import { REMOTE_ENV, addLocation, executeSync, expectPlanApplied, insertUsers, previewSync, runRow, snapshot } from '../integration/sync-fixtures';
 
 let database: TestDatabase;
 let databaseName: string;
@@ -97,7 +88,10 @@ describe('when the Postgres connection is lost in the middle of execute', () => 
         executed_at: null,
         error: 'Execution failed and nothing was changed: the database connection was terminated. Run the preview again.',
       });
-      const failed = t.logs.entries().slice(logStart).find((e) => e.msg === 'sync execute failed');
+      const failed = t.logs
+        .entries()
+        .slice(logStart)
+        .find((e) => e.msg === 'sync execute failed');
       expect(failed).toMatchObject({ runId, cause: 'the database connection was terminated' });
 
       // The page of the run says the same; a retry of the failed run changes nothing.

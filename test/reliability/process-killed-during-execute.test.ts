@@ -51,14 +51,22 @@ async function startApp(): Promise<AppProcess> {
 async function signIn(url: string): Promise<string> {
   const page = await request(url).get('/login');
   const cookie = ([] as string[]).concat(page.headers['set-cookie'] ?? [])[0]!.split(';')[0]!;
-  const response = await request(url).post('/login').set('Cookie', cookie).type('form').send({ ...TEST_ADMIN, _csrf: csrfFrom(page.text) });
+  const response = await request(url)
+    .post('/login')
+    .set('Cookie', cookie)
+    .type('form')
+    .send({ ...TEST_ADMIN, _csrf: csrfFrom(page.text) });
   expect(response.status).toBe(303);
   return ([] as string[]).concat(response.headers['set-cookie'] ?? [])[0]!.split(';')[0]!;
 }
 
 async function postForm(url: string, cookie: string, path: string, tokenFrom: string, fields: Record<string, string> = {}) {
   const page = await request(url).get(tokenFrom).set('Cookie', cookie);
-  return request(url).post(path).set('Cookie', cookie).type('form').send({ ...fields, _csrf: csrfFrom(page.text) });
+  return request(url)
+    .post(path)
+    .set('Cookie', cookie)
+    .type('form')
+    .send({ ...fields, _csrf: csrfFrom(page.text) });
 }
 
 /** Polls pg_stat_activity (no clock in the assertion) until `found` holds for the rows returned. */

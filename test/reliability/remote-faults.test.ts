@@ -81,7 +81,10 @@ async function expectFailedPreview(expected: { message: string | RegExp }) {
   const shown = /<p class="sync-error-message">([^<]*)<\/p>/.exec(page.text)?.[1] ?? '';
   expect(shown.replaceAll('&#39;', "'").replaceAll('&#34;', '"')).toBe(run.error);
 
-  const logged = t.logs.entries().slice(logStart).find((e) => e.msg === 'sync preview failed: remote list not fetched');
+  const logged = t.logs
+    .entries()
+    .slice(logStart)
+    .find((e) => e.msg === 'sync preview failed: remote list not fetched');
   expect(logged).toMatchObject({ runId, location: 'DEV', cause: run.error });
 
   const execute = await executeSync(agent, runId);
@@ -117,7 +120,10 @@ describe('remote faults during a preview', () => {
     });
     await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
     try {
-      await database.db('locations').where({ id: devId }).update({ online_url: `http://127.0.0.1:${(site.address() as AddressInfo).port}` });
+      await database
+        .db('locations')
+        .where({ id: devId })
+        .update({ online_url: `http://127.0.0.1:${(site.address() as AddressInfo).port}` });
       await expectFailedPreview({ message: 'DEV answered with something that is not the users API (text/html, status 200) on the login' });
     } finally {
       await new Promise((resolve) => site.close(resolve));
@@ -184,8 +190,15 @@ describe('a remote that returns no users while local ones are active', () => {
       const response = await executeSync(agent, runId, fields);
       expect(response.status).toBe(303);
       const page = await agent.get(`/admin/users/sync/${runId}`);
-      expect(page.text).toMatch(/(No location code was typed|The code you typed does not match): type DEV to confirm this sync, which deactivates 3 of 3 active users\. Nothing was changed\./);
-      expect(t.logs.entries().slice(logStart).find((e) => e.msg === 'sync execute refused')).toMatchObject({
+      expect(page.text).toMatch(
+        /(No location code was typed|The code you typed does not match): type DEV to confirm this sync, which deactivates 3 of 3 active users\. Nothing was changed\./,
+      );
+      expect(
+        t.logs
+          .entries()
+          .slice(logStart)
+          .find((e) => e.msg === 'sync execute refused'),
+      ).toMatchObject({
         runId,
         outcome: 'confirmation-required',
       });

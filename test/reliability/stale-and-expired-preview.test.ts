@@ -58,13 +58,28 @@ async function expectRefused(runId: number, expected: { status: string; shown: s
   expect(page.text).toContain(expected.shown);
   expect(page.text).not.toContain(`action="/admin/users/sync/${runId}/execute"`);
   expect(await runRow(database.db, runId)).toMatchObject({ status: expected.status, executed_at: null, executed_by: null });
-  expect(t.logs.entries().slice(logStart).find((e) => e.msg === 'sync execute refused')).toMatchObject({ runId, outcome: expected.outcome });
-  expect(t.logs.entries().slice(logStart).some((e) => e.msg === 'sync executed')).toBe(false);
+  expect(
+    t.logs
+      .entries()
+      .slice(logStart)
+      .find((e) => e.msg === 'sync execute refused'),
+  ).toMatchObject({ runId, outcome: expected.outcome });
+  expect(
+    t.logs
+      .entries()
+      .slice(logStart)
+      .some((e) => e.msg === 'sync executed'),
+  ).toBe(false);
   expect(await snapshotTables(database.db, ['users', 'sync_run_items'])).toEqual(before);
   // Pressing Execute again changes nothing either, and the log says why.
   const againStart = t.logs.lines.length;
   await executeSync(agent, runId);
-  expect(t.logs.entries().slice(againStart).find((e) => e.msg === 'sync execute refused')).toMatchObject({
+  expect(
+    t.logs
+      .entries()
+      .slice(againStart)
+      .find((e) => e.msg === 'sync execute refused'),
+  ).toMatchObject({
     runId,
     outcome: 'not-executable',
     status: expected.status,
@@ -78,7 +93,10 @@ describe('an expired preview', () => {
     const run = await runRow(database.db, runId);
     const ttlMinutes = ((run.expires_at as Date).getTime() - (run.created_at as Date).getTime()) / 60_000;
     expect(Math.round(ttlMinutes)).toBe(5);
-    await database.db('sync_runs').where({ id: runId }).update({ expires_at: database.db.raw("now() - interval '1 second'") });
+    await database
+      .db('sync_runs')
+      .where({ id: runId })
+      .update({ expires_at: database.db.raw("now() - interval '1 second'") });
 
     await expectRefused(runId, { status: 'expired', shown: 'This preview expired; run it again.', outcome: 'expired' });
 
@@ -92,9 +110,30 @@ describe('an expired preview', () => {
 
 describe('a stale preview', () => {
   const edits: Array<[string, (locationId: number, domain: string) => Promise<unknown>]> = [
-    ['a renamed user was edited', (l, d) => database.db('users').where({ location_id: l, email: `renamed@${d}.test` }).update({ role: 'manager' })],
-    ['a user to reactivate was reactivated by hand', (l, d) => database.db('users').where({ location_id: l, email: `back@${d}.test` }).update({ is_active: true, deactivated_at: null })],
-    ['a user to deactivate was deleted', (l, d) => database.db('users').where({ location_id: l, email: `gone@${d}.test` }).delete()],
+    [
+      'a renamed user was edited',
+      (l, d) =>
+        database
+          .db('users')
+          .where({ location_id: l, email: `renamed@${d}.test` })
+          .update({ role: 'manager' }),
+    ],
+    [
+      'a user to reactivate was reactivated by hand',
+      (l, d) =>
+        database
+          .db('users')
+          .where({ location_id: l, email: `back@${d}.test` })
+          .update({ is_active: true, deactivated_at: null }),
+    ],
+    [
+      'a user to deactivate was deleted',
+      (l, d) =>
+        database
+          .db('users')
+          .where({ location_id: l, email: `gone@${d}.test` })
+          .delete(),
+    ],
     ['a user appeared for an added email', (l, d) => insertUsers(database.db, l, [{ email: `ADDED@${d}.test`, name: 'Typed in' }])],
   ];
 

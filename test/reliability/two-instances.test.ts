@@ -167,8 +167,16 @@ describe('two instances on one database', () => {
     try {
       await dba.query('SELECT pg_advisory_lock($1::int, $2::int)', [SYNC_LOCK_NAMESPACE, locationId]);
       const both = Promise.all([
-        request(a.url).post(`/admin/users/sync/${runId}/execute`).set('Cookie', first.cookie).type('form').send({ _csrf: csrfFrom(pageA.text) }),
-        request(b.url).post(`/admin/users/sync/${runId}/execute`).set('Cookie', second.cookie).type('form').send({ _csrf: csrfFrom(pageB.text) }),
+        request(a.url)
+          .post(`/admin/users/sync/${runId}/execute`)
+          .set('Cookie', first.cookie)
+          .type('form')
+          .send({ _csrf: csrfFrom(pageA.text) }),
+        request(b.url)
+          .post(`/admin/users/sync/${runId}/execute`)
+          .set('Cookie', second.cookie)
+          .type('form')
+          .send({ _csrf: csrfFrom(pageB.text) }),
       ]);
       await waitForLockWaiters(dba, 2);
       await dba.query('SELECT pg_advisory_unlock($1::int, $2::int)', [SYNC_LOCK_NAMESPACE, locationId]);

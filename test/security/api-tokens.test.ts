@@ -23,7 +23,8 @@ beforeAll(async () => {
   adminId = (await database.db('users').where({ email: TEST_ADMIN.email }).first()).id;
   const [dev] = await database.db('locations').insert({ code: 'DEV', name: 'Dev', online_url: null }).returning('id');
   // A user synced from DEV whose remote role is admin: it has no password and is not of this instance.
-  const [synced] = await database.db('users')
+  const [synced] = await database
+    .db('users')
     .insert({ location_id: dev.id, email: 'remote-admin@dev.test', name: 'Remote admin', role: 'admin' })
     .returning('id');
   syncedAdminId = synced.id;
@@ -46,17 +47,37 @@ function forgedTokens(): Array<[label: string, token: string, reason: RegExp]> {
   return [
     ['alg none', `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url(claims)}.`, /jwt signature is required|invalid algorithm/],
     ['alg none, signature kept', `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url(claims)}.${parts[2]}`, /invalid (algorithm|signature)/],
-    ['another secret', signed({}, { subject: String(adminId), issuer: ISSUER, audience: AUDIENCE, expiresIn: 600 }, 'another-secret-0123456789-abcdefghijklmnopqrstuv'), /invalid signature/],
-    ['HS512 with the right secret', signed({}, { algorithm: 'HS512', subject: String(adminId), issuer: ISSUER, audience: AUDIENCE, expiresIn: 600 }), /invalid algorithm/],
+    [
+      'another secret',
+      signed(
+        {},
+        { subject: String(adminId), issuer: ISSUER, audience: AUDIENCE, expiresIn: 600 },
+        'another-secret-0123456789-abcdefghijklmnopqrstuv',
+      ),
+      /invalid signature/,
+    ],
+    [
+      'HS512 with the right secret',
+      signed({}, { algorithm: 'HS512', subject: String(adminId), issuer: ISSUER, audience: AUDIENCE, expiresIn: 600 }),
+      /invalid algorithm/,
+    ],
     ['expired', signed({ sub: String(adminId), iss: ISSUER, aud: AUDIENCE, iat: now() - 7200, exp: now() - 3600 }), /jwt expired/],
-    ['not yet valid', signed({}, { subject: String(adminId), issuer: ISSUER, audience: AUDIENCE, expiresIn: 600, notBefore: 3600 }), /jwt not active/],
+    [
+      'not yet valid',
+      signed({}, { subject: String(adminId), issuer: ISSUER, audience: AUDIENCE, expiresIn: 600, notBefore: 3600 }),
+      /jwt not active/,
+    ],
     ['wrong audience', signed({}, { subject: String(adminId), issuer: ISSUER, audience: 'another-api', expiresIn: 600 }), /audience invalid/],
     ['wrong issuer', signed({}, { subject: String(adminId), issuer: 'someone-else', audience: AUDIENCE, expiresIn: 600 }), /issuer invalid/],
     ['no expiry', signed({}, { subject: String(adminId), issuer: ISSUER, audience: AUDIENCE }), /token without expiry/],
-    ['payload swapped under a valid signature', `${parts[0]}.${base64url({ ...claims, sub: String(syncedAdminId) })}.${parts[2]}`, /invalid signature/],
+    [
+      'payload swapped under a valid signature',
+      `${parts[0]}.${base64url({ ...claims, sub: String(syncedAdminId) })}.${parts[2]}`,
+      /invalid signature/,
+    ],
     ['synced user with remote role admin', good(syncedAdminId), /not an active admin of this instance/],
     ['unknown user', good(987654), /not an active admin of this instance/],
-    ['subject not a number', signed({}, { subject: "1 OR 1=1", issuer: ISSUER, audience: AUDIENCE, expiresIn: 600 }), /subject is not a user id/],
+    ['subject not a number', signed({}, { subject: '1 OR 1=1', issuer: ISSUER, audience: AUDIENCE, expiresIn: 600 }), /subject is not a user id/],
     ['garbage', 'not-a-jwt', /jwt malformed/],
   ];
 }
@@ -71,7 +92,10 @@ describe('GET /api/users with a bad bearer token', () => {
       expect(response.headers['content-type'], label).toMatch(/^application\/json/);
       expect(response.body, label).toEqual({ error: 'Unauthenticated.' });
       expect(response.headers['www-authenticate'], label).toMatch(/^Bearer/);
-      const refused = t.logs.entries().slice(logStart).find((e) => e.msg === 'api token refused');
+      const refused = t.logs
+        .entries()
+        .slice(logStart)
+        .find((e) => e.msg === 'api token refused');
       expect(refused, label).toBeDefined();
       expect(String(refused!.reason), label).toMatch(reason);
       expect(t.logs.text(), label).not.toContain(token);
@@ -87,7 +111,9 @@ describe('GET /api/users with a bad bearer token', () => {
       await browser.get('/api/users'),
       await request(t.app).get('/api/users'),
       await request(t.app).get(`/api/users?token=${token}`),
-      await request(t.app).get('/api/users').set('Authorization', `Basic ${Buffer.from(`${TEST_ADMIN.email}:${TEST_ADMIN.password}`).toString('base64')}`),
+      await request(t.app)
+        .get('/api/users')
+        .set('Authorization', `Basic ${Buffer.from(`${TEST_ADMIN.email}:${TEST_ADMIN.password}`).toString('base64')}`),
       await request(t.app).get('/api/users').set('Cookie', `token=${token}`),
     ];
     for (const response of responses) {

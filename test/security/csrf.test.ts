@@ -21,9 +21,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   t = await buildTestApp(database, REMOTE_ENV);
   remote = await startLaravelServer({ users: [{ id: 1, email: 'newcomer@dev.test', name: 'Newcomer', role: 'vendor', is_active: true }] });
-  const [dev] = await database.db('locations')
-    .insert({ code: 'DEV', name: 'Development', online_url: remote.url })
-    .returning('id');
+  const [dev] = await database.db('locations').insert({ code: 'DEV', name: 'Development', online_url: remote.url }).returning('id');
   devId = dev.id;
   await database.db('users').insert({ location_id: devId, email: 'someone@dev.test', name: 'Someone' });
   agent = await signedInAgent(t.app);
@@ -120,11 +118,19 @@ describe('when a form is posted without a valid CSRF token', () => {
     const stranger = request.agent(t.app);
     await stranger.get('/login');
     const logStart = t.logs.lines.length;
-    const response = await stranger.post('/login').type('form').send({ ...TEST_ADMIN, _csrf: 'forged-token' });
+    const response = await stranger
+      .post('/login')
+      .type('form')
+      .send({ ...TEST_ADMIN, _csrf: 'forged-token' });
     expect(response.status).toBe(403);
     expect(response.text).toContain(REFUSAL);
     expect(refusalsLogged(logStart)).toHaveLength(1);
-    expect(t.logs.entries().slice(logStart).some((e) => e.msg === 'login succeeded')).toBe(false);
+    expect(
+      t.logs
+        .entries()
+        .slice(logStart)
+        .some((e) => e.msg === 'login succeeded'),
+    ).toBe(false);
     expect((await stranger.get('/admin/users')).status).toBe(303);
   });
 });

@@ -79,8 +79,14 @@ describe('mass assignment on the location forms', () => {
       const page = await agent.get('/admin/locations');
       return /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
     })();
-    const twice = await agent.post('/admin/locations').type('form').send(`_csrf=${encodeURIComponent(token)}&code=AA&code=BB&name=Twice&online_url=`);
-    const bracketed = await agent.post('/admin/locations').type('form').send(`_csrf=${encodeURIComponent(token)}&code[]=CC&name=Bracket&online_url=`);
+    const twice = await agent
+      .post('/admin/locations')
+      .type('form')
+      .send(`_csrf=${encodeURIComponent(token)}&code=AA&code=BB&name=Twice&online_url=`);
+    const bracketed = await agent
+      .post('/admin/locations')
+      .type('form')
+      .send(`_csrf=${encodeURIComponent(token)}&code[]=CC&name=Bracket&online_url=`);
     expect(twice.status).toBe(422);
     expect(bracketed.status).toBe(422);
     expect(twice.text).toContain('id="code-error"');

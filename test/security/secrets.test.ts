@@ -80,7 +80,12 @@ async function runTheWorkflow() {
   const browser = request.agent(hub.app);
   const form = async (path: string, fields: Record<string, string>, tokenFrom: string) => {
     const page = record(await browser.get(tokenFrom));
-    return record(await browser.post(path).type('form').send({ ...fields, _csrf: csrfFrom(page.text) }));
+    return record(
+      await browser
+        .post(path)
+        .type('form')
+        .send({ ...fields, _csrf: csrfFrom(page.text) }),
+    );
   };
 
   // Bad sign-ins first: a wrong password, and the real password typed into the email field by mistake.
@@ -93,7 +98,11 @@ async function runTheWorkflow() {
   const apiLogin = await request(hub.app).post('/api/auth/login').send(TEST_ADMIN);
   expect(apiLogin.status).toBe(200);
   hubTokens.push(apiLogin.body.access_token);
-  record(await request(hub.app).post('/api/auth/login').send({ email: TEST_ADMIN.email, password: `${TEST_ADMIN.password}!` }));
+  record(
+    await request(hub.app)
+      .post('/api/auth/login')
+      .send({ email: TEST_ADMIN.email, password: `${TEST_ADMIN.password}!` }),
+  );
   record(await request(hub.app).post('/api/auth/login').send({ email: TEST_ADMIN.password, password: TEST_ADMIN.password }));
   record(await request(hub.app).get('/api/users').set('Authorization', `Bearer ${apiLogin.body.access_token}`));
   record(await request(hub.app).get('/api/users').set('Authorization', `Bearer ${apiLogin.body.access_token}x`));
@@ -156,9 +165,11 @@ describe('secrets', () => {
     expect(other.logs.entries().some((e) => e.msg === 'api login')).toBe(true);
 
     for (const [what, secret] of secrets) {
-
       for (const [where, text] of logs) expect(text.includes(secret), `${what} in the ${where}`).toBe(false);
-      expect(shown.some((text) => text.includes(secret)), `${what} in a page or header`).toBe(false);
+      expect(
+        shown.some((text) => text.includes(secret)),
+        `${what} in a page or header`,
+      ).toBe(false);
     }
     // No password hash either, and no JWT of any kind.
     for (const [where, text] of [...logs, ['pages', shown.join('\n')] as [string, string]]) {

@@ -17,7 +17,10 @@ afterAll(async () => {
 });
 
 const sidCookie = (setCookie: string | string[] | undefined) =>
-  ([] as string[]).concat(setCookie ?? []).find((c) => c.startsWith('sinkron.sid='))?.split(';')[0];
+  ([] as string[])
+    .concat(setCookie ?? [])
+    .find((c) => c.startsWith('sinkron.sid='))
+    ?.split(';')[0];
 
 /** The session id inside a signed `sinkron.sid=s:<id>.<signature>` cookie. */
 const sessionIdOf = (cookie: string) => decodeURIComponent(cookie.slice('sinkron.sid='.length)).replace(/^s:/, '').split('.')[0]!;
@@ -53,7 +56,10 @@ describe('when an attacker plants a session id before the admin signs in', () =>
     const withIssued = await request(t.app).get('/admin/users').set('Cookie', issued);
     expect(withIssued.status).toBe(200);
 
-    const success = t.logs.entries().slice(logStart).find((e) => e.msg === 'login succeeded');
+    const success = t.logs
+      .entries()
+      .slice(logStart)
+      .find((e) => e.msg === 'login succeeded');
     expect(success).toBeDefined();
     expect(t.logs.text()).not.toContain(sessionIdOf(issued));
   });
@@ -74,7 +80,14 @@ describe('when a CSRF token was handed out before the sign-in', () => {
     const agent = request.agent(t.app);
     const loginPage = await agent.get('/login');
     const tokenBefore = csrfFrom(loginPage.text);
-    expect((await agent.post('/login').type('form').send({ ...TEST_ADMIN, _csrf: tokenBefore })).status).toBe(303);
+    expect(
+      (
+        await agent
+          .post('/login')
+          .type('form')
+          .send({ ...TEST_ADMIN, _csrf: tokenBefore })
+      ).status,
+    ).toBe(303);
     const before = await database.db('locations').count({ n: '*' }).first();
     const stale = await agent.post('/admin/locations').type('form').send({ code: 'OLDTOKEN', name: 'Old token', online_url: '', _csrf: tokenBefore });
     expect(stale.status).toBe(403);
@@ -87,9 +100,15 @@ describe('when the admin signs out', () => {
   it('then the session is gone from the database and its cookie is useless', async () => {
     const agent = request.agent(t.app);
     const page = await agent.get('/login');
-    const signIn = await agent.post('/login').type('form').send({ ...TEST_ADMIN, _csrf: csrfFrom(page.text) });
+    const signIn = await agent
+      .post('/login')
+      .type('form')
+      .send({ ...TEST_ADMIN, _csrf: csrfFrom(page.text) });
     const cookie = sidCookie(signIn.headers['set-cookie'])!;
-    const out = await agent.post('/logout').type('form').send({ _csrf: await csrfToken(agent, '/admin/users') });
+    const out = await agent
+      .post('/logout')
+      .type('form')
+      .send({ _csrf: await csrfToken(agent, '/admin/users') });
     expect(out.status).toBe(303);
     expect(await sessionRow(sessionIdOf(cookie))).toBeUndefined();
     const replay = await request(t.app).get('/admin/users').set('Cookie', cookie);

@@ -15,7 +15,7 @@ const SQL_PAYLOADS = [
   "' OR '1'='1",
   "' OR 1=1 --",
   "'; DROP TABLE users; --",
-  "1; DELETE FROM users",
+  '1; DELETE FROM users',
   "\\'; UPDATE users SET is_active = false; --",
   "' UNION SELECT password_hash, password_hash, null FROM users --",
   '$1',
@@ -36,7 +36,7 @@ beforeAll(async () => {
   await database.db('users').insert([
     { location_id: devId, email: 'alice@dev.test', name: 'Alice' },
     { location_id: devId, email: "o'brien@dev.test", name: "Seán O'Brien" },
-    { location_id: devId, email: 'bobby@dev.test', name: 'Robert\'); DROP TABLE users; --' },
+    { location_id: devId, email: 'bobby@dev.test', name: "Robert'); DROP TABLE users; --" },
   ]);
   agent = await signedInAgent(t.app);
 });
@@ -89,9 +89,17 @@ describe('a NUL character, which PostgreSQL text cannot hold', () => {
       expect(response.status).toBe(400);
       expect(response.text).toContain('The request contains a NUL character, which no field accepts.');
     }
-    const refused = t.logs.entries().slice(logStart).filter((e) => e.msg === 'request refused' && String(e.reason).includes('NUL'));
+    const refused = t.logs
+      .entries()
+      .slice(logStart)
+      .filter((e) => e.msg === 'request refused' && String(e.reason).includes('NUL'));
     expect(refused).toHaveLength(responses.length);
-    expect(t.logs.entries().slice(logStart).some((e) => e.msg === 'unhandled error')).toBe(false);
+    expect(
+      t.logs
+        .entries()
+        .slice(logStart)
+        .some((e) => e.msg === 'unhandled error'),
+    ).toBe(false);
     expect(await snapshotTables(database.db)).toEqual(before);
   });
 
@@ -103,7 +111,26 @@ describe('a NUL character, which PostgreSQL text cannot hold', () => {
 });
 
 describe('ids in the path that are not integers', () => {
-  const BAD_IDS = ['1 OR 1=1', "1'", '1;DROP TABLE users', '-1', '0', '1.5', '1.0', '1e0', '1e1', '0x1', '0x10', '+1', ' 1', '01', '99999999999', 'NaN', 'Infinity', '%00'];
+  const BAD_IDS = [
+    '1 OR 1=1',
+    "1'",
+    '1;DROP TABLE users',
+    '-1',
+    '0',
+    '1.5',
+    '1.0',
+    '1e0',
+    '1e1',
+    '0x1',
+    '0x10',
+    '+1',
+    ' 1',
+    '01',
+    '99999999999',
+    'NaN',
+    'Infinity',
+    '%00',
+  ];
 
   it('when a location id is not a positive integer, then the answer is 400 or 404, never another location', async () => {
     const before = await snapshotTables(database.db);
@@ -124,7 +151,10 @@ describe('ids in the path that are not integers', () => {
     const response = await agent.get(`/admin/locations/${encodeURIComponent('1 OR 1=1')}/edit`);
     expect(response.status).toBe(400);
     expect(response.text).toContain('The request could not be understood.');
-    const refused = t.logs.entries().slice(logStart).find((e) => e.msg === 'request refused');
+    const refused = t.logs
+      .entries()
+      .slice(logStart)
+      .find((e) => e.msg === 'request refused');
     expect(refused).toMatchObject({ status: 400 });
   });
 
@@ -156,7 +186,12 @@ describe('SQL-significant characters in form fields', () => {
 
   it('when a location code holds SQL, then the form is refused with a message and nothing is stored', async () => {
     const before = await snapshotTables(database.db);
-    const response = await postForm(agent, '/admin/locations', { code: "X'; DROP TABLE users; --", name: 'Bad code', online_url: '' }, '/admin/locations');
+    const response = await postForm(
+      agent,
+      '/admin/locations',
+      { code: "X'; DROP TABLE users; --", name: 'Bad code', online_url: '' },
+      '/admin/locations',
+    );
     expect(response.status).toBe(422);
     expect(response.text).toContain('Use 1 to 32 letters, digits, _ or -.');
     expect(await snapshotTables(database.db)).toEqual(before);

@@ -63,7 +63,10 @@ describe('an online URL pointing at metadata, link-local, or another scheme', ()
       expect(response.status, url).toBe(422);
       const shown = /<p class="field-error" id="online_url-error">([^<]*)<\/p>/.exec(response.text)?.[1];
       expect(shown, url).toMatch(reason);
-      const refused = t.logs.entries().slice(logStart).find((e) => e.msg === 'location form refused');
+      const refused = t.logs
+        .entries()
+        .slice(logStart)
+        .find((e) => e.msg === 'location form refused');
       expect(refused, url).toBeDefined();
       expect(String((refused!.fields as Record<string, string>).online_url), url).toMatch(reason);
     }
@@ -74,7 +77,12 @@ describe('an online URL pointing at metadata, link-local, or another scheme', ()
     const id = await addLocation(database.db, 'KEEP', 'http://127.0.0.1:9');
     const before = await snapshotTables(database.db);
     for (const [url, reason] of REFUSED_URLS) {
-      const response = await postForm(agent, `/admin/locations/${id}`, { code: 'KEEP', name: 'Keep', online_url: url }, `/admin/locations/${id}/edit`);
+      const response = await postForm(
+        agent,
+        `/admin/locations/${id}`,
+        { code: 'KEEP', name: 'Keep', online_url: url },
+        `/admin/locations/${id}/edit`,
+      );
       expect(response.status, url).toBe(422);
       expect(response.text, url).toMatch(reason);
     }
@@ -91,7 +99,10 @@ describe('an online URL pointing at metadata, link-local, or another scheme', ()
       expect(run.status, url).toBe('failed');
       expect(run.error, url).toContain(`OLD${index}: the online URL is refused`);
       expect(run.error, url).toMatch(reason);
-      const logged = t.logs.entries().slice(logStart).find((e) => e.msg === 'sync preview failed: remote list not fetched');
+      const logged = t.logs
+        .entries()
+        .slice(logStart)
+        .find((e) => e.msg === 'sync preview failed: remote list not fetched');
       expect(logged, url).toMatchObject({ runId, cause: run.error });
       expect((await agent.get(`/admin/users/sync/${runId}`)).text, url).toContain('This sync failed; no user was changed.');
       expect(await snapshotTables(database.db, ['users'])).toEqual(before);

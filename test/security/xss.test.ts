@@ -30,7 +30,8 @@ function expectNoActiveMarkup(html: string): void {
 beforeAll(async () => {
   database = await createTestDatabase();
   t = await buildTestApp(database, REMOTE_ENV);
-  const [evil] = await database.db('locations')
+  const [evil] = await database
+    .db('locations')
     .insert({ code: 'EVIL', name: '<script>alert("location")</script>', online_url: 'http://127.0.0.1:9' })
     .returning('id');
   await database.db('users').insert(
@@ -103,7 +104,10 @@ describe('hostile names and emails of synced users', () => {
     for (const next of ['/\t/evil.test/', '/\n/evil.test/', '/\r\n/evil.test/', '//evil.test/']) {
       const browser = request.agent(t.app);
       const page = await browser.get('/login');
-      const response = await browser.post(`/login?next=${encodeURIComponent(next)}`).type('form').send({ ...TEST_ADMIN, _csrf: csrfFrom(page.text) });
+      const response = await browser
+        .post(`/login?next=${encodeURIComponent(next)}`)
+        .type('form')
+        .send({ ...TEST_ADMIN, _csrf: csrfFrom(page.text) });
       expect(response.status, JSON.stringify(next)).toBe(303);
       const location = String(response.headers.location).replace(/[\t\n\r]/g, '');
       expect(location, JSON.stringify(next)).toMatch(/^\/(?![\/\\])/);
@@ -115,7 +119,13 @@ describe('hostile names coming from a remote through a sync', () => {
   it('when previewed, executed and listed, then the preview, the result, the history and the users list show them as text', async () => {
     remote = await startLaravelServer({
       users: [
-        ...HOSTILE_NAMES.map((name, i) => ({ id: i + 1, name, email: `remote${i}@xss.test`, role: '<b onmouseover=alert(1)>admin</b>', is_active: true })),
+        ...HOSTILE_NAMES.map((name, i) => ({
+          id: i + 1,
+          name,
+          email: `remote${i}@xss.test`,
+          role: '<b onmouseover=alert(1)>admin</b>',
+          is_active: true,
+        })),
         { id: 50, name: 'Updated <img src=x onerror=alert(2)>', email: 'known@xss.test', role: 'vendor', is_active: true },
         { id: 51, name: 'Rejected row', email: '<script>alert("rejected")</script>', role: 'vendor', is_active: true },
         { id: 52, name: '<svg onload=alert(3)>', email: 'javascript:alert(3)', role: 'vendor', is_active: true },
@@ -129,7 +139,12 @@ describe('hostile names coming from a remote through a sync', () => {
     ]);
 
     const runId = await previewSync(agent, locationId);
-    expect(await runRow(database.db, runId)).toMatchObject({ status: 'previewed', new_count: HOSTILE_NAMES.length, update_count: 1, deactivate_count: 1 });
+    expect(await runRow(database.db, runId)).toMatchObject({
+      status: 'previewed',
+      new_count: HOSTILE_NAMES.length,
+      update_count: 1,
+      deactivate_count: 1,
+    });
     const preview = await agent.get(`/admin/users/sync/${runId}`);
     expect(preview.status).toBe(200);
     expectNoActiveMarkup(preview.text);

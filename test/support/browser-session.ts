@@ -20,7 +20,10 @@ export async function csrfToken(agent: Agent, path = '/login'): Promise<string> 
 export async function signedInAgent(app: Express, credentials = TEST_ADMIN): Promise<Agent> {
   const agent = request.agent(app);
   const token = await csrfToken(agent);
-  const response = await agent.post('/login').type('form').send({ ...credentials, _csrf: token });
+  const response = await agent
+    .post('/login')
+    .type('form')
+    .send({ ...credentials, _csrf: token });
   if (response.status !== 303) throw new Error(`sign-in failed with ${response.status}`);
   return agent;
 }
@@ -28,5 +31,8 @@ export async function signedInAgent(app: Express, credentials = TEST_ADMIN): Pro
 /** Posts a form the way the browser does: with the current page's CSRF token. */
 export async function postForm(agent: Agent, path: string, fields: Record<string, string>, tokenFrom = '/admin/users') {
   const token = await csrfToken(agent, tokenFrom);
-  return agent.post(path).type('form').send({ ...fields, _csrf: token });
+  return agent
+    .post(path)
+    .type('form')
+    .send({ ...fields, _csrf: token });
 }

@@ -262,7 +262,8 @@ export async function startLaravelServer(options: LaravelServerOptions): Promise
         res.socket?.destroy();
         return true;
       case 'html': {
-        const html = '<!DOCTYPE html><html><head><title>Login</title></head><body><form method="post" action="/login"><input name="email"></form></body></html>';
+        const html =
+          '<!DOCTYPE html><html><head><title>Login</title></head><body><form method="post" action="/login"><input name="email"></form></body></html>';
         res.writeHead(200, { 'Content-Type': 'text/html; charset=UTF-8', 'Content-Length': Buffer.byteLength(html) });
         res.end(html);
         return true;
@@ -315,9 +316,7 @@ export async function startLaravelServer(options: LaravelServerOptions): Promise
     if (isUsers) {
       const perPage = Math.max(1, Math.min(Number(url.searchParams.get('per_page')) || defaultPerPage, MAX_PER_PAGE));
       const cursor = url.searchParams.get('cursor');
-      page = cursor
-        ? Math.floor(decodeCursor(cursor) / perPage) + 1
-        : Math.max(1, Math.floor(Number(url.searchParams.get('page')) || 1));
+      page = cursor ? Math.floor(decodeCursor(cursor) / perPage) + 1 : Math.max(1, Math.floor(Number(url.searchParams.get('page')) || 1));
     }
     requests.push({ method: req.method ?? 'GET', path: url.pathname, page, ...(authorization ? { authorization } : {}) });
 

@@ -17,10 +17,7 @@ describe('loadConfig', () => {
     expect(config.http.port).toBe(3000);
     expect(config.appLocation.code).toBe('LOCAL');
     expect(config.demo).toBe(true);
-    expect(config.warnings).toEqual([
-      'SESSION_SECRET is not set: using a development default',
-      'JWT_SECRET is not set: using a development default',
-    ]);
+    expect(config.warnings).toEqual(['SESSION_SECRET is not set: using a development default', 'JWT_SECRET is not set: using a development default']);
   });
 
   it('names every bad variable at once', () => {

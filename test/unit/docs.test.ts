@@ -11,9 +11,7 @@ describe.each(DOCS)('%s', (doc) => {
   const text = read(doc);
 
   it('links only to files that exist', () => {
-    const targets = [...text.matchAll(/\]\(([^)\s#]+)(?:#[^)]*)?\)/g)]
-      .map((m) => m[1]!)
-      .filter((target) => !/^[a-z]+:/.test(target));
+    const targets = [...text.matchAll(/\]\(([^)\s#]+)(?:#[^)]*)?\)/g)].map((m) => m[1]!).filter((target) => !/^[a-z]+:/.test(target));
     expect(targets.length).toBeGreaterThan(0);
     const missing = targets.filter((target) => !fs.existsSync(path.join(ROOT, path.dirname(doc), target)));
     expect(missing).toEqual([]);
@@ -28,10 +26,12 @@ describe.each(DOCS)('%s', (doc) => {
 describe('README.md', () => {
   it('starts with the two commands', () => {
     const firstBlock = /```sh\n([\s\S]*?)```/.exec(read('README.md'))?.[1] ?? '';
-    expect(firstBlock.split('\n').filter(Boolean).map((line) => line.split('#')[0]!.trim())).toEqual([
-      'npm ci && npm start',
-      'npm ci && npm test',
-    ]);
+    expect(
+      firstBlock
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split('#')[0]!.trim()),
+    ).toEqual(['npm ci && npm start', 'npm ci && npm test']);
     expect(read('README.md').indexOf('```sh')).toBeLessThan(read('README.md').indexOf('Sinkron keeps'));
   });
 });

@@ -32,7 +32,7 @@ describe('parseRemoteUser on plain rows and their edges', () => {
     [{ email: 'e@x', id: 'i'.repeat(256) }, 'id: Too big: expected string to have <=255 characters'],
     [{ email: 'e@x', role: 5 }, 'role is not a string'],
     [{ email: 'e@x', name: ['x'] }, 'name is not a string'],
-  ])('still rejects %j with the schema\'s reason', (row, reason) => {
+  ])("still rejects %j with the schema's reason", (row, reason) => {
     const result = parseRemoteUser(row, 4);
     expect(result).toMatchObject({ ok: false, rejected: { page: 4, email: 'e@x', reason } });
   });

@@ -3,10 +3,7 @@ import { parseRemoteUser, parseRemoteUsers } from '../../src/remote/remote-users
 
 describe('parseRemoteUser', () => {
   it('normalises a contract row', () => {
-    const result = parseRemoteUser(
-      { id: 17, name: ' Dev Vendor 1 ', email: ' Dev_Vendor1@DKM ', role: 'vendor', is_active: true, extra: 1 },
-      1,
-    );
+    const result = parseRemoteUser({ id: 17, name: ' Dev Vendor 1 ', email: ' Dev_Vendor1@DKM ', role: 'vendor', is_active: true, extra: 1 }, 1);
     expect(result).toEqual({
       ok: true,
       user: { email: 'dev_vendor1@dkm', name: 'Dev Vendor 1', remoteId: '17', role: 'vendor', isActive: true },

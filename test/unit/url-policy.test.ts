@@ -56,12 +56,16 @@ describe('url policy', () => {
     expect(await refusal(open, 'dev.example.com')).toMatch(/absolute http/);
   });
 
-  it.each(['http://127.0.0.1:8000', 'http://localhost:3000/', 'http://10.1.2.3', 'http://172.16.0.1', 'http://192.168.1.5/app', 'https://[::1]:8443'])(
-    'allows loopback and private %s by default',
-    async (url) => {
-      await expect(open.checkOnlineUrl(url)).resolves.toBeUndefined();
-    },
-  );
+  it.each([
+    'http://127.0.0.1:8000',
+    'http://localhost:3000/',
+    'http://10.1.2.3',
+    'http://172.16.0.1',
+    'http://192.168.1.5/app',
+    'https://[::1]:8443',
+  ])('allows loopback and private %s by default', async (url) => {
+    await expect(open.checkOnlineUrl(url)).resolves.toBeUndefined();
+  });
 
   describe('with REMOTE_ALLOWED_HOSTS', () => {
     const names = createUrlPolicy(['sync.example.com', '*.corp.example', 'Legacy.Example.org.']);

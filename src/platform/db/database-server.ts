@@ -91,11 +91,7 @@ async function runningEmbeddedServer(port: number): Promise<DatabaseServer | und
  * with the app's database created on first use. The one place the server and the CLIs choose.
  * `shareRunning` (the CLIs) uses the embedded cluster of a running `npm start` instead of failing on it.
  */
-export async function openDatabaseServer(
-  config: Config,
-  logger: Logger,
-  options: { shareRunning?: boolean } = {},
-): Promise<DatabaseServer> {
+export async function openDatabaseServer(config: Config, logger: Logger, options: { shareRunning?: boolean } = {}): Promise<DatabaseServer> {
   if (config.database.url) {
     logger.debug({ database: describeDatabaseUrl(config.database.url) }, 'using DATABASE_URL');
     return externalDatabaseServer(config.database.url);

@@ -7,10 +7,7 @@ export type { Knex };
 // bigint (COUNT(*), bigserial) as JS numbers: our ids and counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
-export function createDb(
-  connectionString: string,
-  options: { min?: number; max?: number; logger?: Logger } = {},
-): Knex {
+export function createDb(connectionString: string, options: { min?: number; max?: number; logger?: Logger } = {}): Knex {
   const { logger } = options;
   return knexFactory({
     client: 'pg',

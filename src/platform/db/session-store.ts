@@ -4,10 +4,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 
 /** Sessions in Postgres, so every app instance behind a load balancer sees the same sign-ins. */
-export function createSessionStore(
-  connectionString: string,
-  options: { pruneIntervalSeconds: number | false; logger: Logger },
-) {
+export function createSessionStore(connectionString: string, options: { pruneIntervalSeconds: number | false; logger: Logger }) {
   const PgStore = connectPgSimple(session);
   const pool = new pg.Pool({ connectionString, max: 4, application_name: 'sinkron-sessions' });
   // An idle connection that the server drops must not take the process down; the pool reconnects.

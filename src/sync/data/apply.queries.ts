@@ -27,7 +27,8 @@ export class StalePlanError extends Error {
 const UNIQUE_EMAIL_PER_LOCATION = 'users_location_email_unique';
 
 const isUniqueEmailViolation = (error: unknown) =>
-  typeof error === 'object' && error !== null &&
+  typeof error === 'object' &&
+  error !== null &&
   (error as { code?: unknown }).code === '23505' &&
   (error as { constraint?: unknown }).constraint === UNIQUE_EMAIL_PER_LOCATION;
 

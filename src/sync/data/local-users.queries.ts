@@ -12,9 +12,7 @@ export async function copyLocalUsers(trx: Knex.Transaction, locationId: number):
   const connection: pg.Client = await trx.client.acquireConnection();
   // COPY takes no parameters; the id is a checked integer.
   const stream = connection.query(
-    copyTo(
-      `COPY (SELECT id, lower(email), is_active, name, remote_id, role FROM users WHERE location_id = ${locationId}) TO STDOUT`,
-    ),
+    copyTo(`COPY (SELECT id, lower(email), is_active, name, remote_id, role FROM users WHERE location_id = ${locationId}) TO STDOUT`),
   );
   // Decoded as it arrives and cut after the last whole line, so the bytes go and no line is split.
   const decoder = new StringDecoder('utf8');

@@ -152,10 +152,25 @@ function runQuery(db: Knex) {
     .leftJoin('users as e', 'e.id', 'r.executed_by')
     .select(
       // Not r.*: the run's unchanged_user_ids can hold a hundred thousand ids; they are read a page at a time.
-      'r.id', 'r.location_id', 'r.status', 'r.previewed_by', 'r.executed_by', 'r.remote_count',
-      'r.local_active_count', 'r.new_count', 'r.update_count', 'r.deactivate_count', 'r.unchanged_count',
-      'r.rejected_count', 'r.guard_required', 'r.error', 'r.preview_ms', 'r.execute_ms', 'r.expires_at',
-      'r.executed_at', 'r.created_at',
+      'r.id',
+      'r.location_id',
+      'r.status',
+      'r.previewed_by',
+      'r.executed_by',
+      'r.remote_count',
+      'r.local_active_count',
+      'r.new_count',
+      'r.update_count',
+      'r.deactivate_count',
+      'r.unchanged_count',
+      'r.rejected_count',
+      'r.guard_required',
+      'r.error',
+      'r.preview_ms',
+      'r.execute_ms',
+      'r.expires_at',
+      'r.executed_at',
+      'r.created_at',
       'l.code as location_code',
       'l.name as location_name',
       'p.email as previewed_by_email',
@@ -186,18 +201,13 @@ export function createSyncRunsRepository(db: Knex) {
           rejected_count: totals.rejectedCount,
           guard_required: totals.guardRequired,
           preview_ms: totals.previewMs,
-          expires_at: trx.raw("now() + make_interval(mins => ?::int)", [totals.ttlMinutes]),
+          expires_at: trx.raw('now() + make_interval(mins => ?::int)', [totals.ttlMinutes]),
           updated_at: trx.fn.now(),
         });
     },
 
     /** The audit record of a preview that could not fetch the remote list: nothing in it can be executed. */
-    async recordFailedPreview(input: {
-      locationId: number;
-      previewedBy: number;
-      error: string;
-      previewMs: number;
-    }): Promise<number> {
+    async recordFailedPreview(input: { locationId: number; previewedBy: number; error: string; previewMs: number }): Promise<number> {
       const [row] = await db('sync_runs')
         .insert({
           location_id: input.locationId,
@@ -242,11 +252,7 @@ export function createSyncRunsRepository(db: Knex) {
         .update({ status: 'failed', error, updated_at: trx.fn.now() });
     },
 
-    async markCompleted(
-      trx: Knex.Transaction,
-      id: number,
-      input: { executedBy: number; executeMs: number },
-    ): Promise<void> {
+    async markCompleted(trx: Knex.Transaction, id: number, input: { executedBy: number; executeMs: number }): Promise<void> {
       await trx('sync_runs').where({ id }).update({
         status: 'completed',
         executed_by: input.executedBy,

@@ -172,11 +172,7 @@ export class LocalUserIndex {
     for (let i = hash & mask; this.table[i] !== 0; i = (i + 1) & mask) {
       const slot = this.table[i]! - 1;
       const start = this.emailStart[slot]!;
-      if (
-        this.emailHash[slot] === hash &&
-        this.activeAt[slot]! - 1 - start === email.length &&
-        this.textOf(slot).startsWith(email, start)
-      ) {
+      if (this.emailHash[slot] === hash && this.activeAt[slot]! - 1 - start === email.length && this.textOf(slot).startsWith(email, start)) {
         return slot;
       }
     }
@@ -215,7 +211,9 @@ export class LocalUserIndex {
 
   /** The remote row of an unchanged user, rebuilt from the local fields it matched. */
   private remoteUserAt(slot: number, email: string): RemoteUser {
-    const [name = '', remoteId = '\\N', role = '\\N'] = this.textOf(slot).slice(this.activeAt[slot]! + 2, this.lineEnd[slot]).split('\t');
+    const [name = '', remoteId = '\\N', role = '\\N'] = this.textOf(slot)
+      .slice(this.activeAt[slot]! + 2, this.lineEnd[slot])
+      .split('\t');
     return { email, name: fromCopyText(name) ?? '', remoteId: fromCopyText(remoteId), role: fromCopyText(role), isActive: this.isActive(slot) };
   }
 }

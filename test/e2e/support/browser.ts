@@ -9,8 +9,7 @@ export function findChromium(): string {
   const found = CANDIDATES.find((candidate): candidate is string => !!candidate && fs.existsSync(candidate));
   if (!found) {
     throw new Error(
-      "Chromium not found. Install Debian's chromium: apt-get install chromium " +
-        '(or set CHROMIUM_PATH to a Chromium or Chrome binary).',
+      "Chromium not found. Install Debian's chromium: apt-get install chromium " + '(or set CHROMIUM_PATH to a Chromium or Chrome binary).',
     );
   }
   return found;

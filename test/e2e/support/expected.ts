@@ -38,12 +38,7 @@ export async function expectedPlan(hub: Container, remote: Container, code: stri
     const email = row.email.toLowerCase();
     const mine = local.get(email);
     if (!mine) plan.added.push(email);
-    else if (
-      mine.name !== row.name ||
-      mine.role !== row.role ||
-      mine.is_active !== row.is_active ||
-      mine.remote_id !== String(row.id)
-    ) {
+    else if (mine.name !== row.name || mine.role !== row.role || mine.is_active !== row.is_active || mine.remote_id !== String(row.id)) {
       plan.updated.push(email);
       if (!mine.is_active && row.is_active) plan.reactivated.push(email);
     } else plan.unchanged.push(email);
