@@ -1,0 +1,8 @@
+<?php
+
+return [
+    'default' => 'array',
+    'stores' => [
+        'array' => ['driver' => 'array', 'serialize' => false],
+    ],
+];

@@ -1,0 +1,9 @@
+<?php
+
+return [
+    'default' => 'sync',
+    'connections' => [
+        'sync' => ['driver' => 'sync'],
+    ],
+    'failed' => ['driver' => 'null'],
+];

@@ -1,0 +1,6 @@
+<?php
+
+return [
+    'previous' => '&laquo; Previous',
+    'next' => 'Next &raquo;',
+];

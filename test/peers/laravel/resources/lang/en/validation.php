@@ -1,0 +1,6 @@
+<?php
+
+return [
+    'required' => 'The :attribute field is required.',
+    'string' => 'The :attribute must be a string.',
+];
