@@ -160,13 +160,46 @@ describe.skipIf(unavailable !== undefined).each(LARAVEL_PEER_STYLES)('Sync from 
   });
 });
 
-describe.skipIf(unavailable !== undefined)('The Laravel peer itself (what Sinkron relies on)', () => {
+describe.skipIf(unavailable !== undefined)('The Laravel peer refusing Sinkron, and what Sinkron makes of it', () => {
+  let database: TestDatabase;
+  let t: TestApp;
+  let agent: Agent;
   let peer: LaravelPeer;
+
   beforeAll(async () => {
-    peer = await startLaravelPeer();
+    database = await createTestDatabase();
+    peer = await startLaravelPeer({ users: [{ email: 'siti.nurhaliza@dev.test', name: 'Siti Nurhaliza' }] });
+    t = await buildTestApp(database, {
+      ...REMOTE_ENV,
+      EXTERNAL_API_BADPW_EMAIL: REMOTE_ENV.EXTERNAL_API_EMAIL,
+      EXTERNAL_API_BADPW_PASSWORD: 'not the password',
+    });
+    agent = await signedInAgent(t.app);
   });
   afterAll(async () => {
+    await t?.close();
     await peer?.close();
+    await database?.drop();
+  });
+
+  async function failedPreview(code: string, onlineUrl: string): Promise<string> {
+    const locationId = await addLocation(database.db, code, onlineUrl);
+    const runId = await previewSync(agent, locationId);
+    const run = await runRow(database.db, runId);
+    expect(run.status).toBe('failed');
+    expect(await database.db('users').where({ location_id: locationId })).toEqual([]);
+    return run.error as string;
+  }
+
+  it('when Laravel refuses the password, then the preview fails naming the variables to check', async () => {
+    expect(await failedPreview('BADPW', peer.urlFor('paginate'))).toBe(
+      'login to BADPW failed: check EXTERNAL_API_BADPW_EMAIL / EXTERNAL_API_BADPW_PASSWORD',
+    );
+    expect(t.logs.text()).not.toContain('not the password');
+  });
+
+  it('when the online URL misses the API (a wrong base path), then the preview fails with Laravel\'s 404', async () => {
+    expect(await failedPreview('WRONGPATH', `${peer.origin}/no-such-app`)).toBe('WRONGPATH answered 404 on the login');
   });
 
   const login = (password: string) =>
