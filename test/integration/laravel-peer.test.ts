@@ -86,10 +86,12 @@ describe.skipIf(unavailable !== undefined).each(LARAVEL_PEER_STYLES)('Sync from 
     for (const user of others) expect(user.is_active, user.email).toBe(false);
   }
 
-  async function sync(): Promise<number> {
+  /** Preview, then Confirm & Execute; `checkPreview` looks at the preview page in between. */
+  async function sync(checkPreview?: (page: string) => void): Promise<number> {
     const runId = await previewSync(agent, locationId);
     const run = await runRow(database.db, runId);
-    expect(run.status, `${String(run.error_message ?? '')}\n${peer.serverLog()}`).toBe('previewed');
+    expect(run.status, `${String(run.error ?? '')}\n${peer.serverLog()}`).toBe('previewed');
+    checkPreview?.((await agent.get(`/admin/users/sync/${runId}`)).text);
     const response = await executeSync(agent, runId);
     expect(response.status).toBe(303);
     expect(await runRow(database.db, runId)).toMatchObject({ status: 'completed' });
@@ -100,7 +102,13 @@ describe.skipIf(unavailable !== undefined).each(LARAVEL_PEER_STYLES)('Sync from 
     (await itemsOf(database.db, runId)).filter((i) => kinds.includes(i.kind as string)).map((i) => i.email as string).sort();
 
   it('copies every Laravel user, inactive ones, HTML and Indonesian names included, row by row', async () => {
-    const runId = await sync();
+    const runId = await sync((page) => {
+      // Laravel's JSON carries the names as they are; the preview shows them as text.
+      expect(page).toContain('&lt;b&gt;x&lt;/b&gt;');
+      expect(page).toContain('&#34;quotes&#34; &amp; ampersands');
+      expect(page).not.toContain(HTML_NAME);
+      expect(page).toContain('Ni Made Ayu Wulandari');
+    });
     const run = await runRow(database.db, runId);
     // The API account is a user of the Laravel app too, so it is listed like any other.
     expect(run).toMatchObject({ remote_count: SEED.length + 1, new_count: SEED.length + 1, rejected_count: 0 });
