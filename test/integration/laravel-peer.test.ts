@@ -25,7 +25,7 @@ const SEED: PeerUserInput[] = [
   { email: 'html@dev.test', name: HTML_NAME, role: 'vendor' },
   { email: 'quotes@dev.test', name: QUOTES_NAME, role: 'vendor' },
   { email: 'budi.santoso@dev.test', name: 'Budi Santoso', role: 'vendor', is_active: false },
-  { email: 'Agus.Salim@Dev.Test', name: "Agus Salim", role: null },
+  { email: 'Agus.Salim@Dev.Test', name: 'Agus Salim', role: null },
   { email: 'gusti@dev.test', name: 'I Gusti Ngurah Rai', role: 'vendor' },
   { email: 'nuraini@dev.test', name: "Nur'aini Rahmawati", role: 'vendor' },
 ];
@@ -99,7 +99,10 @@ describe.skipIf(unavailable !== undefined).each(LARAVEL_PEER_STYLES)('Sync from 
   }
 
   const emailsOf = async (runId: number, kinds: string[]) =>
-    (await itemsOf(database.db, runId)).filter((i) => kinds.includes(i.kind as string)).map((i) => i.email as string).sort();
+    (await itemsOf(database.db, runId))
+      .filter((i) => kinds.includes(i.kind as string))
+      .map((i) => i.email as string)
+      .sort();
 
   it('copies every Laravel user, inactive ones, HTML and Indonesian names included, row by row', async () => {
     const runId = await sync((page) => {
@@ -206,7 +209,7 @@ describe.skipIf(unavailable !== undefined)('The Laravel peer refusing Sinkron, a
     expect(t.logs.text()).not.toContain('not the password');
   });
 
-  it('when the online URL misses the API (a wrong base path), then the preview fails with Laravel\'s 404', async () => {
+  it("when the online URL misses the API (a wrong base path), then the preview fails with Laravel's 404", async () => {
     expect(await failedPreview('WRONGPATH', `${peer.origin}/no-such-app`)).toBe('WRONGPATH answered 404 on the login');
   });
 
@@ -226,7 +229,10 @@ describe.skipIf(unavailable !== undefined)('The Laravel peer refusing Sinkron, a
     expect(response.status).toBe(200);
     const body = (await response.json()) as { access_token: string; token_type: string; expires_in: number };
     expect(body).toMatchObject({ token_type: 'bearer', expires_in: 3600 });
-    const [header, claims] = body.access_token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>);
+    const [header, claims] = body.access_token
+      .split('.')
+      .slice(0, 2)
+      .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>);
     expect(header).toEqual({ typ: 'JWT', alg: 'HS256' });
     expect(claims).toMatchObject({ sub: expect.any(String), exp: expect.any(Number) });
     expect((await users(`Bearer ${body.access_token}`)).status).toBe(200);

@@ -75,7 +75,10 @@ const START_TIMEOUT_MS = 15_000;
 export function laravelPeerUnavailable(): string | undefined {
   const probe = spawnSync(
     'php',
-    ['-r', 'echo json_encode(["sqlite" => extension_loaded("pdo_sqlite"), "laravel" => (bool) stream_resolve_include_path("Illuminate/autoload.php")]);'],
+    [
+      '-r',
+      'echo json_encode(["sqlite" => extension_loaded("pdo_sqlite"), "laravel" => (bool) stream_resolve_include_path("Illuminate/autoload.php")]);',
+    ],
     { encoding: 'utf8', timeout: 10_000 },
   );
   if (probe.error || probe.status !== 0) return 'php is not installed (apt-get install php-cli php-sqlite3 php-laravel-framework)';
@@ -145,7 +148,9 @@ async function waitUntilAnswering(origin: string): Promise<void> {
   throw new Error(`the Laravel peer at ${origin} never answered: ${String(lastError)}`);
 }
 
-export async function startLaravelPeer(options: { users?: PeerUserInput[]; apiAccount?: { email: string; password: string } } = {}): Promise<LaravelPeer> {
+export async function startLaravelPeer(
+  options: { users?: PeerUserInput[]; apiAccount?: { email: string; password: string } } = {},
+): Promise<LaravelPeer> {
   const apiAccount = options.apiAccount ?? DEFAULT_REMOTE_CREDENTIALS;
   const dir = await mkdtemp(path.join(tmpdir(), 'sinkron-laravel-peer-'));
   let server: Awaited<ReturnType<typeof serve>> | undefined;
