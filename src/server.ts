@@ -5,6 +5,13 @@ import { openDatabaseServer } from './platform/db/database-server';
 import { describeDemo, startDemo } from './demo/start-demo';
 import { createLogger } from './platform/logger';
 
+/** The start-up banner between two rules, to stand out among log lines; no side borders, so it copies cleanly. */
+function framed(text: string): string {
+  const lines = text.split('\n');
+  const rule = '━'.repeat(Math.min(100, Math.max(...lines.map((line) => line.length))));
+  return ['', rule, ...lines, rule, ''].join('\n');
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config);
@@ -42,22 +49,26 @@ async function main(): Promise<void> {
 
   try {
     let hub: RunningInstance;
+    const banner: string[] = [];
     if (config.demo) {
       const demo = await startDemo({ config, logger, databases });
       instances.push(...demo.instances);
       hub = demo.hub;
-      console.log(describeDemo(demo, config));
+      banner.push(describeDemo(demo, config).trimStart());
     } else {
       hub = await startInstance({ config, logger, databaseUrl: databases.url });
       instances.push(hub);
-      console.log(`\nSinkron is running at ${hub.url}`);
+      banner.push(`Sinkron is running at ${hub.url}`);
     }
     if (hub.initialAdmin?.generatedPassword) {
-      console.log(
-        `\nFirst admin created: ${hub.initialAdmin.email} / ${hub.initialAdmin.generatedPassword}\n` +
+      banner.push(
+        `First admin created: ${hub.initialAdmin.email} / ${hub.initialAdmin.generatedPassword}\n` +
           'This password is shown once: sign in and keep it, or reset it with `npm run admin:create`.',
       );
     }
+    // After the start-up log lines, which a pretty console writes from another thread.
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    console.log(framed(banner.join('\n\n')));
   } catch (error) {
     for (const instance of instances.reverse()) await instance.stop();
     await databases.stop();

@@ -50,7 +50,17 @@ export function redactUrl(url: string): string {
   return redacted ? `${url.slice(0, queryStart)}?${params.toString()}` : url;
 }
 
-export function createLogger(config: Pick<Config, 'log'>, destination?: DestinationStream): Logger {
+/** Log lines for a person: one coloured line each, the time without the date, no fields every line repeats. */
+const PRETTY = { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'app,pid,hostname' } };
+
+/**
+ * JSON lines (for a log collector), or pretty-printed ones when a person watches: stdout is a terminal
+ * and the config is not production's.
+ */
+export function createLogger(
+  config: Pick<Config, 'log'> & Partial<Pick<Config, 'isProduction'>>,
+  destination?: DestinationStream,
+): Logger {
   const options = {
     level: config.log.level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
@@ -58,6 +68,11 @@ export function createLogger(config: Pick<Config, 'log'>, destination?: Destinat
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (destination) return pino(options, destination);
+  if (process.stdout.isTTY && config.isProduction === false) {
+    const level = config.log.level;
+    const toFile = config.log.file ? [{ level, target: 'pino/file', options: { destination: config.log.file, mkdir: true } }] : [];
+    return pino({ ...options, transport: { targets: [{ level, ...PRETTY, options: { ...PRETTY.options, destination: 1 } }, ...toFile] } });
+  }
   if (!config.log.file) return pino(options);
   return pino(options, pino.multistream([{ stream: process.stdout }, { stream: pino.destination({ dest: config.log.file, mkdir: true }) }]));
 }

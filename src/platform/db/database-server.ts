@@ -1,7 +1,11 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
-import { embeddedUrl, startEmbeddedPostgres, type EmbeddedCluster } from './embedded-postgres';
+import { findFreePort } from '../lib/free-port';
+import { embeddedDataDir, embeddedUrl, startEmbeddedPostgres, type EmbeddedCluster } from './embedded-postgres';
 import { describeDatabaseUrl } from './knex';
 
 /** The database the app uses when DATABASE_URL is not set, in the embedded cluster. */
@@ -61,14 +65,34 @@ export function embeddedDatabaseServer(cluster: EmbeddedCluster, database = EMBE
 
 export class EmbeddedStartError extends Error {
   constructor(dir: string, cause: unknown) {
-    // embedded-postgres rejects with nothing when postgres exits during start-up.
-    const reason = cause instanceof Error ? cause.message : cause ? String(cause) : 'postgres exited during start-up';
-    super(
-      `Could not start the embedded PostgreSQL in ${dir} (${reason}). Is another Sinkron using it? ` +
-        'Stop it first, or set DATABASE_URL to use a PostgreSQL server.',
-    );
+    const reason = cause instanceof Error ? (cause.message.trim().split('\n')[0] ?? '') : String(cause);
+    const fix = /postmaster\.pid|already in use|could not bind/.test(reason)
+      ? 'Another Sinkron (or PostgreSQL) is using this data folder or port: stop it first, or set EMBEDDED_DB_PORT.'
+      : 'Set DATABASE_URL to use a PostgreSQL server of your own, or EMBEDDED_DB_DIR to keep the data elsewhere.';
+    super(`Could not start the embedded PostgreSQL in ${dir}: ${reason}. ${fix}`);
     this.name = 'EmbeddedStartError';
   }
+}
+
+/** Where the port chosen when EMBEDDED_DB_PORT was taken is kept, with the data it serves. */
+const CHOSEN_PORT_FILE = 'sinkron-port.json';
+
+/** The port chosen at an earlier start because `configured` was taken, while EMBEDDED_DB_PORT still says `configured`. */
+function chosenPort(dataDir: string, configured: number): number | undefined {
+  try {
+    const saved = JSON.parse(fs.readFileSync(path.join(dataDir, CHOSEN_PORT_FILE), 'utf8')) as { configured: number; port: number };
+    return saved.configured === configured ? saved.port : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
 }
 
 /** The embedded cluster another process (a running `npm start`) serves on that port, if any. */
@@ -96,18 +120,42 @@ export async function openDatabaseServer(config: Config, logger: Logger, options
     logger.debug({ database: describeDatabaseUrl(config.database.url) }, 'using DATABASE_URL');
     return externalDatabaseServer(config.database.url);
   }
-  const { dir, port } = config.database.embedded;
+  const { dir, port: configured } = config.database.embedded;
+  let dataDir: string;
+  try {
+    dataDir = await embeddedDataDir(dir);
+  } catch (error) {
+    throw new EmbeddedStartError(dir, error);
+  }
+  let port = chosenPort(dataDir, configured) ?? configured;
   if (options.shareRunning) {
     const running = await runningEmbeddedServer(port);
     if (running) return running;
   }
-  logger.info({ dir, port }, 'starting embedded PostgreSQL');
+  if (!(await portIsFree(port))) {
+    const taken = port;
+    port = await findFreePort();
+    logger.warn(
+      `port ${taken} is taken by another program: the embedded PostgreSQL starts on ${port} instead, and keeps it ` +
+        'for the next starts (set EMBEDDED_DB_PORT to choose one)',
+    );
+  }
+  const movedAway = dataDir !== path.resolve(dir);
+  logger.info(
+    { dir: dataDir, port },
+    movedAway
+      ? `starting embedded PostgreSQL; running as root, its data lives in ${dataDir} (the postgres user cannot reach ${path.resolve(dir)})`
+      : `starting embedded PostgreSQL; its data lives in ${dataDir}`,
+  );
   let cluster: EmbeddedCluster;
   try {
-    cluster = await startEmbeddedPostgres({ dir, port, persistent: true });
+    cluster = await startEmbeddedPostgres({ dir: dataDir, port, persistent: true });
   } catch (error) {
-    throw new EmbeddedStartError(dir, error);
+    throw new EmbeddedStartError(dataDir, error);
   }
+  const portFile = path.join(dataDir, CHOSEN_PORT_FILE);
+  if (port === configured) fs.rmSync(portFile, { force: true });
+  else fs.writeFileSync(portFile, JSON.stringify({ configured, port }));
   const server = embeddedDatabaseServer(cluster);
   try {
     await server.ensureDatabase(EMBEDDED_DATABASE);

