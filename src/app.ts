@@ -58,8 +58,7 @@ export function createApp(deps: AppDeps): Express {
         return id;
       },
       // In the demo, answered requests log at debug: the start-up banner must not scroll away among them.
-      customLogLevel: (_req, res, err) =>
-        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : config.demo ? 'debug' : 'info',
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : config.demo ? 'debug' : 'info'),
       serializers: {
         req: (req) => ({ id: req.id, method: req.method, url: redactUrl(req.url), remoteAddress: req.remoteAddress }),
         res: (res) => ({ statusCode: res.statusCode }),

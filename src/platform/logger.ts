@@ -57,10 +57,7 @@ const PRETTY = { target: 'pino-pretty', options: { colorize: true, translateTime
  * JSON lines (for a log collector), or pretty-printed ones when a person watches: stdout is a terminal
  * and the config is not production's.
  */
-export function createLogger(
-  config: Pick<Config, 'log'> & Partial<Pick<Config, 'isProduction'>>,
-  destination?: DestinationStream,
-): Logger {
+export function createLogger(config: Pick<Config, 'log'> & Partial<Pick<Config, 'isProduction'>>, destination?: DestinationStream): Logger {
   const options = {
     level: config.log.level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },

@@ -4,7 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
-import { findFreePort } from '../lib/free-port';
+import { findFreePort } from '../free-port';
 import { embeddedDataDir, embeddedUrl, startEmbeddedPostgres, type EmbeddedCluster } from './embedded-postgres';
 import { describeDatabaseUrl } from './knex';
 

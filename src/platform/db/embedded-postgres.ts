@@ -82,14 +82,16 @@ async function postgresAccount(): Promise<Account> {
     try {
       await run('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', USER]);
     } catch (error) {
-      throw new Error(`running as root, PostgreSQL needs a "${USER}" system user and creating it failed (${firstLine(error)}); create it with \`useradd --system --user-group ${USER}\``);
+      throw new Error(
+        `running as root, PostgreSQL needs a "${USER}" system user and creating it failed (${firstLine(error)}); create it with \`useradd --system --user-group ${USER}\``,
+      );
     }
     return lookUp();
   }
 }
 
 function firstLine(error: unknown): string {
-  const text = error instanceof Error ? ((error as { stderr?: string }).stderr || error.message) : String(error);
+  const text = error instanceof Error ? (error as { stderr?: string }).stderr || error.message : String(error);
   return text.trim().split('\n')[0] ?? '';
 }
 
