@@ -51,7 +51,7 @@ export function redactUrl(url: string): string {
 }
 
 /** Log lines for a person: one coloured line each, the time without the date, no fields every line repeats. */
-const PRETTY = { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'app,pid,hostname' } };
+const PRETTY = { target: 'pino-pretty', options: { colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss', ignore: 'app,pid,hostname' } };
 
 /**
  * JSON lines (for a log collector), or pretty-printed ones when a person watches: stdout is a terminal

@@ -65,7 +65,7 @@ export function embeddedDatabaseServer(cluster: EmbeddedCluster, database = EMBE
 
 export class EmbeddedStartError extends Error {
   constructor(dir: string, cause: unknown) {
-    const reason = cause instanceof Error ? (cause.message.trim().split('\n')[0] ?? '') : String(cause);
+    const reason = cause instanceof Error ? (cause.message.trim().split('\n')[0] ?? '').replace(/\.$/, '') : String(cause);
     const fix = /postmaster\.pid|already in use|could not bind/.test(reason)
       ? 'Another Sinkron (or PostgreSQL) is using this data folder or port: stop it first, or set EMBEDDED_DB_PORT.'
       : 'Set DATABASE_URL to use a PostgreSQL server of your own, or EMBEDDED_DB_DIR to keep the data elsewhere.';

@@ -196,8 +196,9 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
     user: USER,
     password: PASSWORD,
     persistent: options.persistent,
-    // Postgres refuses to run as root (CI and containers run as root).
-    createPostgresUser: true,
+    // Postgres refuses to run as root (CI and containers run as root). Anyone else runs it as themselves: the
+    // package would try (and fail) to create the user for them too.
+    createPostgresUser: process.getuid?.() === 0,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
     onLog: listen,
     onError: listen,
