@@ -254,7 +254,7 @@ describe('npm start with no DATABASE_URL', () => {
 });
 
 /** The data folder the start-up line names. */
-const dataDirOf = (output: string) => /its data lives in (\S+)/.exec(output)?.[1];
+const dataDirOf = (output: string) => /its data lives in ([^\s"]+)/.exec(output)?.[1];
 const isRoot = process.getuid?.() === 0;
 
 /**
