@@ -66,8 +66,6 @@ async function main(): Promise<void> {
           'This password is shown once: sign in and keep it, or reset it with `npm run admin:create`.',
       );
     }
-    // After the start-up log lines, which a pretty console writes from another thread.
-    await new Promise<void>((resolve) => logger.flush(() => resolve()));
     console.log(framed(banner.join('\n\n')));
   } catch (error) {
     for (const instance of instances.reverse()) await instance.stop();

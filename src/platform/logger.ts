@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import type { Config } from './config';
 
 export type { Logger };
@@ -50,12 +51,10 @@ export function redactUrl(url: string): string {
   return redacted ? `${url.slice(0, queryStart)}?${params.toString()}` : url;
 }
 
-/** Log lines for a person: one coloured line each, the time without the date, no fields every line repeats. */
-const PRETTY = { target: 'pino-pretty', options: { colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss', ignore: 'app,pid,hostname' } };
-
 /**
  * JSON lines (for a log collector), or pretty-printed ones when a person watches: stdout is a terminal
- * and the config is not production's.
+ * and the config is not production's. Pretty lines are written synchronously, in this thread, so that
+ * the start-up banner printed after them comes after them.
  */
 export function createLogger(config: Pick<Config, 'log'> & Partial<Pick<Config, 'isProduction'>>, destination?: DestinationStream): Logger {
   const options = {
@@ -65,11 +64,11 @@ export function createLogger(config: Pick<Config, 'log'> & Partial<Pick<Config, 
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (destination) return pino(options, destination);
-  if (process.stdout.isTTY && config.isProduction === false) {
-    const level = config.log.level;
-    const toFile = config.log.file ? [{ level, target: 'pino/file', options: { destination: config.log.file, mkdir: true } }] : [];
-    return pino({ ...options, transport: { targets: [{ level, ...PRETTY, options: { ...PRETTY.options, destination: 1 } }, ...toFile] } });
-  }
-  if (!config.log.file) return pino(options);
-  return pino(options, pino.multistream([{ stream: process.stdout }, { stream: pino.destination({ dest: config.log.file, mkdir: true }) }]));
+  const stdout =
+    process.stdout.isTTY && config.isProduction === false
+      ? // One coloured line per record, the time without the date, without the field every line repeats.
+        pretty({ colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss', ignore: 'app,pid,hostname', sync: true })
+      : process.stdout;
+  if (!config.log.file) return pino(options, stdout);
+  return pino(options, pino.multistream([{ stream: stdout }, { stream: pino.destination({ dest: config.log.file, mkdir: true }) }]));
 }
