@@ -87,6 +87,15 @@ function chosenPort(dataDir: string, configured: number): number | undefined {
   }
 }
 
+/** The port a server already running on that data folder listens on: postmaster.pid's fourth line. */
+function runningOn(dataDir: string): number | undefined {
+  try {
+    return Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[3]);
+  } catch {
+    return undefined;
+  }
+}
+
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = net.createServer();
@@ -133,6 +142,7 @@ export async function openDatabaseServer(config: Config, logger: Logger, options
     if (running) return running;
   }
   if (!(await portIsFree(port))) {
+    if (runningOn(dataDir) === port) throw new EmbeddedStartError(dataDir, new Error(`it already runs on port ${port} (postmaster.pid)`));
     const taken = port;
     port = await findFreePort();
     logger.warn(

