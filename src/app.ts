@@ -66,6 +66,11 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use('/assets', express.static(path.join(ROOT, 'public'), { maxAge: config.isProduction ? '1h' : 0 }));
+  // Pages and API answers hold user lists, tokens and CSRF tokens: no cache or proxy may keep them.
+  app.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
 
   app.get('/healthz', async (_req, res) => {
     try {
@@ -82,7 +87,11 @@ export function createApp(deps: AppDeps): Express {
     createApiRoutes({ auth: services.auth, tokens: services.apiTokens, usersApi: services.usersApi, loginRateLimit: config.loginRateLimit }),
   );
 
-  const csrf = createCsrf();
+  const csrf = createCsrf({
+    secret: config.session.secret,
+    sessionCookieName: config.session.cookieName,
+    secureCookies: config.http.trustProxy,
+  });
   app.use(express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 100 }));
   app.use(rejectNulCharacters);
   app.use(
@@ -105,19 +114,19 @@ export function createApp(deps: AppDeps): Express {
   app.use(csrf.protect);
   app.use(csrf.expose);
   app.use(exposeFlash);
-  app.use(loadCurrentUser(deps.services.auth));
+  app.use(loadCurrentUser(deps.services.auth, config.session));
   app.use((req, res, next) => {
     res.locals.currentPath = req.path;
     res.locals.appLocation = deps.ownLocation;
     next();
   });
   app.use(expressLayouts);
-  app.use(createAuthRoutes({ auth: services.auth, sessionCookieName: config.session.cookieName, loginRateLimit: config.loginRateLimit }));
+  app.use(createAuthRoutes({ auth: services.auth, sessionCookieName: config.session.cookieName, loginRateLimit: config.loginRateLimit, csrf }));
   const admin = Router();
   admin.use(requireAdmin);
   admin.use(createUsersRoutes({ users: deps.repositories.users, locations: services.locations }));
   admin.use(createSyncRoutes({ userSync: services.userSync, locations: services.locations }));
-  admin.use(createLocationsRoutes({ locations: services.locations, externalApi: services.externalApi }));
+  admin.use(createLocationsRoutes({ locations: services.locations, externalApi: services.externalApi, auth: services.auth }));
   app.use('/admin', admin);
 
   app.use(notFound);

@@ -35,11 +35,11 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
     onlineUrl: null,
   });
   const urlPolicy = createUrlPolicy(config.remote.allowedHosts);
-  const auth = new AuthService({ users: repositories.users, ownLocation, logger });
+  const auth = new AuthService({ users: repositories.users, ownLocation, logger, allowAdminsOnApi: config.api.allowAdmins });
   const externalApi = new ExternalApiService({ remote: config.remote, urlPolicy, logger });
   const services = {
     auth,
-    apiTokens: new ApiTokenService({ jwt: config.jwt, auth }),
+    apiTokens: new ApiTokenService({ jwt: config.jwt, auth, locationCode: ownLocation.code }),
     usersApi: new UsersApiService({ db, ownLocation }),
     locations: new LocationService({ locations: repositories.locations, checkOnlineUrl: urlPolicy.checkOnlineUrl }),
     externalApi,

@@ -10,14 +10,20 @@ export interface IssuedToken {
 
 /**
  * Bearer tokens for the served API: HS256 only (so neither `none` nor a public-key confusion gets in),
- * with issuer, audience and expiry checked, and the admin looked up again on every request.
+ * with issuer, expiry and an audience naming this instance's location checked (another instance's token
+ * is refused even under the same secret), and the account and its token version looked up on every request.
  */
 export class ApiTokenService {
-  constructor(private readonly deps: { jwt: Config['jwt']; auth: AuthService }) {}
+  private readonly audience: string;
+
+  constructor(private readonly deps: { jwt: Config['jwt']; auth: AuthService; locationCode: string }) {
+    this.audience = `${deps.jwt.audience}:${deps.locationCode}`;
+  }
 
   issue(user: User): IssuedToken {
-    const { secret, issuer, audience, ttlSeconds } = this.deps.jwt;
-    const accessToken = jwt.sign({}, secret, {
+    const { secret, issuer, ttlSeconds } = this.deps.jwt;
+    const { audience } = this;
+    const accessToken = jwt.sign({ ver: user.tokenVersion }, secret, {
       algorithm: 'HS256',
       subject: String(user.id),
       expiresIn: ttlSeconds,
@@ -27,21 +33,25 @@ export class ApiTokenService {
     return { accessToken, expiresIn: ttlSeconds };
   }
 
-  /** The admin a token belongs to, or the reason for a refusal (jsonwebtoken's words, which never quote the token), for the log. */
+  /** The account a token belongs to, or the reason for a refusal (jsonwebtoken's words, which never quote the token), for the log. */
   async check(token: string): Promise<{ user: User } | { refused: string }> {
-    const { secret, issuer, audience } = this.deps.jwt;
+    const { secret, issuer } = this.deps.jwt;
+    const { audience } = this;
     let subject: string | undefined;
+    let version: unknown;
     try {
       const payload = jwt.verify(token, secret, { algorithms: ['HS256'], issuer, audience, complete: false });
       // jsonwebtoken accepts a token without `exp`; this API never issues one, so none may last forever.
       if (typeof payload !== 'object' || typeof payload.exp !== 'number') return { refused: 'token without expiry' };
       subject = payload.sub;
+      version = payload.ver;
     } catch (error) {
       return { refused: error instanceof Error ? error.message : 'invalid token' };
     }
     const userId = Number(subject);
     if (!Number.isSafeInteger(userId) || userId <= 0) return { refused: 'subject is not a user id' };
-    const user = await this.deps.auth.findSignedIn(userId);
-    return user ? { user } : { refused: 'the user is not an active admin of this instance' };
+    if (typeof version !== 'number') return { refused: 'token without a token version' };
+    const user = await this.deps.auth.findSignedIn(userId, 'api', version);
+    return user ? { user } : { refused: 'not an active API account of this instance, or its password was reset since' };
   }
 }

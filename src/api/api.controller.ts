@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { INVALID_CREDENTIALS, looksLikeEmail, type AuthService } from '../auth/auth.service';
+import { INVALID_CREDENTIALS, type AuthService } from '../auth/auth.service';
+import { failedLoginLog, loginAccountKey } from '../auth/login-rate-limit';
 import type { ApiTokenService } from './api-token.service';
 import { API_DEFAULT_PER_PAGE, API_MAX_PER_PAGE, type UsersApiService } from './users-api.service';
 
@@ -28,10 +29,9 @@ export function createApiController(deps: { auth: AuthService; tokens: ApiTokenS
         res.status(422).json({ error: 'Send a JSON body with an email and a password.' });
         return;
       }
-      const user = await deps.auth.authenticate(parsed.data.email, parsed.data.password);
+      const user = await deps.auth.authenticate(parsed.data.email, parsed.data.password, 'api');
       if (!user) {
-        const { email } = parsed.data;
-        req.log.info({ email: looksLikeEmail(email) ? email : '(not an email address)' }, 'api login failed');
+        req.log.info(failedLoginLog(await loginAccountKey(req, deps.auth)), 'api login failed');
         res.status(401).json({ error: INVALID_CREDENTIALS });
         return;
       }

@@ -17,7 +17,7 @@ export function createApiRoutes(deps: {
   const router = Router();
   const api = createApiController({ auth: deps.auth, tokens: deps.tokens, usersApi: deps.usersApi });
   router.use(express.json({ limit: '16kb' }));
-  router.post('/auth/login', ...createApiLoginRateLimiters(deps.loginRateLimit), api.login);
+  router.post('/auth/login', ...createApiLoginRateLimiters(deps.loginRateLimit, deps.auth), api.login);
   router.get('/users', requireApiToken(deps.tokens), api.users);
   router.use((_req, res) => {
     res.status(404).json({ error: 'Not found' });

@@ -1,7 +1,9 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { INVALID_CREDENTIALS, looksLikeEmail, type AuthService } from './auth.service';
+import type { Csrf } from '../platform/http/csrf';
 import { flash } from '../platform/http/flash';
+import { INVALID_CREDENTIALS, type AuthService } from './auth.service';
+import { failedLoginLog, loginAccountKey } from './login-rate-limit';
 
 const loginSchema = z.object({
   email: z.string().trim().max(320).default(''),
@@ -21,7 +23,10 @@ function destroySession(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
 }
 
-export function createAuthController(deps: { auth: AuthService; sessionCookieName: string }) {
+/** Shown back in the email field: text that looks like an address, as the admin typed it. */
+const echoable = (text: string) => (/^[^\s@]+@[^\s@]+$/.test(text) ? text : '');
+
+export function createAuthController(deps: { auth: AuthService; sessionCookieName: string; csrf: Csrf }) {
   return {
     showLogin(req: Request, res: Response) {
       if (req.currentUser) return res.redirect(303, '/admin/users');
@@ -31,16 +36,18 @@ export function createAuthController(deps: { auth: AuthService; sessionCookieNam
     async login(req: Request, res: Response) {
       const { email, password } = loginSchema.parse(req.body ?? {});
       const next = nextSchema.parse(req.query.next);
-      const user = await deps.auth.authenticate(email, password);
+      const user = await deps.auth.authenticate(email, password, 'pages');
       if (!user) {
-        const typed = looksLikeEmail(email) ? email : '';
-        req.log.info({ email: typed || '(not an email address)' }, 'login failed');
-        res.status(401).render('auth/login', { title: 'Sign in', email: typed, next, error: INVALID_CREDENTIALS });
+        req.log.info(failedLoginLog(await loginAccountKey(req, deps.auth)), 'login failed');
+        res.status(401).render('auth/login', { title: 'Sign in', email: echoable(email), next, error: INVALID_CREDENTIALS });
         return;
       }
       // A new session id at login makes an id planted before it worthless (session fixation).
       await regenerateSession(req);
       req.session.userId = user.id;
+      req.session.tokenVersion = user.tokenVersion;
+      req.session.signedInAt = Date.now();
+      deps.csrf.clearLogin(res);
       flash(req, 'success', `Signed in as ${user.email}.`);
       req.log.info({ userId: user.id }, 'login succeeded');
       res.redirect(303, next);

@@ -11,18 +11,28 @@ declare global {
   }
 }
 
-/** Loads the signed-in admin on every page request, so a deactivated admin loses access at once. */
-export function loadCurrentUser(auth: AuthService) {
+/**
+ * Loads the signed-in admin on every page request, so a deactivated admin, or one whose password was reset,
+ * loses access at once; a sign-in older than SESSION_MAX_HOURS ends however active it was.
+ */
+export function loadCurrentUser(auth: AuthService, session: { maxHours: number }) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const userId = req.session?.userId;
     if (userId !== undefined) {
-      const user = await auth.findSignedIn(userId);
+      const signedInAt = req.session.signedInAt ?? 0;
+      const fresh = Date.now() - signedInAt < session.maxHours * 3_600_000;
+      const user = fresh ? await auth.findSignedIn(userId, 'pages', req.session.tokenVersion ?? 0) : undefined;
       if (user) req.currentUser = user;
-      else delete req.session.userId;
+      else await endSession(req);
     }
     res.locals.currentUser = req.currentUser;
     next();
   };
+}
+
+/** Deletes the stored session and leaves an empty one in its place (stored only if something is put in it). */
+function endSession(req: Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
 }
 
 export function requireAdmin(req: Request, res: Response, next: NextFunction): void {

@@ -1,32 +1,36 @@
 import type { Logger } from 'pino';
 import type { Location } from '../locations/locations.queries';
-import type { User, UsersRepository } from '../users/users.queries';
+import type { AccountRole, User, UsersRepository } from '../users/users.queries';
 import { generatePassword, hashPassword, verifyPassword } from './password';
 
 export const INVALID_CREDENTIALS = 'Invalid email or password.';
 
-/**
- * Whether a sign-in's email field holds an email address. People type their password into it by
- * mistake; such text is neither logged nor shown back.
- */
-export const looksLikeEmail = (text: string) => /^[^\s@]+@[^\s@]+$/.test(text);
+/** Where an account signs in: the admin pages (browser) or the served API (bearer tokens). */
+export type SignInPurpose = 'pages' | 'api';
 
 /**
- * Who may sign in to this instance, in the browser or through its API: active admins of the instance's
- * own location that have a password. Synced users never have one, whatever their remote role.
+ * Who may sign in to this instance: active accounts of the instance's own location that have a password,
+ * admins to the pages and `api` accounts to the API (admins there too only with API_ALLOW_ADMINS). Synced
+ * users never have a password, whatever their remote role.
  */
-export function canSignIn(user: User, ownLocationId: number, passwordHash: string | null): boolean {
-  return user.locationId === ownLocationId && user.isActive && user.role === 'admin' && passwordHash !== null;
+export function canSignIn(user: User, ownLocationId: number, passwordHash: string | null, purpose: SignInPurpose, allowAdminsOnApi = false): boolean {
+  if (user.locationId !== ownLocationId || !user.isActive || passwordHash === null) return false;
+  return hasAccess(user, purpose, allowAdminsOnApi);
+}
+
+function hasAccess(user: User, purpose: SignInPurpose, allowAdminsOnApi: boolean): boolean {
+  if (purpose === 'pages') return user.role === 'admin';
+  return user.role === 'api' || (allowAdminsOnApi && user.role === 'admin');
 }
 
 export class AuthService {
   // Verified against for unknown emails, so both failures cost the same time.
   private decoyHash: Promise<string> | undefined;
 
-  constructor(private readonly deps: { users: UsersRepository; ownLocation: Location; logger: Logger }) {}
+  constructor(private readonly deps: { users: UsersRepository; ownLocation: Location; logger: Logger; allowAdminsOnApi?: boolean }) {}
 
-  /** The signed-in admin, or undefined for any failure (the caller shows one message for all). */
-  async authenticate(email: string, password: string): Promise<User | undefined> {
+  /** The signed-in account, or undefined for any failure (the caller shows one message for all). */
+  async authenticate(email: string, password: string, purpose: SignInPurpose): Promise<User | undefined> {
     // No account holds U+0000, and PostgreSQL would fail on it rather than find nothing.
     const found = email.includes('\u0000') ? undefined : await this.deps.users.findCredentials(this.deps.ownLocation.id, email);
     if (!found || found.passwordHash === null) {
@@ -35,24 +39,35 @@ export class AuthService {
       return undefined;
     }
     const passwordMatches = await verifyPassword(found.passwordHash, password);
-    if (!passwordMatches || !canSignIn(found.user, this.deps.ownLocation.id, found.passwordHash)) return undefined;
-    return found.user;
+    const allowed = canSignIn(found.user, this.deps.ownLocation.id, found.passwordHash, purpose, this.deps.allowAdminsOnApi);
+    return passwordMatches && allowed ? found.user : undefined;
   }
 
-  /** The admin behind a session or token, if still allowed in (a deactivated admin is out at once). */
-  async findSignedIn(userId: number): Promise<User | undefined> {
+  /**
+   * The account behind a session or token, if still allowed in: a deactivated account, or one whose
+   * password was reset since (another token version), is out at once.
+   */
+  async findSignedIn(userId: number, purpose: SignInPurpose, tokenVersion: number): Promise<User | undefined> {
     const user = await this.deps.users.findById(userId);
-    if (!user || user.locationId !== this.deps.ownLocation.id || !user.isActive || user.role !== 'admin') {
-      return undefined;
-    }
+    if (!user || user.locationId !== this.deps.ownLocation.id || !user.isActive) return undefined;
+    if (user.tokenVersion !== tokenVersion || !hasAccess(user, purpose, this.deps.allowAdminsOnApi ?? false)) return undefined;
     return user;
   }
 
-  async createOrResetAdmin(email: string, password: string, name = 'Administrator'): Promise<User> {
-    return this.deps.users.upsertAdmin({
+  /** What login throttling counts a typed email as (the account it reaches, compared as the database does). */
+  loginKey(email: string): Promise<string> {
+    if (email.includes('\u0000')) return Promise.resolve('email:(invalid)');
+    return this.deps.users.loginKey(this.deps.ownLocation.id, email);
+  }
+
+  /** Creates the account or resets its password (which ends its sessions and tokens), with the given role. */
+  async createOrResetAccount(email: string, password: string, options: { role?: AccountRole; name?: string } = {}): Promise<User> {
+    const role = options.role ?? 'admin';
+    return this.deps.users.upsertAccount({
       locationId: this.deps.ownLocation.id,
       email,
-      name,
+      name: options.name ?? (role === 'api' ? 'API account' : 'Administrator'),
+      role,
       passwordHash: await hashPassword(password),
     });
   }
@@ -68,7 +83,7 @@ export class AuthService {
     if (await this.deps.users.hasActiveAdmin(this.deps.ownLocation.id)) return undefined;
     const email = initial.email ?? 'admin@sinkron.local';
     const generatedPassword = initial.password ? undefined : generatePassword();
-    await this.createOrResetAdmin(email, initial.password ?? (generatedPassword as string));
+    await this.createOrResetAccount(email, initial.password ?? (generatedPassword as string));
     this.deps.logger.info({ email }, 'created the first admin');
     return { email, generatedPassword };
   }

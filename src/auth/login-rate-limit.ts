@@ -1,26 +1,62 @@
-import type { Request, Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import type { NextFunction, Request, Response } from 'express';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { slowDown } from 'express-slow-down';
+import type { AuthService } from './auth.service';
 
 interface LoginLimit {
   max: number;
   windowMs: number;
 }
 
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The account a login names, as throttling counts it (see AuthService.loginKey). */
+      loginAccount?: string;
+    }
+  }
+}
+
+/** An address may fail this many times the per-account limit across accounts (colleagues behind one NAT). */
+const ADDRESS_FACTOR = 5;
+/** The per-account delay grows by this much per failure past the limit, up to the cap. */
+const DELAY_STEP_MS = 500;
+const MAX_DELAY_MS = 5_000;
+
+/** What a failed sign-in may log: the account it was for, never the typed text (it may be a password). */
+export const failedLoginLog = (accountKey: string) =>
+  accountKey.startsWith('user:') ? { userId: Number(accountKey.slice('user:'.length)) } : { account: 'unknown' };
+
+/** The account a login request names, looked up once per request (the limiters and the log share it). */
+export async function loginAccountKey(req: Request, auth: AuthService): Promise<string> {
+  if (req.loginAccount === undefined) {
+    const email = typeof req.body?.email === 'string' ? req.body.email.trim().slice(0, 320) : '';
+    req.loginAccount = await auth.loginKey(email);
+  }
+  return req.loginAccount;
+}
+
 /**
- * Failed logins are limited per client address and per account, so neither one address nor a botnet
- * aimed at one account can guess on. Successful logins do not count (skipSuccessfulRequests).
+ * Failed logins, counted three ways (successful ones do not count):
+ * - per address, and per address and account: refused with 429 past the limit, so one address cannot
+ *   guess on;
+ * - per account, from anywhere: only slowed, by a delay that grows with each failure up to a few seconds.
+ *   Refusing there would let strangers lock the owner (or the hub's sync) out of an account; so the right
+ *   password from an address that has not failed always gets in.
+ * Accounts are keyed as the database finds them (by user id), so no spelling of an email escapes its count.
  */
 function createFailedLoginLimiters(
   limit: LoginLimit,
-  scope: { key: string; attempts: string; logMessage: string },
+  auth: AuthService,
+  scope: { key: string; attempts: string; logMessage: string; slowMessage: string },
   refuse: (req: Request, res: Response, message: string) => void,
 ) {
-  const accountKey = (req: Request) => `${scope.key}:${typeof req.body?.email === 'string' ? req.body.email.trim().toLowerCase() : ''}`;
   const minutes = Math.ceil(limit.windowMs / 60_000);
   const message = `Too many failed ${scope.attempts}. Wait ${minutes} minute${minutes === 1 ? '' : 's'} and try again.`;
+  const address = (req: Request) => ipKeyGenerator(req.ip ?? '');
   const common = {
     windowMs: limit.windowMs,
-    limit: limit.max,
     skipSuccessfulRequests: true,
     standardHeaders: 'draft-8' as const,
     legacyHeaders: false,
@@ -29,17 +65,46 @@ function createFailedLoginLimiters(
       refuse(req, res, message);
     },
   };
-  return [rateLimit(common), rateLimit({ ...common, keyGenerator: accountKey })];
+  const perAddress = rateLimit({ ...common, limit: limit.max * ADDRESS_FACTOR, keyGenerator: (req) => `${scope.key}:${address(req)}` });
+  const perAddressAndAccount = rateLimit({
+    ...common,
+    limit: limit.max,
+    keyGenerator: async (req) => `${scope.key}:${address(req)}:${await loginAccountKey(req, auth)}`,
+  });
+  const perAccount = slowDown({
+    windowMs: limit.windowMs,
+    skipSuccessfulRequests: true,
+    delayAfter: limit.max,
+    delayMs: (used) => (used - limit.max) * DELAY_STEP_MS,
+    maxDelayMs: MAX_DELAY_MS,
+    keyGenerator: async (req) => `${scope.key}:account:${await loginAccountKey(req, auth)}`,
+  });
+  const logDelay = (req: Request, _res: Response, next: NextFunction) => {
+    const delay = (req as Request & { slowDown?: { delay: number } }).slowDown?.delay ?? 0;
+    if (delay > 0) req.log.warn({ reason: `many failed ${scope.attempts} for this account`, delayMs: delay }, scope.slowMessage);
+    next();
+  };
+  return [perAddress, perAddressAndAccount, perAccount, logDelay];
 }
 
 /** The sign-in page's limiters: the refusal is the sign-in page again, with status 429. */
-export const createLoginRateLimiters = (limit: LoginLimit) =>
-  createFailedLoginLimiters(limit, { key: 'account', attempts: 'sign-ins', logMessage: 'sign-in throttled' }, (_req, res, message) => {
-    res.status(429).render('auth/login', { title: 'Sign in', email: '', next: '/admin/users', error: message });
-  });
+export const createLoginRateLimiters = (limit: LoginLimit, auth: AuthService) =>
+  createFailedLoginLimiters(
+    limit,
+    auth,
+    { key: 'pages', attempts: 'sign-ins', logMessage: 'sign-in throttled', slowMessage: 'sign-in slowed' },
+    (_req, res, message) => {
+      res.status(429).render('auth/login', { title: 'Sign in', email: '', next: '/admin/users', error: message });
+    },
+  );
 
 /** The API login's limiters: the refusal is JSON. */
-export const createApiLoginRateLimiters = (limit: LoginLimit) =>
-  createFailedLoginLimiters(limit, { key: 'api-account', attempts: 'logins', logMessage: 'api login throttled' }, (_req, res, message) => {
-    res.status(429).json({ error: message });
-  });
+export const createApiLoginRateLimiters = (limit: LoginLimit, auth: AuthService) =>
+  createFailedLoginLimiters(
+    limit,
+    auth,
+    { key: 'api', attempts: 'logins', logMessage: 'api login throttled', slowMessage: 'api login slowed' },
+    (_req, res, message) => {
+      res.status(429).json({ error: message });
+    },
+  );

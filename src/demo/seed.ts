@@ -142,13 +142,14 @@ async function countPlainUsers(db: Knex, locationId: number): Promise<number> {
 }
 
 /**
- * A demo remote: the API account the hub signs in with (reset when the configured password changed)
+ * A demo remote: the API account (role `api`) the hub signs in with (reset when the configured password
+ * changed, or when an older demo made it an admin)
  * and its users, inserted once. Returns how many users were inserted.
  */
 export async function seedDemoRemote(remote: Container, apiAccount: RemoteCredentials): Promise<number> {
   const { auth } = remote.services;
-  if (!(await auth.authenticate(apiAccount.email, apiAccount.password))) {
-    await auth.createOrResetAdmin(apiAccount.email, apiAccount.password, 'Sync API account');
+  if (!(await auth.authenticate(apiAccount.email, apiAccount.password, 'api'))) {
+    await auth.createOrResetAccount(apiAccount.email, apiAccount.password, { role: 'api', name: 'Sync API account' });
   }
   if ((await countPlainUsers(remote.db, remote.ownLocation.id)) > 0) return 0;
   return insertUsers(remote.db, remote.ownLocation.id, demoRemoteUsers(remote.ownLocation.code), false);

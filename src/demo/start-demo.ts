@@ -45,15 +45,15 @@ function reachable(url: string): string {
 }
 
 function remoteConfig(hub: Config, location: DemoLocation, port: number, databaseUrl: string): Config {
-  const account = demoApiAccount(hub, location.code);
   return {
     ...hub,
     http: { ...hub.http, port },
     database: { ...hub.database, url: databaseUrl },
     demo: false,
     appLocation: { code: location.code, name: location.name },
-    // The remote's first admin is the API account the hub signs in with.
-    initialAdmin: { email: account.email, password: account.password },
+    // The hub signs in with an `api` account (seeded below), never an admin: the remote's first admin is
+    // another account, with a generated password nobody needs in the demo (`npm run admin:create` resets it).
+    initialAdmin: { email: `admin@${location.code.toLowerCase()}.sinkron.demo`, password: undefined },
     warnings: [],
   };
 }

@@ -56,16 +56,28 @@ export class LocationService {
     return this.deps.locations.create(input);
   }
 
-  async update(id: number, form: unknown): Promise<Location> {
-    await this.get(id);
+  /**
+   * Saves the form. A changed online URL must be confirmed again (confirmOnlineUrl) before the location's
+   * credential is sent there; `previousUrl` says what it was, for the log.
+   */
+  async update(id: number, form: unknown): Promise<{ location: Location; previousUrl: string | null; urlChanged: boolean }> {
+    const current = await this.get(id);
     const input = await this.validate(form);
     const sameCode = await this.deps.locations.findByCode(input.code);
     if (sameCode && sameCode.id !== id) {
       throw new ValidationError('Check the highlighted fields.', { code: `A location with code ${input.code} exists.` });
     }
-    const updated = await this.deps.locations.update(id, input);
+    const urlChanged = input.onlineUrl !== current.onlineUrl;
+    const updated = await this.deps.locations.update(id, { ...input, ...(urlChanged ? { onlineUrlConfirmed: input.onlineUrl === null } : {}) });
     if (!updated) throw new ConflictError('The location changed while saving; try again.');
-    return updated;
+    return { location: updated, previousUrl: current.onlineUrl, urlChanged };
+  }
+
+  /** Confirms the online URL the admin was shown (a URL changed since is not confirmed by it). */
+  async confirmOnlineUrl(id: number, onlineUrl: string): Promise<Location> {
+    const confirmed = await this.deps.locations.confirmOnlineUrl(id, onlineUrl);
+    if (!confirmed) throw new ConflictError('The online URL changed meanwhile: check it and confirm again.');
+    return confirmed;
   }
 
   async setActive(id: number, isActive: boolean): Promise<Location> {

@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import type { AuthService } from '../auth/auth.service';
 import { ValidationError } from '../platform/errors';
 import type { ExternalApiService } from '../remote/external-api.service';
 import type { LocationService } from './location.service';
@@ -12,7 +13,11 @@ const locationForm = (body: unknown) => {
   return { code: b.code ?? '', name: b.name ?? '', online_url: b.online_url ?? '' };
 };
 
-export function createLocationsController(deps: { locations: LocationService; externalApi: Pick<ExternalApiService, 'testConnection'> }) {
+export function createLocationsController(deps: {
+  locations: LocationService;
+  externalApi: Pick<ExternalApiService, 'testConnection'>;
+  auth: Pick<AuthService, 'authenticate'>;
+}) {
   async function renderIndex(res: Response, status = 200, form = { code: '', name: '', online_url: '' }, errors: Record<string, string> = {}) {
     res.status(status).render('admin/locations/index', {
       title: 'Locations',
@@ -54,9 +59,16 @@ export function createLocationsController(deps: { locations: LocationService; ex
       const { id } = idParam.parse(req.params);
       const form = locationForm(req.body);
       try {
-        const location = await deps.locations.update(id, form);
-        req.log.info({ locationId: id, code: location.code }, 'location updated');
-        flash(req, 'success', `Location ${location.code} saved.`);
+        const { location, previousUrl, urlChanged } = await deps.locations.update(id, form);
+        req.log.info({ locationId: id, code: location.code, userId: req.currentUser?.id }, 'location updated');
+        if (urlChanged) {
+          req.log.warn(
+            { locationId: id, code: location.code, userId: req.currentUser?.id, from: previousUrl, to: location.onlineUrl },
+            'location online URL changed',
+          );
+        }
+        const confirm = urlChanged && location.onlineUrl ? ' Its online URL changed: confirm it with your password before the next sync.' : '';
+        flash(req, urlChanged && location.onlineUrl ? 'warning' : 'success', `Location ${location.code} saved.${confirm}`);
         res.redirect(303, '/admin/locations');
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
@@ -79,6 +91,24 @@ export function createLocationsController(deps: { locations: LocationService; ex
         if (!(error instanceof RemoteApiError)) throw error;
         flash(req, 'error', error.message);
       }
+      res.redirect(303, '/admin/locations');
+    },
+
+    /** An admin confirms, with their password, that the location's credential may go to its new URL. */
+    async confirmUrl(req: Request, res: Response) {
+      const { id } = idParam.parse(req.params);
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const password = typeof body.password === 'string' ? body.password : '';
+      const shownUrl = typeof body.online_url === 'string' ? body.online_url : '';
+      const admin = req.currentUser!;
+      if (!(await deps.auth.authenticate(admin.email, password, 'pages'))) {
+        req.log.warn({ locationId: id, userId: admin.id }, 'location online URL not confirmed: wrong password');
+        flash(req, 'error', 'Wrong password: the online URL is not confirmed.');
+        return res.redirect(303, '/admin/locations');
+      }
+      const location = await deps.locations.confirmOnlineUrl(id, shownUrl);
+      req.log.warn({ locationId: id, code: location.code, userId: admin.id, url: location.onlineUrl }, 'location online URL confirmed');
+      flash(req, 'success', `${location.code}: online URL confirmed.`);
       res.redirect(303, '/admin/locations');
     },
 

@@ -5,6 +5,8 @@ export interface Location {
   code: string;
   name: string;
   onlineUrl: string | null;
+  /** False after an admin changed the online URL, until an admin confirms it: no credential goes there before. */
+  onlineUrlConfirmed: boolean;
   isActive: boolean;
   createdAt: Date;
   updatedAt: Date;
@@ -21,6 +23,7 @@ interface LocationRow {
   code: string;
   name: string;
   online_url: string | null;
+  online_url_confirmed: boolean;
   is_active: boolean;
   created_at: Date;
   updated_at: Date;
@@ -31,6 +34,7 @@ const toLocation = (row: LocationRow): Location => ({
   code: row.code,
   name: row.name,
   onlineUrl: row.online_url,
+  onlineUrlConfirmed: row.online_url_confirmed,
   isActive: row.is_active,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
@@ -69,10 +73,26 @@ export function createLocationsRepository(db: Knex) {
       return (await this.findByCode(input.code, trx)) as Location;
     },
 
-    async update(id: number, input: LocationInput, trx: Knex = db): Promise<Location | undefined> {
+    /** `confirmed`: whether the (possibly new) online URL may receive the location's credential. */
+    async update(id: number, input: LocationInput & { onlineUrlConfirmed?: boolean }, trx: Knex = db): Promise<Location | undefined> {
       const [row] = await trx<LocationRow>('locations')
         .where({ id })
-        .update({ code: input.code, name: input.name, online_url: input.onlineUrl, updated_at: db.fn.now() })
+        .update({
+          code: input.code,
+          name: input.name,
+          online_url: input.onlineUrl,
+          ...(input.onlineUrlConfirmed === undefined ? {} : { online_url_confirmed: input.onlineUrlConfirmed }),
+          updated_at: db.fn.now(),
+        })
+        .returning('*');
+      return row && toLocation(row as LocationRow);
+    },
+
+    /** Marks the online URL as confirmed, if it is still the one the admin saw. */
+    async confirmOnlineUrl(id: number, onlineUrl: string, trx: Knex = db): Promise<Location | undefined> {
+      const [row] = await trx<LocationRow>('locations')
+        .where({ id, online_url: onlineUrl })
+        .update({ online_url_confirmed: true, updated_at: db.fn.now() })
         .returning('*');
       return row && toLocation(row as LocationRow);
     },

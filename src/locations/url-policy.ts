@@ -14,11 +14,14 @@ export class UrlRefusedError extends Error {
 type Address = ipaddr.IPv4 | ipaddr.IPv6;
 
 // Never reachable, whatever the allow-list says: link-local (where cloud metadata lives), "this network",
-// the unspecified address, multicast and the metadata addresses that sit outside link-local.
+// the unspecified address, multicast, the metadata addresses that sit outside link-local, the IETF
+// protocol assignments (192.0.0.192 is a cloud's metadata) and IPv6's discard prefix.
 const ALWAYS_REFUSED: Array<[Address, number]> = [
   '0.0.0.0/8',
   '169.254.0.0/16',
   '100.100.100.200/32',
+  '192.0.0.0/24',
+  '100::/64',
   '224.0.0.0/4',
   '255.255.255.255/32',
   '::/128',
@@ -29,17 +32,30 @@ const ALWAYS_REFUSED: Array<[Address, number]> = [
 
 const NAT64 = ipaddr.parseCIDR('64:ff9b::/96');
 
-/** The IPv4 address hidden in an IPv6 one (mapped or NAT64), so both spellings meet the same rules. */
+/** The IPv4 address in the last 32 bits of an IPv6 one. */
+const lastFour = (v6: ipaddr.IPv6) => ipaddr.fromByteArray(v6.toByteArray().slice(12)) as ipaddr.IPv4;
+
+/**
+ * The IPv4 address an IPv6 one embeds, so every spelling meets the IPv4 rules: mapped (::ffff:a.b.c.d),
+ * translated (::ffff:0:a.b.c.d), IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d) and 6to4
+ * (2002:aabb:ccdd::). `::` and `::1` stay IPv6 (unspecified and loopback).
+ */
 function unwrap(address: Address): Address {
-  if (address.kind() === 'ipv6') {
-    const v6 = address as ipaddr.IPv6;
-    if (v6.isIPv4MappedAddress()) return v6.toIPv4Address();
-    if (v6.match(NAT64)) {
-      const bytes = v6.toByteArray().slice(12);
-      return ipaddr.fromByteArray(bytes);
-    }
-  }
+  if (address.kind() !== 'ipv6') return address;
+  const v6 = address as ipaddr.IPv6;
+  const parts = v6.parts;
+  if (v6.isIPv4MappedAddress()) return v6.toIPv4Address();
+  if (v6.match(NAT64)) return lastFour(v6);
+  if (parts.slice(0, 4).every((p) => p === 0) && parts[4] === 0xffff && parts[5] === 0) return lastFour(v6);
+  if (parts.slice(0, 6).every((p) => p === 0) && parts[6]! !== 0) return lastFour(v6);
+  if (parts[0] === 0x2002) return ipaddr.fromByteArray(v6.toByteArray().slice(2, 6)) as ipaddr.IPv4;
   return address;
+}
+
+/** For allow-list ranges: only the /96 forms, whose prefix length maps onto the IPv4 one. */
+function unwrapRange(range: Address): Address {
+  const v6 = range as ipaddr.IPv6;
+  return range.kind() === 'ipv6' && (v6.isIPv4MappedAddress() || v6.match(NAT64)) ? unwrap(range) : range;
 }
 
 function parseAddress(text: string): Address | undefined {
@@ -58,7 +74,8 @@ function parseAllowEntry(entry: string): AllowEntry {
   const text = normaliseHost(entry);
   if (text.includes('/') && ipaddr.isValidCIDR(text)) {
     const [range, bits] = ipaddr.parseCIDR(text);
-    return { kind: 'cidr', range: [unwrap(range), range.kind() === 'ipv6' && unwrap(range).kind() === 'ipv4' ? bits - 96 : bits] };
+    const inner = unwrapRange(range);
+    return { kind: 'cidr', range: [inner, range.kind() === 'ipv6' && inner.kind() === 'ipv4' ? bits - 96 : bits] };
   }
   const address = parseAddress(text);
   if (address) return { kind: 'cidr', range: [address, address.kind() === 'ipv4' ? 32 : 128] };
@@ -73,6 +90,11 @@ export interface UrlPolicy {
   checkUrlSync(url: string): URL;
   /** A `lookup` for http(s) agents: the address actually connected to is checked after DNS. */
   lookup: LookupFunction;
+  /**
+   * Whether credentials may travel to this URL: https always; plain http only to a loopback address,
+   * `localhost`, or a host REMOTE_ALLOWED_HOSTS lists by name or by address.
+   */
+  allowsCredentials(url: string): boolean;
 }
 
 /**
@@ -158,5 +180,18 @@ export function createUrlPolicy(allowedHosts: string[]): UrlPolicy {
     });
   };
 
-  return { checkOnlineUrl, checkUrlSync, lookup };
+  function allowsCredentials(text: string): boolean {
+    const url = new URL(text);
+    if (url.protocol === 'https:') return true;
+    if (url.protocol !== 'http:') return false;
+    const host = normaliseHost(url.hostname);
+    if (host === 'localhost') return true;
+    const literal = parseAddress(host);
+    if (!literal) return restricted && nameAllowed(host);
+    // Loopback as written (or IPv4-mapped), not via an embedding such as 6to4 that routes elsewhere.
+    const loopback = ipaddr.process(host.replace(/^\[|\]$/g, '').split('%')[0]!).range() === 'loopback';
+    return loopback || (restricted && addressAllowed(literal));
+  }
+
+  return { checkOnlineUrl, checkUrlSync, lookup, allowsCredentials };
 }

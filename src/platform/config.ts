@@ -1,5 +1,7 @@
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
+// Public (they are in the source tree): only the embedded demo on a loopback address may use them.
 const DEV_SESSION_SECRET = 'dev-only-session-secret-change-me-0123456789';
 const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-0123456789abcdef';
 
@@ -21,11 +23,13 @@ const envSchema = z.object({
   DEMO: optionalString.pipe(booleanFlag.optional()),
   SESSION_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
   SESSION_IDLE_MINUTES: positiveInt.default(30),
+  SESSION_MAX_HOURS: positiveInt.default(12),
   TRUST_PROXY: booleanFlag.default(false),
   JWT_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
   JWT_ISSUER: z.string().min(1).default('sinkron'),
   JWT_AUDIENCE: z.string().min(1).default('sinkron-api'),
   JWT_TTL_SECONDS: positiveInt.default(3600),
+  API_ALLOW_ADMINS: booleanFlag.default(false),
   APP_LOCATION_CODE: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ or -, at most 32')
@@ -71,8 +75,11 @@ export interface Config {
   };
   demo: boolean;
   /** `cookieName` is per instance location, so instances on one host (the demo) keep their own sign-ins. */
-  session: { secret: string; idleMinutes: number; cookieName: string };
+  session: { secret: string; idleMinutes: number; maxHours: number; cookieName: string };
+  /** Tokens are issued for `<audience>:<APP_LOCATION_CODE>`, so one is worth nothing at any other instance. */
   jwt: { secret: string; issuer: string; audience: string; ttlSeconds: number };
+  /** Whether admins may also use the served API (by default only accounts with the `api` role may). */
+  api: { allowAdmins: boolean };
   appLocation: { code: string; name: string };
   initialAdmin: { email: string | undefined; password: string | undefined };
   loginRateLimit: { max: number; windowMs: number };
@@ -100,6 +107,21 @@ export class ConfigError extends Error {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
+}
+
+const HOW_TO_MAKE_A_SECRET =
+  "make one per instance with `openssl rand -base64 48` (or `node -e \"console.log(require('node:crypto').randomBytes(48).toString('base64'))\"`)";
+
+/** Whether HOST keeps the app on this machine: a loopback address or `localhost`. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
+  if (bare === 'localhost') return true;
+  if (!ipaddr.isValid(bare)) return false;
+  const address = ipaddr.process(bare);
+  return address.range() === 'loopback';
 }
 
 const PER_LOCATION_CREDENTIAL = /^EXTERNAL_API_([A-Z0-9_-]+)_(EMAIL|PASSWORD)$/;
@@ -146,8 +168,22 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const isProduction = env.NODE_ENV === 'production';
   const problems: string[] = [];
   const warnings: string[] = [];
-  if (isProduction && !env.SESSION_SECRET) problems.push('SESSION_SECRET: required when NODE_ENV=production');
-  if (isProduction && !env.JWT_SECRET) problems.push('JWT_SECRET: required when NODE_ENV=production');
+  const exposure = isProduction
+    ? 'NODE_ENV=production'
+    : env.DATABASE_URL !== undefined
+      ? 'DATABASE_URL is set'
+      : !isLoopbackHost(env.HOST)
+        ? `HOST ${env.HOST} is not a loopback address`
+        : undefined;
+  if (exposure) {
+    for (const [name, value, publicDefault] of [
+      ['SESSION_SECRET', env.SESSION_SECRET, DEV_SESSION_SECRET],
+      ['JWT_SECRET', env.JWT_SECRET, DEV_JWT_SECRET],
+    ] as const) {
+      if (!value) problems.push(`${name}: required when ${exposure}; ${HOW_TO_MAKE_A_SECRET}`);
+      else if (value === publicDefault) problems.push(`${name}: the development default is public; ${HOW_TO_MAKE_A_SECRET}`);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   if (!env.SESSION_SECRET) warnings.push('SESSION_SECRET is not set: using a development default');
   if (!env.JWT_SECRET) warnings.push('JWT_SECRET is not set: using a development default');
@@ -166,6 +202,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     session: {
       secret: env.SESSION_SECRET ?? DEV_SESSION_SECRET,
       idleMinutes: env.SESSION_IDLE_MINUTES,
+      maxHours: env.SESSION_MAX_HOURS,
       cookieName: env.APP_LOCATION_CODE === 'LOCAL' ? 'sinkron.sid' : `sinkron.${env.APP_LOCATION_CODE.toLowerCase()}.sid`,
     },
     jwt: {
@@ -174,6 +211,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       audience: env.JWT_AUDIENCE,
       ttlSeconds: env.JWT_TTL_SECONDS,
     },
+    api: { allowAdmins: env.API_ALLOW_ADMINS },
     appLocation: { code: env.APP_LOCATION_CODE, name: env.APP_LOCATION_NAME },
     initialAdmin: { email: env.ADMIN_EMAIL?.trim().toLowerCase(), password: env.ADMIN_PASSWORD },
     loginRateLimit: { max: env.LOGIN_RATE_LIMIT_MAX, windowMs: env.LOGIN_RATE_LIMIT_WINDOW_MINUTES * 60_000 },

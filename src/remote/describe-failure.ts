@@ -29,10 +29,20 @@ export function transportCode(error: unknown): string | undefined {
 
 export type TransportFailure = { retryable: true; kind: 'timeout' | 'reset'; code: string } | { retryable: false; error: RemoteApiError };
 
-const fail = (kind: RemoteApiErrorKind, message: string, target: RequestTarget): TransportFailure => ({
+const fail = (kind: RemoteApiErrorKind, message: string, target: RequestTarget, detail?: string): TransportFailure => ({
   retryable: false,
-  error: new RemoteApiError(message, { kind, locationCode: target.locationCode, page: target.page }),
+  error: new RemoteApiError(message, { kind, locationCode: target.locationCode, page: target.page, detail }),
 });
+
+/**
+ * The one thing a page says when no HTTP answer came: refused, reset, unknown name, timed out and TLS
+ * failures read alike, so Test connection cannot map internal ports; the log has the code.
+ */
+export const couldNotConnect = (target: RequestTarget, suffix = '') =>
+  `could not connect to ${target.locationCode} on ${describeTarget(target)}${suffix}`;
+
+/** An HTTP status as a page may show it: its class only (the exact status goes to the log). */
+export const statusClass = (status: number) => `HTTP ${Math.floor(status / 100)}xx`;
 
 /** Turns a request failure without an HTTP answer into a retry decision or an admin-readable error. */
 export function classifyTransportFailure(error: unknown, target: RequestTarget, maxBytes: number): TransportFailure {
@@ -53,9 +63,9 @@ export function classifyTransportFailure(error: unknown, target: RequestTarget, 
   }
   if (TIMEOUT_CODES.has(code) || /timeout/i.test(message)) return { retryable: true, kind: 'timeout', code };
   if (RESET_CODES.has(code) || /socket hang up/i.test(message)) return { retryable: true, kind: 'reset', code };
-  if (UNREACHABLE_CODES.has(code)) return fail('unreachable', `${locationCode} could not be reached (${code})`, target);
+  if (UNREACHABLE_CODES.has(code)) return fail('unreachable', couldNotConnect(target), target, code);
   if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
-    return fail('unreachable', `${locationCode}'s TLS certificate was refused (${code}) on ${where}`, target);
+    return fail('unreachable', couldNotConnect(target), target, `TLS certificate refused: ${code}`);
   }
-  return fail('unreachable', `${locationCode} could not be reached (${code}) on ${where}`, target);
+  return fail('unreachable', couldNotConnect(target), target, code);
 }

@@ -89,6 +89,18 @@ export class ExternalApiService implements RemoteUserSource {
       if (!(error instanceof UrlRefusedError)) throw error;
       throw new RemoteApiError(`${code}: the online URL is refused: ${error.message}`, { kind: 'refused_url', locationCode: code });
     }
+    if (!location.onlineUrlConfirmed) {
+      throw new RemoteApiError(
+        `${code}'s online URL changed: an admin must confirm it on the Locations page before Sinkron sends ${code}'s credential there`,
+        { kind: 'refused_url', locationCode: code },
+      );
+    }
+    if (!this.deps.urlPolicy.allowsCredentials(location.onlineUrl)) {
+      throw new RemoteApiError(
+        `${code}: the online URL is plain http, and Sinkron sends credentials only over https (plain http only to loopback or to hosts in REMOTE_ALLOWED_HOSTS)`,
+        { kind: 'refused_url', locationCode: code },
+      );
+    }
     const { credentials } = this.deps.remote;
     const own = credentials[code];
     const chosen = own ?? credentials['*'];

@@ -12,17 +12,30 @@ export class RemoteApiError extends AppError {
   readonly page?: number;
   /** The remote HTTP status, when there was one. */
   readonly remoteStatus?: number;
+  /**
+   * What only the log may say (the error code, the exact status, the content type): shown on a page it
+   * would let an admin map which internal ports refuse, reset or answer.
+   */
+  readonly detail?: string;
 
-  constructor(message: string, details: { kind: RemoteApiErrorKind; locationCode: string; page?: number; remoteStatus?: number }) {
+  constructor(message: string, details: { kind: RemoteApiErrorKind; locationCode: string; page?: number; remoteStatus?: number; detail?: string }) {
     super(message, 502, true);
     this.kind = details.kind;
     this.locationCode = details.locationCode;
     if (details.page !== undefined) this.page = details.page;
     if (details.remoteStatus !== undefined) this.remoteStatus = details.remoteStatus;
+    if (details.detail !== undefined) this.detail = details.detail;
   }
 
   /** The fields that are safe to log. */
   toLog(): Record<string, unknown> {
-    return { kind: this.kind, location: this.locationCode, page: this.page, remoteStatus: this.remoteStatus, reason: this.message };
+    return {
+      kind: this.kind,
+      location: this.locationCode,
+      page: this.page,
+      remoteStatus: this.remoteStatus,
+      detail: this.detail,
+      reason: this.message,
+    };
   }
 }

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Config, RemoteCredentials } from '../platform/config';
 import { RemoteApiError } from './remote-api-errors';
 import { UrlRefusedError, type UrlPolicy } from '../locations/url-policy';
-import { classifyTransportFailure, describeTarget, type RequestTarget } from './describe-failure';
+import { classifyTransportFailure, couldNotConnect, describeTarget, statusClass, type RequestTarget } from './describe-failure';
 
 const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
 const RETRY_AFTER_CAP_MS = 30_000;
@@ -199,17 +199,12 @@ export class RemoteSession {
         if (!failure.retryable) throw failure.error;
         if (attempt >= remote.retries) {
           const retries = remote.retries > 0 ? ` (after ${remote.retries} retries)` : '';
-          throw failure.kind === 'timeout'
-            ? new RemoteApiError(`${target.locationCode} did not answer within ${formatSeconds(remote.timeoutMs)} (${where})${retries}`, {
-                kind: 'timeout',
-                locationCode: target.locationCode,
-                page: target.page,
-              })
-            : new RemoteApiError(`${target.locationCode} closed the connection (${failure.code}) on ${where}${retries}`, {
-                kind: 'unreachable',
-                locationCode: target.locationCode,
-                page: target.page,
-              });
+          throw new RemoteApiError(couldNotConnect(target, retries), {
+            kind: failure.kind === 'timeout' ? 'timeout' : 'unreachable',
+            locationCode: target.locationCode,
+            page: target.page,
+            detail: failure.kind === 'timeout' ? `no answer within ${formatSeconds(remote.timeoutMs)} (REMOTE_TIMEOUT_MS)` : failure.code,
+          });
         }
         retryCause = failure.kind === 'timeout' ? 'timeout' : failure.code;
       }
@@ -220,20 +215,22 @@ export class RemoteSession {
         if (!retryable) {
           const isLoginRefusal = target.page === undefined && response.status === 422;
           if (response.status < 400 || response.status === 401 || isLoginRefusal) return response;
-          throw new RemoteApiError(`${target.locationCode} answered ${response.status} on ${where}`, {
+          throw new RemoteApiError(`${target.locationCode} answered ${statusClass(response.status)} on ${where}`, {
             kind: 'http',
             locationCode: target.locationCode,
             page: target.page,
             remoteStatus: response.status,
+            detail: `status ${response.status}`,
           });
         }
         if (attempt >= remote.retries) {
           const retries = remote.retries > 0 ? ` (after ${remote.retries} retries)` : '';
-          throw new RemoteApiError(`${target.locationCode} answered ${response.status} on ${where}${retries}`, {
+          throw new RemoteApiError(`${target.locationCode} answered ${statusClass(response.status)} on ${where}${retries}`, {
             kind: 'http',
             locationCode: target.locationCode,
             page: target.page,
             remoteStatus: response.status,
+            detail: `status ${response.status}`,
           });
         }
         retryCause = String(response.status);
@@ -273,8 +270,14 @@ export class RemoteSession {
       // An unparsable Location is still a redirect we refuse.
     }
     return new RemoteApiError(
-      `${target.locationCode} redirected ${describeTarget(target)} to ${to} (status ${response.status}): redirects are not followed; set the location's online URL to the API's own address`,
-      { kind: 'refused_url', locationCode: target.locationCode, page: target.page, remoteStatus: response.status },
+      `${target.locationCode} answered ${describeTarget(target)} with a redirect (${statusClass(response.status)}): redirects are not followed; set the location's online URL to the API's own address`,
+      {
+        kind: 'refused_url',
+        locationCode: target.locationCode,
+        page: target.page,
+        remoteStatus: response.status,
+        detail: `status ${response.status} to ${to}`,
+      },
     );
   }
 
@@ -284,11 +287,12 @@ export class RemoteSession {
       .split(';')[0]!
       .trim();
     const notTheApi = (what: string) =>
-      new RemoteApiError(`${target.locationCode} answered with ${what} (${contentType}, status ${response.status}) on ${describeTarget(target)}`, {
+      new RemoteApiError(`${target.locationCode} answered with ${what} (${statusClass(response.status)}) on ${describeTarget(target)}`, {
         kind: 'protocol',
         locationCode: target.locationCode,
         page: target.page,
         remoteStatus: response.status,
+        detail: `${contentType}, status ${response.status}`,
       });
     if (!/^application\/([a-z.+-]+\+)?json$/i.test(contentType)) throw notTheApi('something that is not the users API');
     try {

@@ -12,7 +12,12 @@ export interface User {
   deactivatedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** Bumped by a password reset: sessions and API tokens issued under an older version are refused. */
+  tokenVersion: number;
 }
+
+/** The roles of this instance's own accounts: admins use the pages, API accounts the served API. */
+export type AccountRole = 'admin' | 'api';
 
 export interface UserListRow extends User {
   locationCode: string;
@@ -42,6 +47,7 @@ interface UserRow {
   is_active: boolean;
   remote_id: string | null;
   password_hash: string | null;
+  token_version: number;
   last_synced_at: Date | null;
   deactivated_at: Date | null;
   created_at: Date;
@@ -61,6 +67,7 @@ const USER_COLUMNS = [
   'users.deactivated_at',
   'users.created_at',
   'users.updated_at',
+  'users.token_version',
 ];
 
 export const toUser = (row: UserRow): User => ({
@@ -75,6 +82,7 @@ export const toUser = (row: UserRow): User => ({
   deactivatedAt: row.deactivated_at,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
+  tokenVersion: row.token_version,
 });
 
 /** LIKE treats % and _ as wildcards; a search for them must find them literally. */
@@ -93,23 +101,40 @@ export function createUsersRepository(db: Knex) {
       return row && { user: toUser(row), passwordHash: row.password_hash };
     },
 
+    /**
+     * What login throttling counts an email as: the account's id when this instance has it, else the
+     * email lowered by PostgreSQL, the way the lookup above compares (JavaScript lowers `İ` otherwise).
+     */
+    async loginKey(locationId: number, email: string): Promise<string> {
+      const { rows } = await db.raw(
+        `SELECT lower(?) AS email,
+                (SELECT id FROM users WHERE location_id = ? AND lower(email) = lower(?) LIMIT 1) AS id`,
+        [email.trim(), locationId, email.trim()],
+      );
+      const row = rows[0] as { email: string; id: number | null };
+      return row.id === null ? `email:${row.email}` : `user:${row.id}`;
+    },
+
     async hasActiveAdmin(locationId: number): Promise<boolean> {
       const row = await db('users').where({ location_id: locationId, role: 'admin', is_active: true }).whereNotNull('password_hash').first('id');
       return row !== undefined;
     },
 
-    /** Creates the admin, or resets the password of the account with that email and makes it an active admin. */
-    async upsertAdmin(input: { locationId: number; email: string; name: string; passwordHash: string }): Promise<User> {
+    /**
+     * Creates the account, or resets the password of the account with that email and gives it the role.
+     * A reset bumps the token version, which ends the account's sessions and API tokens.
+     */
+    async upsertAccount(input: { locationId: number; email: string; name: string; role: AccountRole; passwordHash: string }): Promise<User> {
       const email = input.email.trim().toLowerCase();
       const [row] = (
         await db.raw(
           `INSERT INTO users (location_id, email, name, role, is_active, password_hash)
-           VALUES (?, ?, ?, 'admin', true, ?)
+           VALUES (?, ?, ?, ?, true, ?)
            ON CONFLICT (location_id, lower(email)) DO UPDATE
-             SET role = 'admin', is_active = true, deactivated_at = NULL,
-                 password_hash = EXCLUDED.password_hash, updated_at = now()
+             SET role = EXCLUDED.role, is_active = true, deactivated_at = NULL,
+                 password_hash = EXCLUDED.password_hash, token_version = users.token_version + 1, updated_at = now()
            RETURNING *`,
-          [input.locationId, email, input.name, input.passwordHash],
+          [input.locationId, email, input.name, input.role, input.passwordHash],
         )
       ).rows as UserRow[];
       return toUser(row as UserRow);

@@ -1,32 +1,33 @@
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, TEST_ADMIN, TEST_SECRETS, type TestApp } from '../support/app';
+import { buildTestApp, createApiAccount, TEST_ADMIN, TEST_API_ACCOUNT, TEST_SECRETS, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
 let database: TestDatabase;
 let t: TestApp;
-let adminId: number;
+let apiId: number;
 
 const CONTRACT_FIELDS = ['email', 'id', 'is_active', 'name', 'role', 'updated_at'];
 
-async function loginToken(app = t.app, credentials = TEST_ADMIN): Promise<string> {
+async function loginToken(app = t.app, credentials = TEST_API_ACCOUNT): Promise<string> {
   const response = await request(app).post('/api/auth/login').send(credentials);
   expect(response.status).toBe(200);
   return response.body.access_token as string;
 }
 
 const signed = (claims: Record<string, unknown>, secret = TEST_SECRETS.JWT_SECRET, options: jwt.SignOptions = {}) =>
-  jwt.sign({ sub: String(adminId), iss: 'sinkron', aud: 'sinkron-api', ...claims }, secret, { algorithm: 'HS256', ...options });
+  jwt.sign({ sub: String(apiId), iss: 'sinkron', aud: 'sinkron-api:LOCAL', ver: 0, ...claims }, secret, { algorithm: 'HS256', ...options });
 
 beforeAll(async () => {
   database = await createTestDatabase();
   t = await buildTestApp(database);
-  adminId = (await database.db('users').where({ email: TEST_ADMIN.email }).first('id')).id;
+  apiId = (await createApiAccount(t)).id;
   const own = t.container.ownLocation.id;
   const other = await t.container.repositories.locations.ensure({ code: 'DEV', name: 'Dev', onlineUrl: null });
+  // 23 members, the admin and the API account: 25 own users.
   await database.db('users').insert([
-    ...Array.from({ length: 24 }, (_, i) => ({
+    ...Array.from({ length: 23 }, (_, i) => ({
       location_id: own,
       email: `member${String(i + 1).padStart(2, '0')}@sinkron.test`,
       name: `Member ${i + 1}`,
@@ -42,20 +43,20 @@ afterAll(async () => {
 });
 
 describe('POST /api/auth/login', () => {
-  it('gives an active admin an HS256 token with subject, issuer, audience and expiry, and no cookie', async () => {
-    const response = await request(t.app).post('/api/auth/login').send(TEST_ADMIN);
+  it('gives an active API account an HS256 token with subject, issuer, audience, token version and expiry, and no cookie', async () => {
+    const response = await request(t.app).post('/api/auth/login').send(TEST_API_ACCOUNT);
     expect(response.status).toBe(200);
     expect(response.headers['set-cookie']).toBeUndefined();
     expect(response.body).toMatchObject({ token_type: 'bearer', expires_in: 3600 });
     const decoded = jwt.decode(response.body.access_token, { complete: true })!;
     expect(decoded.header.alg).toBe('HS256');
-    expect(decoded.payload).toMatchObject({ sub: String(adminId), iss: 'sinkron', aud: 'sinkron-api' });
+    expect(decoded.payload).toMatchObject({ sub: String(apiId), iss: 'sinkron', aud: 'sinkron-api:LOCAL', ver: 0 });
     const payload = decoded.payload as jwt.JwtPayload;
     expect(payload.exp! - payload.iat!).toBe(3600);
   });
 
   it('answers a wrong password and an unknown email with the same 401 body', async () => {
-    const wrong = await request(t.app).post('/api/auth/login').send({ email: TEST_ADMIN.email, password: 'not it at all' });
+    const wrong = await request(t.app).post('/api/auth/login').send({ email: TEST_API_ACCOUNT.email, password: 'not it at all' });
     const unknown = await request(t.app).post('/api/auth/login').send({ email: 'nobody@sinkron.test', password: 'not it at all' });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
@@ -63,24 +64,28 @@ describe('POST /api/auth/login', () => {
     expect(unknown.body).toEqual(wrong.body);
   });
 
-  it('refuses an inactive admin, a synced user without a password and another location’s admin', async () => {
-    const hash = (await database.db('users').where({ id: adminId }).first('password_hash')).password_hash;
+  it('refuses an admin, an inactive API account, a synced user without a password and another location’s API account', async () => {
+    const hash = (await database.db('users').where({ id: apiId }).first('password_hash')).password_hash;
     const dev = await t.container.repositories.locations.findByCode('DEV');
+    const refused = ['inactive-api@sinkron.test', 'synced-api@sinkron.test', 'dev-api@sinkron.test'];
     await database.db('users').insert([
-      { location_id: t.container.ownLocation.id, email: 'inactive-admin@sinkron.test', role: 'admin', is_active: false, password_hash: hash },
-      { location_id: t.container.ownLocation.id, email: 'synced-admin@sinkron.test', role: 'admin', is_active: true, password_hash: null },
-      { location_id: dev!.id, email: 'dev-admin@sinkron.test', role: 'admin', is_active: true, password_hash: hash },
+      { location_id: t.container.ownLocation.id, email: refused[0], role: 'api', is_active: false, password_hash: hash },
+      { location_id: t.container.ownLocation.id, email: refused[1], role: 'api', is_active: true, password_hash: null },
+      { location_id: dev!.id, email: refused[2], role: 'api', is_active: true, password_hash: hash },
     ]);
-    for (const email of ['inactive-admin@sinkron.test', 'synced-admin@sinkron.test', 'dev-admin@sinkron.test']) {
-      const response = await request(t.app).post('/api/auth/login').send({ email, password: TEST_ADMIN.password });
+    for (const email of refused) {
+      const response = await request(t.app).post('/api/auth/login').send({ email, password: TEST_API_ACCOUNT.password });
       expect(response.status, email).toBe(401);
       expect(response.body, email).toEqual({ error: 'Invalid email or password.' });
     }
-    await database.db('users').whereIn('email', ['inactive-admin@sinkron.test', 'synced-admin@sinkron.test', 'dev-admin@sinkron.test']).delete();
+    const admin = await request(t.app).post('/api/auth/login').send(TEST_ADMIN);
+    expect(admin.status).toBe(401);
+    expect(admin.body).toEqual({ error: 'Invalid email or password.' });
+    await database.db('users').whereIn('email', refused).delete();
   });
 
   it('answers a body without email or password with 422 and malformed JSON with 400, both in JSON', async () => {
-    const missing = await request(t.app).post('/api/auth/login').send({ email: TEST_ADMIN.email });
+    const missing = await request(t.app).post('/api/auth/login').send({ email: TEST_API_ACCOUNT.email });
     expect(missing.status).toBe(422);
     expect(missing.body.error).toMatch(/email and a password/);
     const malformed = await request(t.app).post('/api/auth/login').set('Content-Type', 'application/json').send('{"email": ');
@@ -90,7 +95,7 @@ describe('POST /api/auth/login', () => {
   });
 
   it('needs no CSRF token and sets no session', async () => {
-    const response = await request(t.app).post('/api/auth/login').send(TEST_ADMIN);
+    const response = await request(t.app).post('/api/auth/login').send(TEST_API_ACCOUNT);
     expect(response.status).toBe(200);
     expect(response.headers['set-cookie']).toBeUndefined();
   });
@@ -102,7 +107,7 @@ describe('POST /api/auth/login', () => {
     for (let i = 0; i < 4; i += 1) {
       const response = await request(limited.app)
         .post('/api/auth/login')
-        .send({ email: `guess${i}@sinkron.test`, password: 'guess' });
+        .send({ email: TEST_API_ACCOUNT.email, password: `guess ${i}` });
       statuses.push(response.status);
       if (response.status === 429) expect(response.body.error).toMatch(/Too many failed logins/);
     }
@@ -175,7 +180,7 @@ describe('GET /api/users', () => {
     const now = Math.floor(Date.now() / 1000);
     const tokens: Record<string, string> = {
       none: `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${Buffer.from(
-        JSON.stringify({ sub: String(adminId), iss: 'sinkron', aud: 'sinkron-api', exp: now + 600 }),
+        JSON.stringify({ sub: String(apiId), iss: 'sinkron', aud: 'sinkron-api:LOCAL', ver: 0, exp: now + 600 }),
       ).toString('base64url')}.`,
       'other-secret': signed({ exp: now + 600 }, 'another-secret-0123456789-abcdefghijklmnopqrstuv'),
       expired: signed({ exp: now - 10 }),
@@ -201,21 +206,21 @@ describe('GET /api/users', () => {
     expect(response.body).toEqual({ error: 'Unauthenticated.' });
   });
 
-  it('stops accepting the token of an admin who was deactivated', async () => {
-    const hash = (await database.db('users').where({ id: adminId }).first('password_hash')).password_hash;
+  it('stops accepting the token of an API account that was deactivated', async () => {
+    const hash = (await database.db('users').where({ id: apiId }).first('password_hash')).password_hash;
     await database.db('users').insert({
       location_id: t.container.ownLocation.id,
-      email: 'second-admin@sinkron.test',
-      role: 'admin',
+      email: 'second-api@sinkron.test',
+      role: 'api',
       is_active: true,
       password_hash: hash,
     });
-    const token = await loginToken(t.app, { email: 'second-admin@sinkron.test', password: TEST_ADMIN.password });
+    const token = await loginToken(t.app, { email: 'second-api@sinkron.test', password: TEST_API_ACCOUNT.password });
     expect((await request(t.app).get('/api/users').set('Authorization', `Bearer ${token}`)).status).toBe(200);
-    await database.db('users').where({ email: 'second-admin@sinkron.test' }).update({ is_active: false });
+    await database.db('users').where({ email: 'second-api@sinkron.test' }).update({ is_active: false });
     const after = await request(t.app).get('/api/users').set('Authorization', `Bearer ${token}`);
     expect(after.status).toBe(401);
-    await database.db('users').where({ email: 'second-admin@sinkron.test' }).delete();
+    await database.db('users').where({ email: 'second-api@sinkron.test' }).delete();
   });
 });
 
@@ -233,6 +238,6 @@ describe('errors under /api', () => {
     const token = await loginToken();
     await request(t.app).get('/api/users').set('Authorization', `Bearer ${token}`);
     expect(t.logs.text()).not.toContain(token);
-    expect(t.logs.text()).not.toContain(TEST_ADMIN.password);
+    expect(t.logs.text()).not.toContain(TEST_API_ACCOUNT.password);
   });
 });

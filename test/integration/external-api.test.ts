@@ -7,7 +7,7 @@ import { ExternalApiService } from '../../src/remote/external-api.service';
 import { RemoteApiError } from '../../src/remote/remote-api-errors';
 import type { RemoteUserPage } from '../../src/remote/remote-users';
 import { createUrlPolicy } from '../../src/locations/url-policy';
-import { buildTestApp, listen, TEST_ADMIN, type TestApp } from '../support/app';
+import { buildTestApp, createApiAccount, listen, TEST_ADMIN, TEST_API_ACCOUNT, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { DEFAULT_REMOTE_CREDENTIALS, startLaravelServer, type LaravelServer, type LaravelServerOptions } from '../support/laravel-server';
 import { captureLogs } from '../support/logs';
@@ -38,6 +38,7 @@ const locationAt = (onlineUrl: string | null, code = 'DEV'): Location => ({
   code,
   name: code,
   onlineUrl,
+  onlineUrlConfirmed: true,
   isActive: true,
   createdAt: new Date(),
   updatedAt: new Date(),
@@ -236,7 +237,13 @@ describe('ExternalApiService failures', () => {
       })(),
     );
     expect(error).toMatchObject({ kind: 'http', page: 3, locationCode: 'DEV', remoteStatus: 500, status: 502, expected: true });
-    expect(error.message).toBe('DEV answered 500 on page 3 (after 2 retries)');
+    expect(error.message).toBe('DEV answered HTTP 5xx on page 3 (after 2 retries)');
+    expect(
+      logs
+        .entries()
+        .filter((e) => e.msg === 'remote users fetch failed')
+        .at(-1),
+    ).toMatchObject({ detail: 'status 500', remoteStatus: 500 });
     expect(usersRequests(server).filter((r) => r.page === 3)).toHaveLength(3);
     expect(yielded).toEqual([1, 2]);
   });
@@ -245,7 +252,7 @@ describe('ExternalApiService failures', () => {
     const server = await remote({ shape: 'simple' });
     server.fault({ kind: 'status', status: 404, page: 2 });
     const error = await failure(service().fetchUsers(locationAt(server.url)));
-    expect(error.message).toBe('DEV answered 404 on page 2');
+    expect(error.message).toBe('DEV answered HTTP 4xx on page 2');
     expect(usersRequests(server).filter((r) => r.page === 2)).toHaveLength(1);
   });
 
@@ -272,7 +279,8 @@ describe('ExternalApiService failures', () => {
     server.fault({ kind: 'reset', page: 2, times: 5 });
     const error = await failure(service({ REMOTE_RETRIES: '1' }).fetchUsers(locationAt(server.url)));
     expect(error).toMatchObject({ kind: 'unreachable', page: 2 });
-    expect(error.message).toBe('DEV closed the connection (ECONNRESET) on page 2 (after 1 retries)');
+    expect(error.message).toBe('could not connect to DEV on page 2 (after 1 retries)');
+    expect(error.detail).toBe('ECONNRESET');
   });
 
   it('gives up on a page that hangs past the request timeout', async () => {
@@ -280,7 +288,8 @@ describe('ExternalApiService failures', () => {
     server.fault({ kind: 'hang', page: 2, times: 5 });
     const error = await failure(service({ REMOTE_RETRIES: '1' }).fetchUsers(locationAt(server.url)));
     expect(error).toMatchObject({ kind: 'timeout', page: 2 });
-    expect(error.message).toBe('DEV did not answer within 0.3 s (page 2) (after 1 retries)');
+    expect(error.message).toBe('could not connect to DEV on page 2 (after 1 retries)');
+    expect(error.detail).toBe('no answer within 0.3 s (REMOTE_TIMEOUT_MS)');
   });
 
   it('stops at the overall deadline', async () => {
@@ -296,7 +305,8 @@ describe('ExternalApiService failures', () => {
     server.fault({ kind: 'html', page: 2 });
     const error = await failure(service().fetchUsers(locationAt(server.url)));
     expect(error).toMatchObject({ kind: 'protocol', page: 2 });
-    expect(error.message).toBe('DEV answered with something that is not the users API (text/html, status 200) on page 2');
+    expect(error.message).toBe('DEV answered with something that is not the users API (HTTP 2xx) on page 2');
+    expect(error.detail).toBe('text/html, status 200');
   });
 
   it('reports an HTML answer to the login as not the users API', async () => {
@@ -309,7 +319,7 @@ describe('ExternalApiService failures', () => {
     const url = `http://127.0.0.1:${(html.address() as AddressInfo).port}`;
     const error = await failure(service().fetchUsers(locationAt(url)));
     await new Promise((resolve) => html.close(resolve));
-    expect(error.message).toBe('DEV answered with something that is not the users API (text/html, status 200) on the login');
+    expect(error.message).toBe('DEV answered with something that is not the users API (HTTP 2xx) on the login');
   });
 
   it('reports malformed JSON', async () => {
@@ -317,7 +327,7 @@ describe('ExternalApiService failures', () => {
     server.fault({ kind: 'malformedJson', page: 1 });
     const error = await failure(service().fetchUsers(locationAt(server.url)));
     expect(error).toMatchObject({ kind: 'protocol', page: 1 });
-    expect(error.message).toBe('DEV answered with malformed JSON (application/json, status 200) on page 1');
+    expect(error.message).toBe('DEV answered with malformed JSON (HTTP 2xx) on page 1');
   });
 
   it('reports JSON of another shape', async () => {
@@ -341,7 +351,8 @@ describe('ExternalApiService failures', () => {
     server.fault({ kind: 'redirect', page: 1, location: 'http://169.254.169.254/latest/meta-data/' });
     const error = await failure(service().fetchUsers(locationAt(server.url)));
     expect(error).toMatchObject({ kind: 'refused_url', page: 1 });
-    expect(error.message).toMatch(/^DEV redirected page 1 to http:\/\/169\.254\.169\.254 \(status 302\): redirects are not followed/);
+    expect(error.message).toMatch(/^DEV answered page 1 with a redirect \(HTTP 3xx\): redirects are not followed/);
+    expect(error.detail).toBe('status 302 to http://169.254.169.254');
   });
 
   it.each(['resource', 'simple', 'cursor'] as const)('refuses a %s server that loops', async (shape) => {
@@ -366,7 +377,8 @@ describe('ExternalApiService failures', () => {
     await server.close();
     const error = await failure(service().fetchUsers(locationAt(url)));
     expect(error.kind).toBe('unreachable');
-    expect(error.message).toBe('DEV could not be reached (ECONNREFUSED)');
+    expect(error.message).toBe('could not connect to DEV on the login');
+    expect(error.detail).toBe('ECONNREFUSED');
   });
 
   it('refuses a metadata address before connecting, and a host off the allow-list', async () => {
@@ -411,8 +423,10 @@ describe('one Sinkron instance syncing from another', () => {
     database = await createTestDatabase();
     dev = await buildTestApp(database, { APP_LOCATION_CODE: 'DEV' });
     served = await listen(dev.app);
+    // 22 vendors, the admin and the API account the hub signs in with: 24 users.
+    await createApiAccount(dev);
     await database.db('users').insert(
-      Array.from({ length: 23 }, (_, i) => ({
+      Array.from({ length: 22 }, (_, i) => ({
         location_id: dev.container.ownLocation.id,
         email: `dev_vendor${i + 1}@dkm`,
         name: `Dev Vendor ${i + 1}`,
@@ -428,7 +442,7 @@ describe('one Sinkron instance syncing from another', () => {
   });
 
   it('reads every user of the other instance through its API', async () => {
-    const api = service({ EXTERNAL_API_EMAIL: TEST_ADMIN.email, EXTERNAL_API_PASSWORD: TEST_ADMIN.password });
+    const api = service({ EXTERNAL_API_EMAIL: TEST_API_ACCOUNT.email, EXTERNAL_API_PASSWORD: TEST_API_ACCOUNT.password });
     const pages = await collect(api.fetchUsers(locationAt(served.url)));
     expect(pages.map((p) => p.page)).toEqual([1, 2, 3]);
     const users = pages.flatMap((p) => p.users);
@@ -440,10 +454,10 @@ describe('one Sinkron instance syncing from another', () => {
   });
 
   it('keeps the password and the tokens out of both instances’ logs', async () => {
-    const api = service({ EXTERNAL_API_EMAIL: TEST_ADMIN.email, EXTERNAL_API_PASSWORD: TEST_ADMIN.password });
+    const api = service({ EXTERNAL_API_EMAIL: TEST_API_ACCOUNT.email, EXTERNAL_API_PASSWORD: TEST_API_ACCOUNT.password });
     await collect(api.fetchUsers(locationAt(served.url)));
     for (const text of [logs.text(), dev.logs.text()]) {
-      expect(text).not.toContain(TEST_ADMIN.password);
+      expect(text).not.toContain(TEST_API_ACCOUNT.password);
       expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]+\.eyJ/);
     }
   });

@@ -1,6 +1,7 @@
+import net from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../support/app';
+import { buildTestApp, TEST_ADMIN, type TestApp } from '../support/app';
 import { postForm, signedInAgent, type Agent } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { DEFAULT_REMOTE_CREDENTIALS, startLaravelServer, type LaravelServer } from '../support/laravel-server';
@@ -106,11 +107,51 @@ describe('Test connection', () => {
     expect(page.text).toContain('login to DEV failed: check EXTERNAL_API_EMAIL / EXTERNAL_API_PASSWORD');
   });
 
-  it('shows the exact error when the remote is down', async () => {
+  it('shows the status class when the remote is down, and logs the exact status', async () => {
     remote.fault({ kind: 'status', status: 503, page: 1 });
     await postForm(agent, `/admin/locations/${await locationId('DEV')}/test`, {}, '/admin/locations');
     const page = await agent.get('/admin/locations');
-    expect(page.text).toContain('DEV answered 503 on page 1');
+    expect(page.text).toContain('DEV answered HTTP 5xx on page 1');
+    expect(page.text).not.toContain('503');
+    expect(
+      t.logs
+        .entries()
+        .filter((e) => e.msg === 'remote connection test failed')
+        .at(-1),
+    ).toMatchObject({ remoteStatus: 503, detail: 'status 503' });
+  });
+
+  it('says "could not connect" alike for a refused port and a reset connection; only the log tells them apart (L7)', async () => {
+    const closed = await startLaravelServer({ users: [] });
+    const closedUrl = closed.url;
+    await closed.close();
+    const resetting = net.createServer((socket) => socket.resetAndDestroy());
+    await new Promise<void>((resolve) => resetting.listen(0, '127.0.0.1', resolve));
+    try {
+      const resetUrl = `http://127.0.0.1:${(resetting.address() as net.AddressInfo).port}`;
+      const shown: string[] = [];
+      for (const [code, url] of [
+        ['REFUSED', closedUrl],
+        ['RESET', resetUrl],
+      ] as const) {
+        expect((await createLocation(code, url)).status).toBe(303);
+        await postForm(agent, `/admin/locations/${await locationId(code)}/test`, {}, '/admin/locations');
+        const page = await agent.get('/admin/locations');
+        const flash = /could not connect to [A-Z]+[^<]*/.exec(page.text)?.[0];
+        expect(flash, code).toBe(`could not connect to ${code} on the login`);
+        expect(page.text).not.toContain('ECONN');
+        shown.push(flash!.replace(code, 'X'));
+      }
+      expect(shown[0]).toBe(shown[1]);
+      const details = t.logs
+        .entries()
+        .filter((e) => e.msg === 'remote connection test failed')
+        .slice(-2)
+        .map((e) => e.detail);
+      expect(details).toEqual(['ECONNREFUSED', 'ECONNRESET']);
+    } finally {
+      await new Promise((resolve) => resetting.close(resolve));
+    }
   });
 
   it('needs a signed-in admin and a CSRF token', async () => {
@@ -121,5 +162,80 @@ describe('Test connection', () => {
     const forged = await agent.post(`/admin/locations/${id}/test`).type('form').send({ _csrf: 'forged' });
     expect(forged.status).toBe(403);
     expect(remote.requests.length).toBe(before);
+  });
+});
+
+describe('credentials only where they belong (M4)', () => {
+  it('when a location is plain http to a host that is not loopback nor listed, then no credential is sent and the page says why', async () => {
+    const id = (
+      await database.db('locations').insert({ code: 'PLAIN', name: 'Plain', online_url: 'http://sync.example.invalid:8000' }).returning('id')
+    )[0].id;
+    await postForm(agent, `/admin/locations/${id}/test`, {}, '/admin/locations');
+    const page = await agent.get('/admin/locations');
+    expect(page.text).toContain('PLAIN: the online URL is plain http, and Sinkron sends credentials only over https');
+  });
+
+  it('when an admin changes a location’s URL, then the credential goes there only after an admin confirms it with their password, and the change is logged with who made it', async () => {
+    const elsewhere = await startLaravelServer({ users: [{ id: 1, email: 'x@elsewhere.test', name: 'X' }] });
+    try {
+      expect((await createLocation('MOVED', remote.url)).status).toBe(303);
+      const id = await locationId('MOVED');
+      const adminId = (await database.db('users').where({ email: TEST_ADMIN.email }).first('id')).id;
+      const edit = await postForm(
+        agent,
+        `/admin/locations/${id}`,
+        { code: 'MOVED', name: 'Moved', online_url: elsewhere.url },
+        `/admin/locations/${id}/edit`,
+      );
+      expect(edit.status).toBe(303);
+      expect(
+        t.logs
+          .entries()
+          .filter((e) => e.msg === 'location online URL changed')
+          .at(-1),
+      ).toMatchObject({
+        locationId: id,
+        userId: adminId,
+        from: remote.url,
+        to: elsewhere.url,
+      });
+
+      await postForm(agent, `/admin/locations/${id}/test`, {}, '/admin/locations');
+      let page = await agent.get('/admin/locations');
+      expect(page.text).toContain('MOVED&#39;s online URL changed: an admin must confirm it on the Locations page');
+      expect(page.text).toContain('Confirm URL');
+      expect(elsewhere.requests).toHaveLength(0);
+
+      const wrong = await postForm(
+        agent,
+        `/admin/locations/${id}/confirm-url`,
+        { online_url: elsewhere.url, password: 'not my password' },
+        '/admin/locations',
+      );
+      expect(wrong.status).toBe(303);
+      await postForm(agent, `/admin/locations/${id}/test`, {}, '/admin/locations');
+      expect(elsewhere.requests).toHaveLength(0);
+
+      const confirmed = await postForm(
+        agent,
+        `/admin/locations/${id}/confirm-url`,
+        { online_url: elsewhere.url, password: TEST_ADMIN.password },
+        '/admin/locations',
+      );
+      expect(confirmed.status).toBe(303);
+      expect(
+        t.logs
+          .entries()
+          .filter((e) => e.msg === 'location online URL confirmed')
+          .at(-1),
+      ).toMatchObject({ locationId: id, userId: adminId, url: elsewhere.url });
+      await postForm(agent, `/admin/locations/${id}/test`, {}, '/admin/locations');
+      page = await agent.get('/admin/locations');
+      expect(page.text).toContain('MOVED: OK, 1 user');
+      expect(elsewhere.requests.filter((r) => r.path === '/api/auth/login')).toHaveLength(1);
+      expect(t.logs.text()).not.toContain('not my password');
+    } finally {
+      await elsewhere.close();
+    }
   });
 });

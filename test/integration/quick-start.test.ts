@@ -16,6 +16,7 @@ import { demoRemoteUsers } from '../../src/demo/seed';
 import { startDemo } from '../../src/demo/start-demo';
 import { verifyPassword } from '../../src/auth/password';
 import { TEST_SECRETS } from '../support/app';
+import { csrfFrom } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { captureLogs } from '../support/logs';
 
@@ -46,15 +47,15 @@ describe('the CLIs of the quick start', () => {
   });
 
   it('npm run migrate applies every migration once, and migrate:rollback undoes them', async () => {
-    const first = await npmRun('migrate', [], { DATABASE_URL: database.url });
+    const first = await npmRun('migrate', [], { DATABASE_URL: database.url, ...TEST_SECRETS });
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('2025_11_08_000000_modify_users_email_unique_constraint');
     expect(await database.db.schema.hasTable('sync_runs')).toBe(true);
 
-    const again = await npmRun('migrate', [], { DATABASE_URL: database.url });
+    const again = await npmRun('migrate', [], { DATABASE_URL: database.url, ...TEST_SECRETS });
     expect(again.stdout).toContain('Already up to date.');
 
-    const rollback = await npmRun('migrate:rollback', [], { DATABASE_URL: database.url });
+    const rollback = await npmRun('migrate:rollback', [], { DATABASE_URL: database.url, ...TEST_SECRETS });
     expect(rollback.code).toBe(0);
     expect(rollback.stdout).toContain('Rolled back');
     expect(await database.db.schema.hasTable('users')).toBe(false);
@@ -63,13 +64,14 @@ describe('the CLIs of the quick start', () => {
   it('npm run admin:create creates an admin on a fresh database, then resets its password', async () => {
     const created = await npmRun('admin:create', ['--email', 'Ops@Example.com'], {
       DATABASE_URL: database.url,
+      ...TEST_SECRETS,
       ADMIN_PASSWORD: 'first password 123',
     });
     expect(created.code).toBe(0);
     expect(created.stdout).toContain('Admin ready: ops@example.com');
     expect(created.stdout).not.toContain('first password 123');
 
-    const reset = await npmRun('admin:create', ['--email', 'ops@example.com'], { DATABASE_URL: database.url });
+    const reset = await npmRun('admin:create', ['--email', 'ops@example.com'], { DATABASE_URL: database.url, ...TEST_SECRETS });
     expect(reset.code).toBe(0);
     const generated = /Generated password \(shown once\): (\S+)/.exec(reset.stdout)?.[1];
     expect(generated).toBeDefined();
@@ -79,12 +81,35 @@ describe('the CLIs of the quick start', () => {
     expect(rows[0].role).toBe('admin');
     expect(await verifyPassword(rows[0].password_hash, generated!)).toBe(true);
     expect(await verifyPassword(rows[0].password_hash, 'first password 123')).toBe(false);
+    // The reset ends the account's sessions and tokens.
+    expect(rows[0].token_version).toBe(1);
+  });
+
+  it('npm run admin:create -- --role api creates the account other instances sync with', async () => {
+    const created = await npmRun('admin:create', ['--email', 'sync@example.com', '--role', 'api'], { DATABASE_URL: database.url, ...TEST_SECRETS });
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain('API account ready: sync@example.com');
+    const row = await database.db('users').where({ email: 'sync@example.com' }).first();
+    expect(row).toMatchObject({ role: 'api', is_active: true });
+    const password = /Generated password \(shown once\): (\S+)/.exec(created.stdout)![1]!;
+    expect(await verifyPassword(row.password_hash, password)).toBe(true);
+
+    const refused = await npmRun('admin:create', ['--email', 'sync@example.com', '--role', 'root'], { DATABASE_URL: database.url, ...TEST_SECRETS });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('Not a role: root (admin or api)');
   });
 
   it('npm run admin:create refuses something that is not an email', async () => {
-    const refused = await npmRun('admin:create', ['--email', 'not-an-email'], { DATABASE_URL: database.url });
+    const refused = await npmRun('admin:create', ['--email', 'not-an-email'], { DATABASE_URL: database.url, ...TEST_SECRETS });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('Not an email address: not-an-email');
+  });
+
+  it('npm run migrate refuses a real database without secrets, saying how to make one (M2)', async () => {
+    const refused = await npmRun('migrate', [], { DATABASE_URL: database.url, SESSION_SECRET: '', JWT_SECRET: '' });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('SESSION_SECRET: required when DATABASE_URL is set');
+    expect(refused.stderr).toContain('openssl rand -base64 48');
   });
 });
 
@@ -145,7 +170,7 @@ describe('the demo that npm start runs', () => {
       const shared = await Promise.all([dev, test].map((db) => db('users').where({ email: 'dev_vendor1@dkm' }).first()));
       expect(shared.every((row) => row?.role === 'vendor')).toBe(true);
       const api = await dev('users').where({ email: 'api@sinkron.demo' }).first();
-      expect(api.role).toBe('admin');
+      expect(api.role).toBe('api');
       expect(await verifyPassword(api.password_hash, 'sinkron-demo-api-password')).toBe(true);
     } finally {
       await Promise.all([dev.destroy(), test.destroy()]);
@@ -242,12 +267,23 @@ describe('npm start with no DATABASE_URL', () => {
     const reset = await npmRun('admin:create', ['--email', 'admin@sinkron.local'], env);
     expect(reset.code).toBe(0);
     const password = /Generated password \(shown once\): (\S+)/.exec(reset.stdout)?.[1];
-    const hubLogin = await fetch(`http://127.0.0.1:${port}/api/auth/login`, {
+    const form = await fetch(`http://127.0.0.1:${port}/login`);
+    const hubLogin = await fetch(`http://127.0.0.1:${port}/login`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({ email: 'admin@sinkron.local', password }),
+      redirect: 'manual',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: form.headers.getSetCookie()[0]!.split(';')[0]! },
+      body: new URLSearchParams({ email: 'admin@sinkron.local', password: password!, _csrf: csrfFrom(await form.text()) }),
     });
-    expect(hubLogin.status).toBe(200);
+    expect(hubLogin.status).toBe(303);
+    // The demo's API account is an `api` account: the API takes it, the admin pages do not.
+    const devForm = await fetch(`http://127.0.0.1:${port + 1}/login`);
+    const devPages = await fetch(`http://127.0.0.1:${port + 1}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: devForm.headers.getSetCookie()[0]!.split(';')[0]! },
+      body: new URLSearchParams({ email: 'api@sinkron.demo', password: 'sinkron-demo-api-password', _csrf: csrfFrom(await devForm.text()) }),
+    });
+    expect(devPages.status).toBe(401);
     expect(await second.interrupt()).toBe(0);
     expect(await portIsOpen(dbPort)).toBe(false);
   }, 120_000);

@@ -301,7 +301,7 @@ describe('nothing from a partial list', () => {
     expect(run).toMatchObject({ status: 'failed', new_count: 0, deactivate_count: 0, expires_at: null });
     expect(run.error).toMatch(/PARTIAL/);
     expect(run.error).toMatch(/page 2/);
-    expect(run.error).toMatch(/500/);
+    expect(run.error).toMatch(/HTTP 5xx/);
     const page = await pageOf(runId);
     expect(page).toContain('This sync failed; no user was changed.');
     expect(page).toContain('page 2');

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, listen, TEST_ADMIN, type TestApp } from '../support/app';
+import { buildTestApp, createApiAccount, listen, TEST_API_ACCOUNT, type TestApp } from '../support/app';
 import { signedInAgent, type Agent } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { addLocation, executeSync, expectPlanApplied, insertUsers, itemsOf, previewSync, runRow, snapshot } from './sync-fixtures';
@@ -17,6 +17,8 @@ beforeAll(async () => {
   remoteDatabase = await createTestDatabase();
   remoteApp = await buildTestApp(remoteDatabase, { APP_LOCATION_CODE: 'HQ', APP_LOCATION_NAME: 'Head office' });
   remoteServer = await listen(remoteApp.app);
+  // The account HQ gives the syncing instance: role `api`, never an admin.
+  await createApiAccount(remoteApp);
   const remoteOwn = remoteApp.container.ownLocation.id;
   await insertUsers(remoteDatabase.db, remoteOwn, [
     ...Array.from({ length: 12 }, (_, i) => ({ email: `staff${i + 1}@hq.test`, name: `Staff ${i + 1}`, role: 'vendor' })),
@@ -26,8 +28,8 @@ beforeAll(async () => {
 
   database = await createTestDatabase();
   t = await buildTestApp(database, {
-    EXTERNAL_API_EMAIL: TEST_ADMIN.email,
-    EXTERNAL_API_PASSWORD: TEST_ADMIN.password,
+    EXTERNAL_API_EMAIL: TEST_API_ACCOUNT.email,
+    EXTERNAL_API_PASSWORD: TEST_API_ACCOUNT.password,
     REMOTE_PER_PAGE: '5',
   });
   agent = await signedInAgent(t.app);
@@ -55,11 +57,11 @@ describe('Sync from Server against another Sinkron instance', () => {
   it('previews, executes, and leaves the location equal to the remote list', async () => {
     const runId = await previewSync(agent, hqId);
     const run = await runRow(database.db, runId);
-    // The remote lists its admin too: 12 staff + dev_vendor1 + left + admin = 15 rows, in 3 pages of 5.
+    // The remote lists its own accounts too: 12 staff + dev_vendor1 + left + admin + API account = 16 rows.
     expect(run).toMatchObject({
       status: 'previewed',
-      remote_count: 15,
-      new_count: 11,
+      remote_count: 16,
+      new_count: 12,
       update_count: 3,
       deactivate_count: 1,
       unchanged_count: 1,
@@ -74,13 +76,13 @@ describe('Sync from Server against another Sinkron instance', () => {
       { email: 'left@hq.test', is_active: false },
     ]);
     const page = await agent.get(`/admin/users/sync/${runId}`);
-    expect(page.text).toContain('data-count="new">11<');
+    expect(page.text).toContain('data-count="new">12<');
     expect(page.text).toContain('Staff Two (old)');
 
     const before = await snapshot(database.db);
     expect((await executeSync(agent, runId)).status).toBe(303);
     await expectPlanApplied(database.db, runId, before);
-    expect((await agent.get(`/admin/users/sync/${runId}`)).text).toContain('Sync completed: 11 added, 3 updated, 1 deactivated, 1 unchanged.');
+    expect((await agent.get(`/admin/users/sync/${runId}`)).text).toContain('Sync completed: 12 added, 3 updated, 1 deactivated, 1 unchanged.');
 
     const remoteUsers = await remoteDatabase
       .db('users')

@@ -97,19 +97,19 @@ async function expectFailedPreview(expected: { message: string | RegExp }) {
 describe('remote faults during a preview', () => {
   it('when page 2 of 3 answers 500 after the retries, then no executable preview, and the message names location, page and status', async () => {
     const server = await remoteWith([{ kind: 'status', status: 500, page: 2, times: 2 }]);
-    const { message } = await expectFailedPreview({ message: 'DEV answered 500 on page 2 (after 1 retries)' });
-    expect(message).toBe('DEV answered 500 on page 2 (after 1 retries)');
+    const { message } = await expectFailedPreview({ message: 'DEV answered HTTP 5xx on page 2 (after 1 retries)' });
+    expect(message).toBe('DEV answered HTTP 5xx on page 2 (after 1 retries)');
     expect(server.requests.filter((r) => r.page === 2)).toHaveLength(2);
   });
 
-  it(`when the remote hangs past the timeout, then "DEV did not answer within ${TIMEOUT_MS / 1000} s" and nothing stored`, async () => {
+  it('when the remote hangs past the timeout, then "could not connect to DEV" and nothing stored', async () => {
     await remoteWith([{ kind: 'hang', page: 1, times: 2 }]);
-    await expectFailedPreview({ message: `DEV did not answer within ${TIMEOUT_MS / 1000} s (page 1) (after 1 retries)` });
+    await expectFailedPreview({ message: 'could not connect to DEV on page 1 (after 1 retries)' });
   });
 
-  it('when the remote answers 200 with an HTML page, then it is named as not the users API with its type and status', async () => {
+  it('when the remote answers 200 with an HTML page, then it is named as not the users API with its status class', async () => {
     await remoteWith([{ kind: 'html', page: 1 }]);
-    await expectFailedPreview({ message: 'DEV answered with something that is not the users API (text/html, status 200) on page 1' });
+    await expectFailedPreview({ message: 'DEV answered with something that is not the users API (HTTP 2xx) on page 1' });
   });
 
   it('when the online URL is a web site that answers its login with an HTML page, then that is named, and nothing is stored', async () => {
@@ -124,7 +124,7 @@ describe('remote faults during a preview', () => {
         .db('locations')
         .where({ id: devId })
         .update({ online_url: `http://127.0.0.1:${(site.address() as AddressInfo).port}` });
-      await expectFailedPreview({ message: 'DEV answered with something that is not the users API (text/html, status 200) on the login' });
+      await expectFailedPreview({ message: 'DEV answered with something that is not the users API (HTTP 2xx) on the login' });
     } finally {
       await new Promise((resolve) => site.close(resolve));
     }
@@ -132,7 +132,7 @@ describe('remote faults during a preview', () => {
 
   it('when the remote answers malformed JSON, then that is the message and nothing is stored', async () => {
     await remoteWith([{ kind: 'malformedJson', page: 3 }]);
-    await expectFailedPreview({ message: 'DEV answered with malformed JSON (application/json, status 200) on page 3' });
+    await expectFailedPreview({ message: 'DEV answered with malformed JSON (HTTP 2xx) on page 3' });
   });
 
   it('when the remote answers JSON of another shape, then that is the message and nothing is stored', async () => {
@@ -148,7 +148,7 @@ describe('remote faults during a preview', () => {
 
   it('when the remote redirects to another host, then the redirect is not followed and nothing is stored', async () => {
     await remoteWith([{ kind: 'redirect', page: 1, location: 'http://169.254.169.254/latest/meta-data/' }]);
-    await expectFailedPreview({ message: /^DEV redirected page 1 to http:\/\/169\.254\.169\.254 \(status 302\): redirects are not followed/ });
+    await expectFailedPreview({ message: /^DEV answered page 1 with a redirect \(HTTP 3xx\): redirects are not followed/ });
   });
 
   it('when the remote serves the same page forever, then the loop is refused and nothing is stored', async () => {

@@ -51,9 +51,13 @@ afterAll(async () => {
   await database.drop();
 });
 
-/** A browser: one cookie, sent to whichever instance the load balancer picks. */
+/** A browser: its cookies (the session's and the sign-in form's), sent to whichever instance the load balancer picks. */
 class Browser {
-  cookie = '';
+  private readonly cookies = new Map<string, string>();
+
+  get cookie(): string {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
 
   async get(instance: Instance, path: string) {
     const response = await request(instance.url).get(path).set('Cookie', this.cookie);
@@ -73,8 +77,13 @@ class Browser {
   }
 
   private keep(setCookie: string | string[] | undefined) {
-    const sid = ([] as string[]).concat(setCookie ?? []).find((c) => c.startsWith('sinkron.sid='));
-    if (sid) this.cookie = sid.split(';')[0]!;
+    for (const cookie of ([] as string[]).concat(setCookie ?? [])) {
+      const [pair] = cookie.split(';');
+      const name = pair!.slice(0, pair!.indexOf('='));
+      const value = pair!.slice(pair!.indexOf('=') + 1);
+      if (value && !/Expires=Thu, 01 Jan 1970/i.test(cookie)) this.cookies.set(name, value);
+      else this.cookies.delete(name);
+    }
   }
 }
 

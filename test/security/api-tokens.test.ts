@@ -1,7 +1,7 @@
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, TEST_ADMIN, TEST_SECRETS, type TestApp } from '../support/app';
+import { buildTestApp, createApiAccount, TEST_ADMIN, TEST_API_ACCOUNT, TEST_SECRETS, type TestApp } from '../support/app';
 import { signedInAgent } from '../support/browser-session';
 import { snapshotTables } from '../support/db-snapshot';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -9,10 +9,12 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 let database: TestDatabase;
 let t: TestApp;
 let adminId: number;
+let apiId: number;
 let syncedAdminId: number;
 
 const ISSUER = 'sinkron';
-const AUDIENCE = 'sinkron-api';
+// The audience names the instance's location (APP_LOCATION_CODE, LOCAL by default).
+const AUDIENCE = 'sinkron-api:LOCAL';
 
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const now = () => Math.floor(Date.now() / 1000);
@@ -21,6 +23,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   t = await buildTestApp(database);
   adminId = (await database.db('users').where({ email: TEST_ADMIN.email }).first()).id;
+  apiId = (await createApiAccount(t)).id;
   const [dev] = await database.db('locations').insert({ code: 'DEV', name: 'Dev', online_url: null }).returning('id');
   // A user synced from DEV whose remote role is admin: it has no password and is not of this instance.
   const [synced] = await database
@@ -38,11 +41,11 @@ function signed(payload: Record<string, unknown>, options: jwt.SignOptions = {},
   return jwt.sign(payload, secret, { algorithm: 'HS256', ...options });
 }
 
-const good = (sub = adminId) => signed({}, { subject: String(sub), issuer: ISSUER, audience: AUDIENCE, expiresIn: 600 });
+const good = (sub = apiId, ver = 0) => signed({ ver }, { subject: String(sub), issuer: ISSUER, audience: AUDIENCE, expiresIn: 600 });
 
 /** Tokens that must all be refused; each would pass a verifier that skipped one of the checks. */
 function forgedTokens(): Array<[label: string, token: string, reason: RegExp]> {
-  const claims = { sub: String(adminId), iss: ISSUER, aud: AUDIENCE, iat: now(), exp: now() + 600 };
+  const claims = { sub: String(apiId), iss: ISSUER, aud: AUDIENCE, ver: 0, iat: now(), exp: now() + 600 };
   const parts = good().split('.');
   return [
     ['alg none', `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url(claims)}.`, /jwt signature is required|invalid algorithm/],
@@ -50,34 +53,46 @@ function forgedTokens(): Array<[label: string, token: string, reason: RegExp]> {
     [
       'another secret',
       signed(
-        {},
-        { subject: String(adminId), issuer: ISSUER, audience: AUDIENCE, expiresIn: 600 },
+        { ver: 0 },
+        { subject: String(apiId), issuer: ISSUER, audience: AUDIENCE, expiresIn: 600 },
         'another-secret-0123456789-abcdefghijklmnopqrstuv',
       ),
       /invalid signature/,
     ],
     [
       'HS512 with the right secret',
-      signed({}, { algorithm: 'HS512', subject: String(adminId), issuer: ISSUER, audience: AUDIENCE, expiresIn: 600 }),
+      signed({ ver: 0 }, { algorithm: 'HS512', subject: String(apiId), issuer: ISSUER, audience: AUDIENCE, expiresIn: 600 }),
       /invalid algorithm/,
     ],
-    ['expired', signed({ sub: String(adminId), iss: ISSUER, aud: AUDIENCE, iat: now() - 7200, exp: now() - 3600 }), /jwt expired/],
+    ['expired', signed({ sub: String(apiId), ver: 0, iss: ISSUER, aud: AUDIENCE, iat: now() - 7200, exp: now() - 3600 }), /jwt expired/],
     [
       'not yet valid',
-      signed({}, { subject: String(adminId), issuer: ISSUER, audience: AUDIENCE, expiresIn: 600, notBefore: 3600 }),
+      signed({ ver: 0 }, { subject: String(apiId), issuer: ISSUER, audience: AUDIENCE, expiresIn: 600, notBefore: 3600 }),
       /jwt not active/,
     ],
-    ['wrong audience', signed({}, { subject: String(adminId), issuer: ISSUER, audience: 'another-api', expiresIn: 600 }), /audience invalid/],
-    ['wrong issuer', signed({}, { subject: String(adminId), issuer: 'someone-else', audience: AUDIENCE, expiresIn: 600 }), /issuer invalid/],
-    ['no expiry', signed({}, { subject: String(adminId), issuer: ISSUER, audience: AUDIENCE }), /token without expiry/],
+    ['wrong audience', signed({ ver: 0 }, { subject: String(apiId), issuer: ISSUER, audience: 'another-api', expiresIn: 600 }), /audience invalid/],
+    ['wrong issuer', signed({ ver: 0 }, { subject: String(apiId), issuer: 'someone-else', audience: AUDIENCE, expiresIn: 600 }), /issuer invalid/],
+    ['no expiry', signed({ ver: 0 }, { subject: String(apiId), issuer: ISSUER, audience: AUDIENCE }), /token without expiry/],
     [
       'payload swapped under a valid signature',
       `${parts[0]}.${base64url({ ...claims, sub: String(syncedAdminId) })}.${parts[2]}`,
       /invalid signature/,
     ],
-    ['synced user with remote role admin', good(syncedAdminId), /not an active admin of this instance/],
-    ['unknown user', good(987654), /not an active admin of this instance/],
-    ['subject not a number', signed({}, { subject: '1 OR 1=1', issuer: ISSUER, audience: AUDIENCE, expiresIn: 600 }), /subject is not a user id/],
+    ['synced user with remote role admin', good(syncedAdminId), /not an active API account of this instance/],
+    ['an admin of this instance (admins do not use the API)', good(adminId), /not an active API account of this instance/],
+    ['an older token version (password reset since)', good(apiId, -1), /not an active API account of this instance/],
+    ['no token version', signed({}, { subject: String(apiId), issuer: ISSUER, audience: AUDIENCE, expiresIn: 600 }), /token without a token version/],
+    [
+      'the audience of any instance (not bound to this one)',
+      signed({ ver: 0 }, { subject: String(apiId), issuer: ISSUER, audience: 'sinkron-api', expiresIn: 600 }),
+      /audience invalid/,
+    ],
+    ['unknown user', good(987654), /not an active API account of this instance/],
+    [
+      'subject not a number',
+      signed({ ver: 0 }, { subject: '1 OR 1=1', issuer: ISSUER, audience: AUDIENCE, expiresIn: 600 }),
+      /subject is not a user id/,
+    ],
     ['garbage', 'not-a-jwt', /jwt malformed/],
   ];
 }
@@ -128,7 +143,7 @@ describe('GET /api/users with a bad bearer token', () => {
   it('when the token is genuine, then the same request is answered (so the refusals above are the checks at work)', async () => {
     const response = await request(t.app).get('/api/users').set('Authorization', `Bearer ${good()}`);
     expect(response.status).toBe(200);
-    expect(response.body.data.map((u: { email: string }) => u.email)).toContain(TEST_ADMIN.email);
+    expect(response.body.data.map((u: { email: string }) => u.email)).toContain(TEST_API_ACCOUNT.email);
     expect(JSON.stringify(response.body)).not.toContain('password');
   });
 });
@@ -147,5 +162,121 @@ describe('a synced user whose remote role is admin', () => {
     expect(signIn.status).toBe(401);
     expect(signIn.text).toContain('Invalid email or password.');
     expect((await agent.get('/admin/users')).status).toBe(303);
+  });
+});
+
+describe('the api role, end to end', () => {
+  it('when an api account signs in to the API, then it reads /api/users; the same account is refused by the sign-in page and the admin pages', async () => {
+    const login = await request(t.app).post('/api/auth/login').send(TEST_API_ACCOUNT);
+    expect(login.status).toBe(200);
+    const list = await request(t.app).get('/api/users').set('Authorization', `Bearer ${login.body.access_token}`);
+    expect(list.status).toBe(200);
+
+    const agent = request.agent(t.app);
+    const page = await agent.get('/login');
+    const signIn = await agent
+      .post('/login')
+      .type('form')
+      .send({ ...TEST_API_ACCOUNT, _csrf: /name="_csrf" value="([^"]+)"/.exec(page.text)![1]! });
+    expect(signIn.status).toBe(401);
+    expect(signIn.text).toContain('Invalid email or password.');
+    expect((await agent.get('/admin/users')).status).toBe(303);
+    // Its bearer token is no key to the pages either.
+    const withToken = await request(t.app).get('/admin/users').set('Authorization', `Bearer ${login.body.access_token}`);
+    expect(withToken.status).toBe(303);
+    expect(withToken.headers.location).toMatch(/^\/login/);
+  });
+
+  it('when an admin logs in to the API, then it is refused, unless API_ALLOW_ADMINS=1', async () => {
+    const refused = await request(t.app).post('/api/auth/login').send(TEST_ADMIN);
+    expect(refused.status).toBe(401);
+    expect(refused.body.access_token).toBeUndefined();
+
+    const permissive = await buildTestApp(database, { API_ALLOW_ADMINS: '1' });
+    try {
+      const allowed = await request(permissive.app).post('/api/auth/login').send(TEST_ADMIN);
+      expect(allowed.status).toBe(200);
+      const list = await request(permissive.app).get('/api/users').set('Authorization', `Bearer ${allowed.body.access_token}`);
+      expect(list.status).toBe(200);
+      // The setting opens the API to admins; it never opens the pages to api accounts.
+      const agent = request.agent(permissive.app);
+      const page = await agent.get('/login');
+      const signIn = await agent
+        .post('/login')
+        .type('form')
+        .send({ ...TEST_API_ACCOUNT, _csrf: /name="_csrf" value="([^"]+)"/.exec(page.text)![1]! });
+      expect(signIn.status).toBe(401);
+    } finally {
+      await permissive.close();
+    }
+  });
+});
+
+describe('a token is bound to the instance that issued it (M1)', () => {
+  it('when another instance, with the same secret or another one, gets the token, then it refuses it', async () => {
+    const others: TestApp[] = [];
+    const databases: TestDatabase[] = [];
+    try {
+      const instance = async (code: string, env: Record<string, string> = {}) => {
+        const db = await createTestDatabase();
+        databases.push(db);
+        const app = await buildTestApp(db, { APP_LOCATION_CODE: code, ...env });
+        others.push(app);
+        return { app, account: await createApiAccount(app) };
+      };
+      const dev = await instance('DEV');
+      const sameSecret = await instance('TEST');
+      const otherSecret = await instance('PROD', { JWT_SECRET: 'prod-only-jwt-secret-0123456789-abcdefghijklmn' });
+      // The same user id on every instance: only the binding tells the tokens apart.
+      expect(sameSecret.account.id).toBe(dev.account.id);
+      expect(otherSecret.account.id).toBe(dev.account.id);
+
+      const login = await request(dev.app.app).post('/api/auth/login').send(TEST_API_ACCOUNT);
+      expect(login.status).toBe(200);
+      const token = login.body.access_token as string;
+      expect(jwt.decode(token)).toMatchObject({ aud: 'sinkron-api:DEV' });
+      expect((await request(dev.app.app).get('/api/users').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+
+      for (const [other, reason] of [
+        [sameSecret.app, /audience invalid/],
+        [otherSecret.app, /invalid signature/],
+        [t, /audience invalid/],
+      ] as const) {
+        const logStart = other.logs.lines.length;
+        const response = await request(other.app).get('/api/users').set('Authorization', `Bearer ${token}`);
+        expect(response.status).toBe(401);
+        const refused = other.logs
+          .entries()
+          .slice(logStart)
+          .find((e) => e.msg === 'api token refused');
+        expect(String(refused?.reason)).toMatch(reason);
+      }
+    } finally {
+      for (const app of others) await app.close();
+      for (const db of databases) await db.drop();
+    }
+  });
+});
+
+describe('a password reset ends the account everywhere (L4)', () => {
+  it('when the admin and the api account get new passwords, then their sessions and tokens stop working at once', async () => {
+    const browser = await signedInAgent(t.app);
+    expect((await browser.get('/admin/users')).status).toBe(200);
+    const login = await request(t.app).post('/api/auth/login').send(TEST_API_ACCOUNT);
+    const token = login.body.access_token as string;
+    expect((await request(t.app).get('/api/users').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+
+    // What `npm run admin:create` does for each (same password: a reset is a reset).
+    await t.container.services.auth.createOrResetAccount(TEST_ADMIN.email, TEST_ADMIN.password);
+    await createApiAccount(t);
+
+    const page = await browser.get('/admin/users');
+    expect(page.status).toBe(303);
+    expect(page.headers.location).toMatch(/^\/login/);
+    expect((await request(t.app).get('/api/users').set('Authorization', `Bearer ${token}`)).status).toBe(401);
+    // Signing in again works, with the new version.
+    expect((await (await signedInAgent(t.app)).get('/admin/users')).status).toBe(200);
+    const again = await request(t.app).post('/api/auth/login').send(TEST_API_ACCOUNT);
+    expect((await request(t.app).get('/api/users').set('Authorization', `Bearer ${again.body.access_token}`)).status).toBe(200);
   });
 });

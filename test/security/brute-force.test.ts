@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, TEST_ADMIN, type TestApp } from '../support/app';
+import { buildTestApp, createApiAccount, TEST_ADMIN, TEST_API_ACCOUNT, type TestApp } from '../support/app';
 import { csrfToken } from '../support/browser-session';
 import { snapshotTables } from '../support/db-snapshot';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -40,12 +40,12 @@ describe('brute force on /login', () => {
     }
   });
 
-  it('when one address keeps guessing, then it gets 429 with a wait, even for the right password, and the log says why', async () => {
+  it('when one address keeps guessing one account, then it gets 429 with a wait, even for the right password, and the log says why', async () => {
     const t = await buildTestApp(database, { TRUST_PROXY: '1', LOGIN_RATE_LIMIT_MAX: '3', LOGIN_RATE_LIMIT_WINDOW_MINUTES: '15' });
     try {
       const before = await snapshotTables(database.db);
       const statuses: number[] = [];
-      for (let i = 0; i < 4; i++) statuses.push((await pageSignIn(t, `guess${i}@sinkron.test`, 'guess', '203.0.113.7')).status);
+      for (let i = 0; i < 4; i++) statuses.push((await pageSignIn(t, TEST_ADMIN.email, `guess ${i}`, '203.0.113.7')).status);
       const rightPassword = await pageSignIn(t, TEST_ADMIN.email, TEST_ADMIN.password, '203.0.113.7');
 
       expect(statuses).toEqual([401, 401, 401, 429]);
@@ -68,14 +68,66 @@ describe('brute force on /login', () => {
     }
   });
 
-  it('when many addresses guess one account, then that account is throttled and the others are not', async () => {
+  it('when one address guesses many accounts, then it is refused after five times the limit', async () => {
+    const t = await buildTestApp(database, { TRUST_PROXY: '1', LOGIN_RATE_LIMIT_MAX: '2' });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 11; i++) statuses.push((await pageSignIn(t, `guess${i}@sinkron.test`, 'guess', '203.0.113.9')).status);
+      expect(statuses).toEqual([...Array(10).fill(401), 429]);
+      expect((await pageSignIn(t, TEST_ADMIN.email, TEST_ADMIN.password, '203.0.113.9')).status).toBe(429);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('when many addresses guess one account, then it is slowed, never locked: the right password from a new address gets in (M3)', async () => {
     const t = await buildTestApp(database, { TRUST_PROXY: '1', LOGIN_RATE_LIMIT_MAX: '3' });
     try {
       const statuses: number[] = [];
-      for (let i = 1; i <= 4; i++) statuses.push((await pageSignIn(t, TEST_ADMIN.email.toUpperCase(), 'guess', `198.51.100.${i}`)).status);
-      expect(statuses).toEqual([401, 401, 401, 429]);
-      expect((await pageSignIn(t, TEST_ADMIN.email, TEST_ADMIN.password, '198.51.100.50')).status).toBe(429);
-      expect((await pageSignIn(t, 'other@sinkron.test', 'guess', '198.51.100.51')).status).toBe(401);
+      for (let i = 1; i <= 6; i++) statuses.push((await pageSignIn(t, TEST_ADMIN.email.toUpperCase(), 'guess', `198.51.100.${i}`)).status);
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 401]);
+      expect((await pageSignIn(t, TEST_ADMIN.email, TEST_ADMIN.password, '198.51.100.50')).status).toBe(303);
+      const slowed = t.logs.entries().filter((e) => e.msg === 'sign-in slowed');
+      expect(slowed.map((e) => e.delayMs)).toEqual([500, 1000, 1500, 2000]);
+      expect(t.logs.entries().some((e) => e.msg === 'sign-in throttled')).toBe(false);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('when the email is spelled with İ, then it counts for the account the database finds (L1)', async () => {
+    const t = await buildTestApp(database, { TRUST_PROXY: '1', LOGIN_RATE_LIMIT_MAX: '3' });
+    try {
+      // PostgreSQL lowers İ to i and finds the admin; JavaScript lowers it to i + U+0307.
+      const dotted = TEST_ADMIN.email.replace('i', 'İ');
+      const { rows } = await database.db.raw('SELECT lower(?) = lower(?) AS same', [dotted, TEST_ADMIN.email]);
+      expect(rows[0].same).toBe(true);
+      expect(dotted.toLowerCase()).not.toBe(TEST_ADMIN.email);
+
+      for (let i = 1; i <= 3; i++) expect((await pageSignIn(t, TEST_ADMIN.email, 'guess', `198.51.100.${100 + i}`)).status).toBe(401);
+      expect((await pageSignIn(t, dotted, 'guess', '198.51.100.110')).status).toBe(401);
+      expect(t.logs.entries().filter((e) => e.msg === 'sign-in slowed')).toHaveLength(1);
+      const failures = t.logs.entries().filter((e) => e.msg === 'login failed');
+      expect(failures.map((e) => e.userId)).toEqual(Array(4).fill(failures[0]!.userId));
+
+      // From one address, the spellings share the address-and-account count too.
+      for (let i = 0; i < 3; i++) expect((await pageSignIn(t, i % 2 ? dotted : TEST_ADMIN.email, 'guess', '198.51.100.120')).status).toBe(401);
+      expect((await pageSignIn(t, dotted.toUpperCase(), 'guess', '198.51.100.120')).status).toBe(429);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('when something that is not an account is typed into the email field, then the log holds none of it (L3)', async () => {
+    const t = await buildTestApp(database, { TRUST_PROXY: '1' });
+    try {
+      const typed = ['my-secret@passw0rd', 'P@ssword!', 'nobody@sinkron.test'];
+      for (const [i, email] of typed.entries()) await pageSignIn(t, email, TEST_ADMIN.password, `198.51.100.${200 + i}`);
+      await request(t.app).post('/api/auth/login').set('X-Forwarded-For', '198.51.100.210').send({ email: 'hunter2@secret', password: 'x' });
+      const failures = t.logs.entries().filter((e) => e.msg === 'login failed' || e.msg === 'api login failed');
+      expect(failures).toHaveLength(4);
+      for (const failure of failures) expect(failure).toMatchObject({ account: 'unknown' });
+      for (const text of [...typed, 'hunter2@secret']) expect(t.logs.text()).not.toContain(text);
     } finally {
       await t.close();
     }
@@ -114,10 +166,11 @@ describe('brute force on /api/auth/login', () => {
   it('when one address keeps guessing, then it gets a JSON 429 with a wait, even for the right password, and the log says why', async () => {
     const t = await buildTestApp(database, { TRUST_PROXY: '1', LOGIN_RATE_LIMIT_MAX: '3', LOGIN_RATE_LIMIT_WINDOW_MINUTES: '15' });
     try {
+      await createApiAccount(t);
       const before = await snapshotTables(database.db);
       const statuses: number[] = [];
-      for (let i = 0; i < 4; i++) statuses.push((await apiSignIn(t, `guess${i}@sinkron.test`, 'guess', '203.0.113.70')).status);
-      const rightPassword = await apiSignIn(t, TEST_ADMIN.email, TEST_ADMIN.password, '203.0.113.70');
+      for (let i = 0; i < 4; i++) statuses.push((await apiSignIn(t, TEST_API_ACCOUNT.email, `guess ${i}`, '203.0.113.70')).status);
+      const rightPassword = await apiSignIn(t, TEST_API_ACCOUNT.email, TEST_API_ACCOUNT.password, '203.0.113.70');
       expect(statuses).toEqual([401, 401, 401, 429]);
       expect(rightPassword.status).toBe(429);
       expect(rightPassword.body).toEqual({ error: 'Too many failed logins. Wait 15 minutes and try again.' });
@@ -131,13 +184,24 @@ describe('brute force on /api/auth/login', () => {
     }
   });
 
-  it('when many addresses guess one account, then that account is throttled on the API too', async () => {
-    const t = await buildTestApp(database, { TRUST_PROXY: '1', LOGIN_RATE_LIMIT_MAX: '3' });
+  it('when ten addresses guess the sync account, then the hub, from its own address, still gets a token (M3)', async () => {
+    const t = await buildTestApp(database, { TRUST_PROXY: '1', LOGIN_RATE_LIMIT_MAX: '7' });
     try {
+      await createApiAccount(t);
       const statuses: number[] = [];
-      for (let i = 1; i <= 4; i++) statuses.push((await apiSignIn(t, ` ${TEST_ADMIN.email.toUpperCase()}`, 'guess', `198.51.100.${70 + i}`)).status);
-      expect(statuses).toEqual([401, 401, 401, 429]);
-      expect((await apiSignIn(t, TEST_ADMIN.email, TEST_ADMIN.password, '198.51.100.99')).status).toBe(429);
+      for (let i = 1; i <= 10; i++)
+        statuses.push((await apiSignIn(t, ` ${TEST_API_ACCOUNT.email.toUpperCase()}`, 'guess', `198.51.100.${70 + i}`)).status);
+      expect(statuses).toEqual(Array(10).fill(401));
+      const hub = await apiSignIn(t, TEST_API_ACCOUNT.email, TEST_API_ACCOUNT.password, '198.51.100.99');
+      expect(hub.status).toBe(200);
+      expect(hub.body.access_token).toBeDefined();
+      // Past the limit every attempt on the account is slowed, by a delay that grows (up to 5 s).
+      expect(
+        t.logs
+          .entries()
+          .filter((e) => e.msg === 'api login slowed')
+          .map((e) => e.delayMs),
+      ).toEqual([500, 1000, 1500, 2000]);
     } finally {
       await t.close();
     }

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, listen, TEST_ADMIN, TEST_SECRETS, type TestApp } from '../support/app';
+import { buildTestApp, createApiAccount, listen, TEST_ADMIN, TEST_API_ACCOUNT, TEST_SECRETS, type TestApp } from '../support/app';
 import { csrfFrom } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { DEFAULT_REMOTE_CREDENTIALS, startLaravelServer, type LaravelServer } from '../support/laravel-server';
@@ -16,6 +16,7 @@ const OTHER_SINKRON = {
   SESSION_SECRET: 'other-instance-session-secret-0123456789-abcdef',
   JWT_SECRET: 'other-instance-jwt-secret-0123456789-abcdefghij',
   admin: { email: 'admin@other.test', password: 'other instance admin password 42' },
+  api: { email: 'sync@other.test', password: 'other instance api password 77' },
 };
 
 let hubDb: TestDatabase;
@@ -58,14 +59,16 @@ beforeAll(async () => {
     ADMIN_EMAIL: OTHER_SINKRON.admin.email,
     ADMIN_PASSWORD: OTHER_SINKRON.admin.password,
   });
+  await createApiAccount(other, OTHER_SINKRON.api);
   otherServed = await listen(other.app);
   hub = await buildTestApp(hubDb, {
     ...REMOTE_ENV,
-    EXTERNAL_API_OTHER_EMAIL: OTHER_SINKRON.admin.email,
-    EXTERNAL_API_OTHER_PASSWORD: OTHER_SINKRON.admin.password,
+    EXTERNAL_API_OTHER_EMAIL: OTHER_SINKRON.api.email,
+    EXTERNAL_API_OTHER_PASSWORD: OTHER_SINKRON.api.password,
     REMOTE_RETRIES: '0',
     LOG_LEVEL: 'debug',
   });
+  await createApiAccount(hub);
 });
 afterAll(async () => {
   await hub.close();
@@ -95,15 +98,16 @@ async function runTheWorkflow() {
 
   // The served API of the hub: a good and a bad login, then a list.
   // The login's answer is the one place a token is meant to be handed out, so it is not recorded.
-  const apiLogin = await request(hub.app).post('/api/auth/login').send(TEST_ADMIN);
+  const apiLogin = await request(hub.app).post('/api/auth/login').send(TEST_API_ACCOUNT);
   expect(apiLogin.status).toBe(200);
   hubTokens.push(apiLogin.body.access_token);
   record(
     await request(hub.app)
       .post('/api/auth/login')
-      .send({ email: TEST_ADMIN.email, password: `${TEST_ADMIN.password}!` }),
+      .send({ email: TEST_API_ACCOUNT.email, password: `${TEST_API_ACCOUNT.password}!` }),
   );
-  record(await request(hub.app).post('/api/auth/login').send({ email: TEST_ADMIN.password, password: TEST_ADMIN.password }));
+  record(await request(hub.app).post('/api/auth/login').send({ email: TEST_API_ACCOUNT.password, password: TEST_API_ACCOUNT.password }));
+  record(await request(hub.app).post('/api/auth/login').send(TEST_ADMIN));
   record(await request(hub.app).get('/api/users').set('Authorization', `Bearer ${apiLogin.body.access_token}`));
   record(await request(hub.app).get('/api/users').set('Authorization', `Bearer ${apiLogin.body.access_token}x`));
 
@@ -140,7 +144,9 @@ describe('secrets', () => {
     const hubSessionRows = await hubDb.db('session').select('sid');
     const secrets: Array<[string, string]> = [
       ['admin password', TEST_ADMIN.password],
-      ['other instance admin password (API password of OTHER)', OTHER_SINKRON.admin.password],
+      ['other instance admin password', OTHER_SINKRON.admin.password],
+      ['API password of OTHER', OTHER_SINKRON.api.password],
+      ['hub API account password', TEST_API_ACCOUNT.password],
       ['Laravel API password', DEFAULT_REMOTE_CREDENTIALS.password],
       ['hub JWT secret', TEST_SECRETS.JWT_SECRET],
       ['hub session secret', TEST_SECRETS.SESSION_SECRET],

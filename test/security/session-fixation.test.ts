@@ -29,21 +29,37 @@ async function sessionRow(sid: string) {
   return database.db('session').where({ sid }).first();
 }
 
+/** The sign-in form's token and its cookie, as a browser holds them after opening /login. */
+async function loginForm() {
+  const page = await request(t.app).get('/login');
+  const cookie = ([] as string[])
+    .concat(page.headers['set-cookie'] ?? [])
+    .find((c) => c.startsWith('sinkron.login='))!
+    .split(';')[0]!;
+  return { token: csrfFrom(page.text), cookie };
+}
+
 describe('when an attacker plants a session id before the admin signs in', () => {
   it('then the sign-in issues a new id, deletes the planted session, and the planted id grants nothing', async () => {
-    // The attacker gets a real session id from the sign-in page and makes the victim's browser use it.
-    const attackerPage = await request(t.app).get('/login');
-    const planted = sidCookie(attackerPage.headers['set-cookie'])!;
+    // The sign-in page stores no session, so the attacker plants a stored session of their own (from their
+    // own sign-in) in the victim's browser.
+    const { token, cookie } = await loginForm();
+    const attackerSignIn = await request(t.app)
+      .post('/login')
+      .set('Cookie', cookie)
+      .type('form')
+      .send({ ...TEST_ADMIN, _csrf: token });
+    const planted = sidCookie(attackerSignIn.headers['set-cookie'])!;
     expect(planted).toBeDefined();
     expect(await sessionRow(sessionIdOf(planted))).toBeDefined();
 
-    const victimPage = await request(t.app).get('/login').set('Cookie', planted);
+    const victimForm = await loginForm();
     const logStart = t.logs.lines.length;
     const signIn = await request(t.app)
       .post('/login')
-      .set('Cookie', planted)
+      .set('Cookie', [planted, victimForm.cookie])
       .type('form')
-      .send({ ...TEST_ADMIN, _csrf: csrfFrom(victimPage.text) });
+      .send({ ...TEST_ADMIN, _csrf: victimForm.token });
     expect(signIn.status).toBe(303);
     const issued = sidCookie(signIn.headers['set-cookie'])!;
     expect(issued).toBeDefined();
@@ -66,8 +82,14 @@ describe('when an attacker plants a session id before the admin signs in', () =>
 
   it('then a made-up or re-signed cookie is never adopted as a session', async () => {
     for (const forged of ['sinkron.sid=attacker-chosen-id', 'sinkron.sid=s%3Aattacker-chosen-id.bm90LWEtc2lnbmF0dXJl']) {
-      const page = await request(t.app).get('/login').set('Cookie', forged);
-      const given = sidCookie(page.headers['set-cookie']);
+      const { token, cookie } = await loginForm();
+      const signIn = await request(t.app)
+        .post('/login')
+        .set('Cookie', [forged, cookie])
+        .type('form')
+        .send({ ...TEST_ADMIN, _csrf: token });
+      expect(signIn.status, forged).toBe(303);
+      const given = sidCookie(signIn.headers['set-cookie']);
       expect(given, forged).toBeDefined();
       expect(sessionIdOf(given!)).not.toBe('attacker-chosen-id');
       expect(await sessionRow('attacker-chosen-id')).toBeUndefined();
@@ -118,15 +140,29 @@ describe('when the admin signs out', () => {
 });
 
 describe('session cookie', () => {
-  it('is HttpOnly and SameSite=Lax, and Secure behind a TLS-terminating proxy', async () => {
-    const direct = await request(t.app).get('/login');
+  it('is HttpOnly and SameSite=Lax, and Secure behind a TLS-terminating proxy (so is the sign-in form cookie)', async () => {
+    const { token, cookie: formCookie } = await loginForm();
+    const direct = await request(t.app)
+      .post('/login')
+      .set('Cookie', formCookie)
+      .type('form')
+      .send({ ...TEST_ADMIN, _csrf: token });
     const cookie = ([] as string[]).concat(direct.headers['set-cookie'] ?? []).find((c) => c.startsWith('sinkron.sid='))!;
     expect(cookie).toMatch(/; HttpOnly/i);
     expect(cookie).toMatch(/; SameSite=Lax/i);
 
     const proxied = await buildTestApp(database, { TRUST_PROXY: '1' });
     try {
-      const viaTls = await request(proxied.app).get('/login').set('X-Forwarded-Proto', 'https');
+      const page = await request(proxied.app).get('/login').set('X-Forwarded-Proto', 'https');
+      const loginCookie = ([] as string[]).concat(page.headers['set-cookie'] ?? []).find((c) => c.startsWith('sinkron.login='))!;
+      expect(loginCookie).toMatch(/; HttpOnly/i);
+      expect(loginCookie).toMatch(/; Secure/i);
+      const viaTls = await request(proxied.app)
+        .post('/login')
+        .set('X-Forwarded-Proto', 'https')
+        .set('Cookie', loginCookie.split(';')[0]!)
+        .type('form')
+        .send({ ...TEST_ADMIN, _csrf: csrfFrom(page.text) });
       const secure = ([] as string[]).concat(viaTls.headers['set-cookie'] ?? []).find((c) => c.startsWith('sinkron.sid='))!;
       expect(secure).toMatch(/; Secure/i);
     } finally {

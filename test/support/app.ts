@@ -10,6 +10,9 @@ import type { TestDatabase } from './database';
 
 export const TEST_ADMIN = { email: 'admin@sinkron.test', password: 'correct horse battery staple' };
 
+/** The account other instances sync with (role `api`): created by `createApiAccount`. */
+export const TEST_API_ACCOUNT = { email: 'sync@sinkron.test', password: 'sync account password 4242' };
+
 export const TEST_SECRETS = {
   SESSION_SECRET: 'test-session-secret-0123456789-abcdefghijklmnop',
   JWT_SECRET: 'test-jwt-secret-0123456789-abcdefghijklmnopqrstuv',
@@ -40,6 +43,11 @@ export async function buildTestApp(database: TestDatabase, env: Record<string, s
   const sessions = createSessionStore(database.url, { pruneIntervalSeconds: false, logger: logs.logger });
   const app = createApp({ ...container, sessionStore: sessions.store });
   return { app, config, container, logs, close: () => sessions.close() };
+}
+
+/** Creates (or resets) an `api` account on the app's own location, as `npm run admin:create -- --role api` does. */
+export async function createApiAccount(t: Pick<TestApp, 'container'>, credentials = TEST_API_ACCOUNT) {
+  return t.container.services.auth.createOrResetAccount(credentials.email, credentials.password, { role: 'api' });
 }
 
 /** Serves an Express app on a free loopback port until `close`. */

@@ -1,5 +1,5 @@
 import { afterAll } from 'vitest';
-import { TEST_ADMIN, TEST_SECRETS } from './app';
+import { TEST_ADMIN, TEST_API_ACCOUNT, TEST_SECRETS } from './app';
 import { DEFAULT_REMOTE_CREDENTIALS } from './laravel-server';
 import { capturedLines } from './logs';
 
@@ -9,6 +9,7 @@ import { capturedLines } from './logs';
  */
 const SECRETS: Record<string, string> = {
   'the test admin password': TEST_ADMIN.password,
+  'the test API account password': TEST_API_ACCOUNT.password,
   'the remote API password': DEFAULT_REMOTE_CREDENTIALS.password,
   'the session secret': TEST_SECRETS.SESSION_SECRET,
   'the JWT secret': TEST_SECRETS.JWT_SECRET,

@@ -26,13 +26,42 @@ describe('loadConfig', () => {
   });
 
   it('requires the secrets in production', () => {
-    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+    expect(problemsOf({ NODE_ENV: 'production' }).map((p) => p.split(';')[0])).toEqual([
       'SESSION_SECRET: required when NODE_ENV=production',
       'JWT_SECRET: required when NODE_ENV=production',
     ]);
     expect(problemsOf({ NODE_ENV: 'production', SESSION_SECRET: 'short', JWT_SECRET: 'x'.repeat(40) })).toEqual([
       'SESSION_SECRET: must be at least 32 characters',
     ]);
+  });
+
+  it('refuses missing or public default secrets with a real database or a non-loopback address, saying how to make one (M2)', () => {
+    const database = { DATABASE_URL: 'postgres://u:p@db.internal:5432/sinkron' };
+    const secrets = { SESSION_SECRET: 's'.repeat(40), JWT_SECRET: 'j'.repeat(40) };
+    const missing = problemsOf(database);
+    expect(missing.map((p) => p.split(';')[0])).toEqual([
+      'SESSION_SECRET: required when DATABASE_URL is set',
+      'JWT_SECRET: required when DATABASE_URL is set',
+    ]);
+    for (const problem of missing) expect(problem).toContain('openssl rand -base64 48');
+    expect(problemsOf({ HOST: '0.0.0.0' }).map((p) => p.split(';')[0])).toEqual([
+      'SESSION_SECRET: required when HOST 0.0.0.0 is not a loopback address',
+      'JWT_SECRET: required when HOST 0.0.0.0 is not a loopback address',
+    ]);
+    expect(problemsOf({ HOST: '::', SESSION_SECRET: secrets.SESSION_SECRET })).toHaveLength(1);
+    // The defaults are in the source tree: set by hand, they are refused all the same.
+    const publicDefaults = {
+      SESSION_SECRET: 'dev-only-session-secret-change-me-0123456789',
+      JWT_SECRET: 'dev-only-jwt-secret-change-me-0123456789abcdef',
+    };
+    expect(problemsOf({ ...database, ...publicDefaults }).map((p) => p.split(';')[0])).toEqual([
+      'SESSION_SECRET: the development default is public',
+      'JWT_SECRET: the development default is public',
+    ]);
+    expect(problemsOf({ ...database, ...secrets })).toEqual([]);
+    expect(problemsOf({ HOST: '0.0.0.0', ...secrets })).toEqual([]);
+    // The embedded demo on a loopback address keeps its defaults.
+    for (const host of ['127.0.0.1', 'localhost', '::1', '127.0.0.2']) expect(problemsOf({ HOST: host })).toEqual([]);
   });
 
   it('reads remote credentials with per-location overrides by upper-case code', () => {
@@ -56,8 +85,9 @@ describe('loadConfig', () => {
   });
 
   it('turns the demo off when a database URL is given, and on with DEMO=1', () => {
-    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db.internal:5432/sinkron' }).demo).toBe(false);
-    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db.internal:5432/sinkron', DEMO: '1' }).demo).toBe(true);
+    const secrets = { SESSION_SECRET: 's'.repeat(40), JWT_SECRET: 'j'.repeat(40) };
+    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db.internal:5432/sinkron', ...secrets }).demo).toBe(false);
+    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db.internal:5432/sinkron', DEMO: '1', ...secrets }).demo).toBe(true);
     expect(loadConfig({ DEMO: '0' }).demo).toBe(false);
   });
 });

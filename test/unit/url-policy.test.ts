@@ -39,6 +39,42 @@ describe('url policy', () => {
     expect(await refusal(open, url)).toMatch(/link-local, metadata or reserved address: Sinkron never connects to it\.$/);
   });
 
+  it.each([
+    ['IPv4-compatible', 'http://[::a9fe:a9fe]/'],
+    ['IPv4-compatible, dotted', 'http://[::169.254.169.254]/'],
+    ['6to4', 'http://[2002:a9fe:a9fe::]/'],
+    ['6to4 with an interface id', 'http://[2002:a9fe:a9fe:1::1]/'],
+    ['IPv4-translated', 'http://[::ffff:0:a9fe:a9fe]/'],
+    ['NAT64, dotted', 'http://[64:ff9b::169.254.169.254]/'],
+    ['NAT64 of the 100.100.100.200 metadata', 'http://[64:ff9b::6464:64c8]/'],
+    ['6to4 of 0.0.0.0/8', 'http://[2002:0001:0203::]/'],
+    ['the discard prefix 100::/64', 'http://[100::1]/'],
+    ['192.0.0.192 (IETF protocol assignments)', 'http://192.0.0.192/'],
+    ['192.0.0.0/24 in 6to4', 'http://[2002:c000:00c0::]/'],
+  ])('refuses the IPv6 spelling of a refused address: %s (%s)', async (_form, url) => {
+    expect(await refusal(open, url)).toMatch(/link-local, metadata or reserved address: Sinkron never connects to it\.$/);
+  });
+
+  it('checks the IPv4 inside an IPv6 form against the allow-list too, and keeps ::1 loopback', async () => {
+    const policy = createUrlPolicy(['10.0.0.0/8']);
+    expect(await refusal(policy, 'http://[2002:c0a8:0101::]/')).toMatch(/is not in REMOTE_ALLOWED_HOSTS/);
+    await expect(policy.checkOnlineUrl('http://[2002:0a00:0001::]/')).resolves.toBeUndefined();
+    await expect(open.checkOnlineUrl('http://[::1]:8443/')).resolves.toBeUndefined();
+  });
+
+  it('lets credentials travel over https, or plain http only to loopback or listed hosts (M4)', () => {
+    const listed = createUrlPolicy(['sync.internal', '10.20.0.0/16']);
+    for (const url of ['https://prod.example.com/', 'http://127.0.0.1:8000/', 'http://localhost:3000', 'http://[::1]:8080/']) {
+      expect(open.allowsCredentials(url), url).toBe(true);
+    }
+    for (const url of ['http://prod.example.com/', 'http://10.20.1.2/', 'http://[2002:7f00:1::]/'])
+      expect(open.allowsCredentials(url), url).toBe(false);
+    expect(listed.allowsCredentials('http://sync.internal/')).toBe(true);
+    expect(listed.allowsCredentials('http://10.20.1.2/')).toBe(true);
+    expect(listed.allowsCredentials('http://10.21.1.2/')).toBe(false);
+    expect(listed.allowsCredentials('http://other.internal/')).toBe(false);
+  });
+
   it('refuses metadata addresses even when the allow-list names their range', async () => {
     const policy = createUrlPolicy(['169.254.0.0/16', '0.0.0.0/0']);
     expect(await refusal(policy, 'http://169.254.169.254/')).toMatch(/never connects/);

@@ -9,6 +9,10 @@ export interface FlashMessage {
 declare module 'express-session' {
   interface SessionData {
     userId?: number;
+    /** The user's token version at sign-in: a password reset since then ends the session. */
+    tokenVersion?: number;
+    /** When the admin signed in (ms since the epoch), for SESSION_MAX_HOURS. */
+    signedInAt?: number;
     flash?: FlashMessage[];
   }
 }
