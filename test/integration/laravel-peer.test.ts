@@ -209,8 +209,8 @@ describe.skipIf(unavailable !== undefined)('The Laravel peer refusing Sinkron, a
     expect(t.logs.text()).not.toContain('not the password');
   });
 
-  it("when the online URL misses the API (a wrong base path), then the preview fails with Laravel's 404", async () => {
-    expect(await failedPreview('WRONGPATH', `${peer.origin}/no-such-app`)).toBe('WRONGPATH answered 404 on the login');
+  it("when the online URL misses the API (a wrong base path), then the preview fails with Laravel's 404, shown as its class", async () => {
+    expect(await failedPreview('WRONGPATH', `${peer.origin}/no-such-app`)).toBe('WRONGPATH answered HTTP 4xx on the login');
   });
 
   const login = (password: string) =>
