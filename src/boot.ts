@@ -28,7 +28,13 @@ export class DatabaseUnavailableError extends Error {
  * Starts one Sinkron instance in a fixed order: database → migrations → services → app → listen.
  * `stop` undoes it in reverse.
  */
-export async function startInstance(options: { config: Config; logger: Logger; databaseUrl: string }): Promise<RunningInstance> {
+export async function startInstance(options: {
+  config: Config;
+  logger: Logger;
+  databaseUrl: string;
+  /** False for the demo's remotes, which serve only their API: no admin is created there. */
+  createFirstAdmin?: boolean;
+}): Promise<RunningInstance> {
   const { config, logger, databaseUrl } = options;
   const db = createDb(databaseUrl, { logger });
   try {
@@ -41,7 +47,7 @@ export async function startInstance(options: { config: Config; logger: Logger; d
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
 
   const container = await buildContainer({ config, db, logger });
-  const initialAdmin = await container.services.auth.ensureInitialAdmin(config.initialAdmin);
+  const initialAdmin = options.createFirstAdmin === false ? undefined : await container.services.auth.ensureInitialAdmin(config.initialAdmin);
   const sessions = createSessionStore(databaseUrl, { pruneIntervalSeconds: 15 * 60, logger });
   const app = createApp({ ...container, sessionStore: sessions.store });
 

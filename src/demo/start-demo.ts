@@ -51,9 +51,7 @@ function remoteConfig(hub: Config, location: DemoLocation, port: number, databas
     database: { ...hub.database, url: databaseUrl },
     demo: false,
     appLocation: { code: location.code, name: location.name },
-    // The hub signs in with an `api` account (seeded below), never an admin: the remote's first admin is
-    // another account, with a generated password nobody needs in the demo (`npm run admin:create` resets it).
-    initialAdmin: { email: `admin@${location.code.toLowerCase()}.sinkron.demo`, password: undefined },
+    initialAdmin: { email: undefined, password: undefined },
     warnings: [],
   };
 }
@@ -81,6 +79,8 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
         config: remoteConfig(config, location, port, databaseUrl),
         logger: logger.child({ instance: location.code }),
         databaseUrl,
+        // A demo remote serves its API only, to the `api` account seeded below: it needs no admin.
+        createFirstAdmin: false,
       });
       instances.push(instance);
       inserted[location.code] = await seedDemoRemote(instance.container, demoApiAccount(config, location.code));
