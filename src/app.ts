@@ -13,6 +13,7 @@ import { createLocationsRoutes } from './locations/locations.routes';
 import { createCsrf } from './platform/http/csrf';
 import { errorHandler, notFound } from './platform/http/error-handler';
 import { exposeFlash } from './platform/http/flash';
+import { saveSessionBeforeRedirect } from './platform/http/save-session-before-redirect';
 import { rejectNulCharacters } from './platform/http/reject-nul';
 import { redactUrl } from './platform/logger';
 import { createSyncRoutes } from './sync/sync.routes';
@@ -111,6 +112,7 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
+  app.use(saveSessionBeforeRedirect);
   app.use(csrf.protect);
   app.use(csrf.expose);
   app.use(exposeFlash);
