@@ -151,7 +151,7 @@ export function renderMarkdown(input: { date: Date; machine: string; command: st
   return [
     '# Benchmarks',
     '',
-    'Written by `npm run bench` (`bench/sync.bench.ts`, whose options are listed at the top of that file); run it again',
+    'Written by `npm run bench -- --write` (`bench/sync.bench.ts`, whose options are listed at the top of that file); run it again',
     'to refresh this page. Everything below was measured side by side in one run on one machine: an embedded',
     'PostgreSQL, a loopback remote, and the sync and the app each in a process of their own that builds the real',
     'container, so their peak RSS is theirs alone.',

@@ -12,7 +12,8 @@
  *   --trace-sql          print each statement of the workers with its time, and the workers' log lines
  *   --explain-slow       with --trace-sql: also the plans of statements over 20 ms (auto_explain, which slows them)
  *   --explain            print the plans of the User Management queries (EXPLAIN ANALYZE)
- * Prints a table and, as its last line, one JSON object; writes docs/benchmarks.md.
+ *   --write              also write the results to docs/benchmarks.md (without it a run leaves the tree clean)
+ * Prints a table and, as its last line, one JSON object.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -64,6 +65,7 @@ const { values: args } = parseArgs({
     'trace-sql': { type: 'boolean', default: false },
     'explain-slow': { type: 'boolean', default: false },
     explain: { type: 'boolean', default: false },
+    write: { type: 'boolean', default: false },
   },
 });
 
@@ -469,8 +471,11 @@ async function main(): Promise<void> {
     const tables = renderTables({ runs, baseline: baseline ?? { users: 0, ms: 0, msPerUser: 0, oneTransactionMsPerUser: 0 }, usersPage });
     const machine = machineLine(s.postgresVersion);
     const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-    await fs.mkdir(path.join(ROOT, 'docs'), { recursive: true });
-    await fs.writeFile(path.join(ROOT, 'docs', 'benchmarks.md'), renderMarkdown({ date: new Date(), machine, command, loadBefore, tables }));
+    if (args.write) {
+      await fs.mkdir(path.join(ROOT, 'docs'), { recursive: true });
+      await fs.writeFile(path.join(ROOT, 'docs', 'benchmarks.md'), renderMarkdown({ date: new Date(), machine, command, loadBefore, tables }));
+      log('wrote docs/benchmarks.md');
+    }
 
     const summary: Record<string, unknown> = {};
     const largestN = Math.max(0, ...runs.map((r) => r.n));
