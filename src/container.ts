@@ -12,6 +12,7 @@ import { LocationService } from './locations/location.service';
 import { createUrlPolicy } from './locations/url-policy';
 import { UserSyncService } from './sync/user-sync.service';
 import { UsersApiService } from './api/users-api.service';
+import { SyncRunExportService } from './sync/run-export.service';
 
 export interface ContainerInput {
   config: Config;
@@ -43,6 +44,7 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
     usersApi: new UsersApiService({ db, ownLocation }),
     locations: new LocationService({ locations: repositories.locations, checkOnlineUrl: urlPolicy.checkOnlineUrl }),
     externalApi,
+    syncExport: new SyncRunExportService({ syncRuns: repositories.syncRuns }),
     userSync: new UserSyncService({
       db,
       remote: externalApi,

@@ -1,4 +1,6 @@
 import type { Request, Response } from 'express';
+import { pipeline } from 'node:stream/promises';
+import type { SyncRunExportService } from './run-export.service';
 import { z } from 'zod';
 import type { LocationService } from '../locations/location.service';
 import { SECTION_KINDS, type SectionKind, type UserSyncService } from './user-sync.service';
@@ -30,8 +32,18 @@ const runsQuery = z.object({
 
 const formatTime = (date: Date | null | undefined) => (date ? `${date.toISOString().replace('T', ' ').slice(0, 19)} UTC` : '—');
 
-export function createSyncController(deps: { userSync: UserSyncService; locations: LocationService }) {
+export function createSyncController(deps: { userSync: UserSyncService; locations: LocationService; syncExport: SyncRunExportService }) {
   return {
+    /** The run's plan (or what it did) as a CSV download; streamed, so a run of any size costs little memory. */
+    async exportCsv(req: Request, res: Response) {
+      const { id } = idParam.parse(req.params);
+      const { filename, stream } = await deps.syncExport.csv(id);
+      res.attachment(filename);
+      res.type('text/csv; charset=utf-8');
+      res.set('Cache-Control', 'no-store');
+      await pipeline(stream, res);
+    },
+
     async preview(req: Request, res: Response) {
       const { location_id: locationId } = previewForm.parse(req.body);
       const { runId } = await deps.userSync.preview(locationId, req.currentUser!.id);

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
 import { AppError, NotFoundError, ValidationError } from '../platform/errors';
 import type { Location, LocationsRepository } from '../locations/locations.queries';
-import type { SyncItemKind, SyncRun, SyncRunItem, SyncRunListFilter, SyncRunsRepository, UnchangedUser } from './data/sync-runs.queries';
+import type { SyncItemKind, SyncRun, SyncRunItem, SyncRunListFilter, SyncRunsRepository, SyncVia, UnchangedUser } from './data/sync-runs.queries';
 import type { RemoteUserSource } from '../remote/remote-users';
 import { applyPlan, deactivatedUserIds, lockLocation, StalePlanError } from './data/apply.queries';
 import { describeDatabaseFailure, describeFetchFailure } from './failure-messages';
@@ -90,7 +90,7 @@ export class UserSyncService {
   ) {}
 
   /** Fetches all remote users of the location and saves the plan. A fetch error leaves a failed run. */
-  async preview(locationId: number, adminId: number): Promise<{ runId: number; status: 'previewed' | 'failed' }> {
+  async preview(locationId: number, adminId: number, via: SyncVia = 'web'): Promise<{ runId: number; status: 'previewed' | 'failed' }> {
     const location = await this.syncableLocation(locationId);
     const { db, syncRuns, logger, settings } = this.deps;
     const started = performance.now();
@@ -100,7 +100,7 @@ export class UserSyncService {
       // REPEATABLE READ: the local index and the plan statements read the users from one snapshot.
       const { runId, counts, remoteCount, guard } = await db.transaction(
         async (trx) => {
-          const runId = await syncRuns.createPreview(trx, { locationId: location.id, previewedBy: adminId });
+          const runId = await syncRuns.createPreview(trx, { locationId: location.id, previewedBy: adminId, via });
           await createStaging(trx);
           const planner = new PlanWriter(trx, runId);
           const { remoteCount, triaged } = await this.stageRemoteList(trx, { runId, location, planner, phasesMs });
@@ -124,6 +124,7 @@ export class UserSyncService {
           runId,
           location: location.code,
           adminId,
+          via,
           remoteCount,
           counts: countsForLog(counts),
           guardRequired: guard,
@@ -139,6 +140,7 @@ export class UserSyncService {
       const runId = await syncRuns.recordFailedPreview({
         locationId: location.id,
         previewedBy: adminId,
+        via,
         error: message,
         previewMs: Math.round(performance.now() - started),
       });
@@ -151,7 +153,7 @@ export class UserSyncService {
    * Applies the saved plan once. Refusals (expired, stale, already done, unconfirmed) are outcomes, not
    * errors; a database failure rolls everything back, marks the run failed and throws.
    */
-  async execute(runId: number, adminId: number, confirmCode?: string): Promise<ExecuteOutcome> {
+  async execute(runId: number, adminId: number, confirmCode?: string, via: SyncVia = 'web'): Promise<ExecuteOutcome> {
     const { db, syncRuns, logger } = this.deps;
     const started = performance.now();
     // When the connection dies, knex rejects with the failed ROLLBACK; the statement's own error says more.
@@ -160,7 +162,7 @@ export class UserSyncService {
     try {
       outcome = await db.transaction(async (trx) => {
         try {
-          return await this.executeInTransaction(trx, { runId, adminId, confirmCode, started });
+          return await this.executeInTransaction(trx, { runId, adminId, confirmCode, started, via });
         } catch (error) {
           firstError = error;
           throw error;
@@ -186,6 +188,7 @@ export class UserSyncService {
           runId,
           location: run.locationCode,
           adminId,
+          via,
           counts: countsForLog(run),
           sessionsEnded,
           durationMs: Math.round(performance.now() - started),
@@ -212,10 +215,10 @@ export class UserSyncService {
    */
   private async executeInTransaction(
     trx: Knex.Transaction,
-    input: { runId: number; adminId: number; confirmCode: string | undefined; started: number },
+    input: { runId: number; adminId: number; confirmCode: string | undefined; started: number; via: SyncVia },
   ): Promise<ExecuteOutcome> {
     const { syncRuns } = this.deps;
-    const { runId, adminId, confirmCode, started } = input;
+    const { runId, adminId, confirmCode, started, via } = input;
     const locked = await syncRuns.lockForExecute(trx, runId);
     if (!locked) throw new NotFoundError('Sync run not found.');
     if (locked.status === 'completed') return { kind: 'already-completed' };
@@ -231,7 +234,7 @@ export class UserSyncService {
     await lockLocation(trx, run.locationId);
     await applyPlan(trx, runId, run.locationId, run);
     const sessionsEnded = await this.deps.revokeSessions(trx, await deactivatedUserIds(trx, runId));
-    await syncRuns.markCompleted(trx, runId, { executedBy: adminId, executeMs: Math.round(performance.now() - started) });
+    await syncRuns.markCompleted(trx, runId, { executedBy: adminId, executeMs: Math.round(performance.now() - started), via });
     return { kind: 'completed', run: (await syncRuns.findById(runId, trx))!, sessionsEnded };
   }
 

@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 
 export type SyncRunStatus = 'previewed' | 'executing' | 'completed' | 'failed' | 'expired';
 export type SyncItemKind = 'new' | 'update' | 'deactivate' | 'rejected';
+/** How a step of a run was taken: in the admin pages or with `npm run sync`. */
+export type SyncVia = 'web' | 'cli';
 
 export interface SyncRun {
   id: number;
@@ -11,8 +13,10 @@ export interface SyncRun {
   status: SyncRunStatus;
   previewedBy: number | null;
   previewedByEmail: string | null;
+  previewedVia: SyncVia;
   executedBy: number | null;
   executedByEmail: string | null;
+  executedVia: SyncVia | null;
   remoteCount: number;
   localActiveCount: number;
   newCount: number;
@@ -39,6 +43,11 @@ export interface SyncRunItem {
   reason: string | null;
   excerpt: string | null;
   remotePage: number | null;
+}
+
+/** An item as the CSV export reads it: with its user as the database holds it now (null for new and rejected rows). */
+export interface ExportedItem extends Pick<SyncRunItem, 'id' | 'kind' | 'email' | 'before' | 'after' | 'reason' | 'excerpt'> {
+  user: { name: string; role: string | null; isActive: boolean } | null;
 }
 
 export interface UnchangedUser {
@@ -76,8 +85,10 @@ interface SyncRunRow {
   status: SyncRunStatus;
   previewed_by: number | null;
   previewed_by_email: string | null;
+  previewed_via: SyncVia;
   executed_by: number | null;
   executed_by_email: string | null;
+  executed_via: SyncVia | null;
   remote_count: number;
   local_active_count: number;
   new_count: number;
@@ -114,8 +125,10 @@ const toSyncRun = (row: SyncRunRow): SyncRun => ({
   status: row.status,
   previewedBy: row.previewed_by,
   previewedByEmail: row.previewed_by_email,
+  previewedVia: row.previewed_via,
   executedBy: row.executed_by,
   executedByEmail: row.executed_by_email,
+  executedVia: row.executed_via,
   remoteCount: row.remote_count,
   localActiveCount: row.local_active_count,
   newCount: row.new_count,
@@ -171,6 +184,8 @@ function runQuery(db: Knex) {
       'r.expires_at',
       'r.executed_at',
       'r.created_at',
+      'r.previewed_via',
+      'r.executed_via',
       'l.code as location_code',
       'l.name as location_name',
       'p.email as previewed_by_email',
@@ -181,9 +196,9 @@ function runQuery(db: Knex) {
 export function createSyncRunsRepository(db: Knex) {
   return {
     /** Starts a run inside the preview transaction; it becomes visible only with the finished plan. */
-    async createPreview(trx: Knex.Transaction, input: { locationId: number; previewedBy: number }): Promise<number> {
+    async createPreview(trx: Knex.Transaction, input: { locationId: number; previewedBy: number; via: SyncVia }): Promise<number> {
       const [row] = await trx('sync_runs')
-        .insert({ location_id: input.locationId, previewed_by: input.previewedBy, status: 'previewed' })
+        .insert({ location_id: input.locationId, previewed_by: input.previewedBy, previewed_via: input.via, status: 'previewed' })
         .returning('id');
       return (row as { id: number }).id;
     },
@@ -207,11 +222,12 @@ export function createSyncRunsRepository(db: Knex) {
     },
 
     /** The audit record of a preview that could not fetch the remote list: nothing in it can be executed. */
-    async recordFailedPreview(input: { locationId: number; previewedBy: number; error: string; previewMs: number }): Promise<number> {
+    async recordFailedPreview(input: { locationId: number; previewedBy: number; via: SyncVia; error: string; previewMs: number }): Promise<number> {
       const [row] = await db('sync_runs')
         .insert({
           location_id: input.locationId,
           previewed_by: input.previewedBy,
+          previewed_via: input.via,
           status: 'failed',
           error: input.error,
           preview_ms: input.previewMs,
@@ -252,10 +268,11 @@ export function createSyncRunsRepository(db: Knex) {
         .update({ status: 'failed', error, updated_at: trx.fn.now() });
     },
 
-    async markCompleted(trx: Knex.Transaction, id: number, input: { executedBy: number; executeMs: number }): Promise<void> {
+    async markCompleted(trx: Knex.Transaction, id: number, input: { executedBy: number; executeMs: number; via: SyncVia }): Promise<void> {
       await trx('sync_runs').where({ id }).update({
         status: 'completed',
         executed_by: input.executedBy,
+        executed_via: input.via,
         executed_at: trx.fn.now(),
         execute_ms: input.executeMs,
         updated_at: trx.fn.now(),
@@ -270,6 +287,40 @@ export function createSyncRunsRepository(db: Knex) {
         .limit(page.limit)
         .offset(page.offset);
       return rows.map(toItem);
+    },
+
+    /** The run's items of one kind after `afterId`, in plan order, a batch at a time (keyset on the (run, kind, id) index). */
+    async exportBatch(runId: number, kind: SyncItemKind, afterId: number, limit: number): Promise<ExportedItem[]> {
+      const rows: Array<SyncRunItemRow & { user_name: string | null; user_role: string | null; user_is_active: boolean | null }> = await db(
+        'sync_run_items as i',
+      )
+        .leftJoin('users as u', 'u.id', 'i.user_id')
+        .where({ 'i.sync_run_id': runId, 'i.kind': kind })
+        .andWhere('i.id', '>', afterId)
+        .orderBy('i.id')
+        .limit(limit)
+        .select(
+          'i.id',
+          'i.kind',
+          'i.email',
+          'i.before',
+          'i.after',
+          'i.reason',
+          'i.excerpt',
+          'u.name as user_name',
+          'u.role as user_role',
+          'u.is_active as user_is_active',
+        );
+      return rows.map((row) => ({
+        id: Number(row.id),
+        kind: row.kind,
+        email: row.email,
+        before: row.before,
+        after: row.after,
+        reason: row.reason,
+        excerpt: row.excerpt,
+        user: row.user_name === null ? null : { name: row.user_name, role: row.user_role, isActive: row.user_is_active === true },
+      }));
     },
 
     /** A page of the users the run found unchanged, as they are now, in id order. */
