@@ -1,5 +1,6 @@
 /** The two calls the bench makes into the real sync service, as the container exposes it. */
 import type { Container } from '../src/container';
+import { runCounts } from '../src/sync/user-sync.service';
 
 export async function previewSync(container: Container, input: { locationId: number; adminId: number }): Promise<Record<string, unknown>> {
   const { runId, status } = await container.services.userSync.preview(input.locationId, input.adminId);
@@ -8,17 +9,7 @@ export async function previewSync(container: Container, input: { locationId: num
     throw new Error(`the preview failed: ${run?.error ?? status}`);
   }
   const run = (await container.repositories.syncRuns.findById(runId))!;
-  return {
-    runId,
-    counts: {
-      remote: run.remoteCount,
-      new: run.newCount,
-      update: run.updateCount,
-      deactivate: run.deactivateCount,
-      unchanged: run.unchangedCount,
-      rejected: run.rejectedCount,
-    },
-  };
+  return { runId, counts: runCounts(run) };
 }
 
 export async function executePlan(

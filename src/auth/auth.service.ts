@@ -54,6 +54,12 @@ export class AuthService {
     return user;
   }
 
+  /** The admin a command-line user names with --as: one who could sign in to the admin pages. */
+  async findAdminByEmail(email: string): Promise<User | undefined> {
+    const found = await this.deps.users.findCredentials(this.deps.ownLocation.id, email);
+    return found && canSignIn(found.user, this.deps.ownLocation.id, found.passwordHash, 'pages') ? found.user : undefined;
+  }
+
   /** What login throttling counts a typed email as (the account it reaches, compared as the database does). */
   loginKey(email: string): Promise<string> {
     if (email.includes('\u0000')) return Promise.resolve('email:(invalid)');

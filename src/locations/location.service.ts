@@ -42,6 +42,12 @@ export class LocationService {
     return this.deps.locations.listSyncable();
   }
 
+  async getByCode(code: string): Promise<Location> {
+    const location = await this.deps.locations.findByCode(code);
+    if (!location) throw new NotFoundError(`No location with the code ${code}.`);
+    return location;
+  }
+
   async get(id: number): Promise<Location> {
     const location = await this.deps.locations.findById(id);
     if (!location) throw new NotFoundError('Location not found.');

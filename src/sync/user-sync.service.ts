@@ -361,6 +361,16 @@ export class UserSyncService {
   }
 }
 
+/** A run's counts by category, as the CLI and the bench print them. */
+export const runCounts = (run: SyncRun) => ({
+  remote: run.remoteCount,
+  new: run.newCount,
+  update: run.updateCount,
+  deactivate: run.deactivateCount,
+  unchanged: run.unchangedCount,
+  rejected: run.rejectedCount,
+});
+
 const countsForLog = (c: Pick<PlanCounts, 'newCount' | 'updateCount' | 'deactivateCount' | 'unchangedCount' | 'rejectedCount'>) => ({
   new: c.newCount,
   update: c.updateCount,
