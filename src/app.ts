@@ -16,6 +16,7 @@ import { exposeFlash } from './platform/http/flash';
 import { saveSessionBeforeRedirect } from './platform/http/save-session-before-redirect';
 import { rejectNulCharacters } from './platform/http/reject-nul';
 import { redactUrl } from './platform/logger';
+import { metricsHandler } from './platform/metrics';
 import { createSyncRoutes } from './sync/sync.routes';
 import { createUsersRoutes } from './users/users.routes';
 
@@ -83,6 +84,9 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const { services } = deps;
+  // Only with a token: Prometheus sends it as a bearer token. Without one, metrics are on METRICS_PORT or nowhere.
+  if (config.metrics.token) app.get('/metrics', metricsHandler(deps.metrics, logger, config.metrics.token));
+
   app.use(
     '/api',
     createApiRoutes({ auth: services.auth, tokens: services.apiTokens, usersApi: services.usersApi, loginRateLimit: config.loginRateLimit }),

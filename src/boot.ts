@@ -7,6 +7,7 @@ import { buildContainer, type Container } from './container';
 import { createDb, describeDatabaseUrl } from './platform/db/knex';
 import { migrateLatest } from './platform/db/migrate';
 import { createSessionStore } from './platform/db/session-store';
+import { startMetricsServer } from './platform/metrics';
 
 export interface RunningInstance {
   url: string;
@@ -56,6 +57,7 @@ export async function startInstance(options: {
     s.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
+  const metricsServer = config.metrics.port ? await startMetricsServer(container.metrics, logger, config.metrics.port) : undefined;
   const url = `http://${config.http.host}:${port}`;
   logger.info({ url, location: config.appLocation.code }, 'sinkron listening');
 
@@ -68,6 +70,7 @@ export async function startInstance(options: {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await metricsServer?.close();
       await sessions.close();
       await db.destroy();
     },

@@ -13,6 +13,10 @@ import { createUrlPolicy } from './locations/url-policy';
 import { UserSyncService } from './sync/user-sync.service';
 import { UsersApiService } from './api/users-api.service';
 import { SyncRunExportService } from './sync/run-export.service';
+import { createMetricsRegistry } from './platform/metrics';
+import { registerRemoteMetrics } from './remote/remote.metrics';
+import { createSyncMetricsQueries } from './sync/data/sync-metrics.queries';
+import { registerSyncMetrics } from './sync/sync.metrics';
 
 export interface ContainerInput {
   config: Config;
@@ -37,7 +41,8 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
   });
   const urlPolicy = createUrlPolicy(config.remote.allowedHosts);
   const auth = new AuthService({ users: repositories.users, ownLocation, logger, allowAdminsOnApi: config.api.allowAdmins });
-  const externalApi = new ExternalApiService({ remote: config.remote, urlPolicy, logger });
+  const metrics = createMetricsRegistry();
+  const externalApi = new ExternalApiService({ remote: config.remote, urlPolicy, logger, onFailure: registerRemoteMetrics(metrics) });
   const services = {
     auth,
     apiTokens: new ApiTokenService({ jwt: config.jwt, auth, locationCode: ownLocation.code }),
@@ -54,9 +59,10 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
       settings: config.sync,
       logger,
       revokeSessions,
+      observer: registerSyncMetrics(metrics, createSyncMetricsQueries(db)),
     }),
   };
-  return { config, db, logger, ownLocation, repositories, services };
+  return { config, db, logger, ownLocation, repositories, services, metrics };
 }
 
 export type Container = Awaited<ReturnType<typeof buildContainer>>;

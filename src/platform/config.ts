@@ -56,6 +56,8 @@ const envSchema = z.object({
   SYNC_DEACTIVATE_GUARD_MIN: z.coerce.number().int().min(0).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FILE: optionalString,
+  METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  METRICS_PORT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().int().min(1).max(65535).optional()),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -98,6 +100,8 @@ export interface Config {
   };
   sync: { previewTtlMinutes: number; guardPercent: number; guardMin: number };
   log: { level: Env['LOG_LEVEL']; file: string | undefined };
+  /** /metrics: on the app's port behind a bearer token, and/or on a port of its own bound to loopback. */
+  metrics: { token: string | undefined; port: number | undefined };
   /** Messages about defaults that are fine in development and wrong in production. */
   warnings: string[];
 }
@@ -236,6 +240,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       guardMin: env.SYNC_DEACTIVATE_GUARD_MIN,
     },
     log: { level: env.LOG_LEVEL, file: env.LOG_FILE },
+    metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT },
     warnings,
   };
 }

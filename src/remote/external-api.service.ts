@@ -38,7 +38,15 @@ function sameRows(a: unknown[], b: unknown[]): boolean {
  * refusals that keep a sync from planning on a partial or endless list.
  */
 export class ExternalApiService implements RemoteUserSource {
-  constructor(private readonly deps: { remote: Config['remote']; urlPolicy: UrlPolicy; logger: Logger }) {}
+  constructor(
+    private readonly deps: {
+      remote: Config['remote'];
+      urlPolicy: UrlPolicy;
+      logger: Logger;
+      /** Told of every fetch that failed for good (the metrics count them by location and cause). */
+      onFailure?: (location: string, cause: string) => void;
+    },
+  ) {}
 
   async *fetchUsers(location: Location, options: { signal?: AbortSignal } = {}): AsyncGenerator<RemoteUserPage> {
     const stop = new AbortController();
@@ -55,7 +63,7 @@ export class ExternalApiService implements RemoteUserSource {
       }
       this.deps.logger.info({ location: location.code, pages, users, ms: Date.now() - started }, 'remote users fetched');
     } catch (error) {
-      if (error instanceof RemoteApiError) this.deps.logger.warn(error.toLog(), 'remote users fetch failed');
+      if (error instanceof RemoteApiError) this.reportFailure(error, 'remote users fetch failed');
       throw error;
     } finally {
       stop.abort();
@@ -71,11 +79,16 @@ export class ExternalApiService implements RemoteUserSource {
       const complete = isLastPage(info);
       return { total: info.total ?? (complete ? info.rows.length : null), firstPageCount: info.rows.length };
     } catch (error) {
-      if (error instanceof RemoteApiError) this.deps.logger.warn(error.toLog(), 'remote connection test failed');
+      if (error instanceof RemoteApiError) this.reportFailure(error, 'remote connection test failed');
       throw error;
     } finally {
       session.close();
     }
+  }
+
+  private reportFailure(error: RemoteApiError, message: string): void {
+    this.deps.logger.warn(error.toLog(), message);
+    this.deps.onFailure?.(error.locationCode, error.kind);
   }
 
   private openSession(location: Location, signal?: AbortSignal): RemoteSession {

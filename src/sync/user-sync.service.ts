@@ -12,6 +12,7 @@ import { LocalUserIndex } from './preview/local-index';
 import { PlanPacer } from './preview/plan-pacer';
 import { createStaging, PlanWriter, type PlanCounts, type TriagedList } from './data/plan.queries';
 import { StagingWriter } from './data/staging-writer';
+import type { SyncObserver } from './sync.metrics';
 
 export interface SyncSettings {
   previewTtlMinutes: number;
@@ -86,12 +87,26 @@ export class UserSyncService {
       logger: Logger;
       /** auth's: ends the sessions of the users this run deactivates, in the run's transaction. */
       revokeSessions: RevokeSessions;
+      /** Told how long each preview and execute took and how it ended (the metrics). */
+      observer?: SyncObserver;
     },
   ) {}
 
   /** Fetches all remote users of the location and saves the plan. A fetch error leaves a failed run. */
   async preview(locationId: number, adminId: number, via: SyncVia = 'web'): Promise<{ runId: number; status: 'previewed' | 'failed' }> {
     const location = await this.syncableLocation(locationId);
+    const started = performance.now();
+    let outcome: 'previewed' | 'failed' | 'error' = 'error';
+    try {
+      const result = await this.previewLocation(location, adminId, via);
+      outcome = result.status;
+      return result;
+    } finally {
+      this.deps.observer?.previewFinished(location.code, outcome, (performance.now() - started) / 1000);
+    }
+  }
+
+  private async previewLocation(location: Location, adminId: number, via: SyncVia): Promise<{ runId: number; status: 'previewed' | 'failed' }> {
     const { db, syncRuns, logger, settings } = this.deps;
     const started = performance.now();
     // Where the time went, for the log line: an admin asking why a preview is slow gets the answer.
@@ -154,6 +169,18 @@ export class UserSyncService {
    * errors; a database failure rolls everything back, marks the run failed and throws.
    */
   async execute(runId: number, adminId: number, confirmCode?: string, via: SyncVia = 'web'): Promise<ExecuteOutcome> {
+    const started = performance.now();
+    let outcome = 'error';
+    try {
+      const result = await this.executeRun(runId, adminId, confirmCode, via);
+      outcome = result.kind;
+      return result;
+    } finally {
+      this.deps.observer?.executeFinished(outcome, (performance.now() - started) / 1000);
+    }
+  }
+
+  private async executeRun(runId: number, adminId: number, confirmCode: string | undefined, via: SyncVia): Promise<ExecuteOutcome> {
     const { db, syncRuns, logger } = this.deps;
     const started = performance.now();
     // When the connection dies, knex rejects with the failed ROLLBACK; the statement's own error says more.

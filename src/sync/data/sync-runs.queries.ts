@@ -77,7 +77,7 @@ export interface SyncRunListFilter {
   perPage: number;
 }
 
-interface SyncRunRow {
+export interface SyncRunRow {
   id: number;
   location_id: number;
   location_code: string;
