@@ -19,6 +19,8 @@ const listQuery = z.object({
     .min(1)
     .catch(API_DEFAULT_PER_PAGE)
     .transform((n) => Math.min(n, API_MAX_PER_PAGE)),
+  // From our own next links; anything else is ignored, and the page number counts.
+  after_id: z.coerce.number().int().min(0).max(2_147_483_647).optional().catch(undefined),
 });
 
 export function createApiController(deps: { auth: AuthService; tokens: ApiTokenService; usersApi: UsersApiService }) {
@@ -41,10 +43,14 @@ export function createApiController(deps: { auth: AuthService; tokens: ApiTokenS
     },
 
     async users(req: Request, res: Response) {
-      const query = listQuery.parse({ page: req.query.page ?? 1, per_page: req.query.per_page ?? API_DEFAULT_PER_PAGE });
+      const query = listQuery.parse({
+        page: req.query.page ?? 1,
+        per_page: req.query.per_page ?? API_DEFAULT_PER_PAGE,
+        after_id: req.query.after_id,
+      });
       const path = `${req.protocol}://${req.get('host')}${req.baseUrl}/users`;
-      const page = await deps.usersApi.page({ page: query.page, perPage: query.per_page, path });
-      res.set('Cache-Control', 'no-store').json(page);
+      const body = await deps.usersApi.pageJson({ page: query.page, perPage: query.per_page, afterId: query.after_id, path });
+      res.set('Cache-Control', 'no-store').type('application/json').send(body);
     },
   };
 }

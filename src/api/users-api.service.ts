@@ -33,37 +33,34 @@ export interface ApiUsersPage {
 export class UsersApiService {
   constructor(private readonly deps: { db: Knex; ownLocation: Location }) {}
 
-  /** `path` is the absolute URL of the list, for the page links. */
-  async page(request: { page: number; perPage: number; path: string }): Promise<ApiUsersPage> {
-    const { page, perPage, path } = request;
-    const { rows, total } = await pageOfLocationUsers(this.deps.db, this.deps.ownLocation.id, page, perPage);
-    const lastPage = Math.max(1, Math.ceil(total / perPage));
+  /**
+   * A page as the JSON text of ApiUsersPage: the users' array comes from PostgreSQL as text and is set into
+   * the envelope as it is, so serving a page allocates no object per user. `path` is the absolute URL of
+   * the list, for the links. The next link carries `after_id`, the page's last id: a client that follows
+   * it is served the next page by key, without walking the pages before it.
+   */
+  async pageJson(request: { page: number; perPage: number; afterId?: number; path: string }): Promise<string> {
+    const { page, perPage, afterId, path } = request;
+    const start = afterId !== undefined ? { afterId } : { offset: (page - 1) * perPage };
+    const users = await pageOfLocationUsers(this.deps.db, this.deps.ownLocation.id, start, perPage);
+    const lastPage = Math.max(1, Math.ceil(users.total / perPage));
     const link = (n: number) => `${path}?page=${n}&per_page=${perPage}`;
-    const from = rows.length > 0 ? (page - 1) * perPage + 1 : null;
-    return {
-      data: rows.map((row) => ({
-        id: row.id,
-        name: row.name,
-        email: row.email,
-        role: row.role,
-        is_active: row.is_active,
-        updated_at: new Date(row.updated_at).toISOString(),
-      })),
-      links: {
-        first: link(1),
-        last: link(lastPage),
-        prev: page > 1 ? link(Math.min(page - 1, lastPage)) : null,
-        next: page < lastPage ? link(page + 1) : null,
-      },
-      meta: {
-        current_page: page,
-        from,
-        last_page: lastPage,
-        per_page: perPage,
-        to: from === null ? null : from + rows.length - 1,
-        total,
-        path,
-      },
+    const from = users.rows > 0 ? (page - 1) * perPage + 1 : null;
+    const links: ApiUsersPage['links'] = {
+      first: link(1),
+      last: link(lastPage),
+      prev: page > 1 ? link(Math.min(page - 1, lastPage)) : null,
+      next: page < lastPage ? `${link(page + 1)}${users.lastId === null ? '' : `&after_id=${users.lastId}`}` : null,
     };
+    const meta: ApiUsersPage['meta'] = {
+      current_page: page,
+      from,
+      last_page: lastPage,
+      per_page: perPage,
+      to: from === null ? null : from + users.rows - 1,
+      total: users.total,
+      path,
+    };
+    return `{"data":${users.dataJson},"links":${JSON.stringify(links)},"meta":${JSON.stringify(meta)}}`;
   }
 }

@@ -125,7 +125,8 @@ describe('GET /api/users', () => {
     const { data, links, meta } = response.body;
     expect(meta).toMatchObject({ current_page: 2, from: 11, last_page: 3, per_page: 10, to: 20, total: 25 });
     expect(meta.path).toMatch(/^http:\/\/127\.0\.0\.1(:\d+)?\/api\/users$/);
-    expect(links.next).toBe(`${meta.path}?page=3&per_page=10`);
+    // The next link carries the page's last id, so a client that follows it is served by key.
+    expect(links.next).toBe(`${meta.path}?page=3&per_page=10&after_id=${data[9].id}`);
     expect(links.prev).toBe(`${meta.path}?page=1&per_page=10`);
     expect(links.first).toBe(`${meta.path}?page=1&per_page=10`);
     expect(links.last).toBe(`${meta.path}?page=3&per_page=10`);
@@ -151,6 +152,31 @@ describe('GET /api/users', () => {
     expect(new Set(seen.map((u) => u.email)).size).toBe(25);
     expect(seen.map((u) => u.email)).not.toContain('elsewhere@dev.test');
     expect(seen.find((u) => u.email === 'member01@sinkron.test')?.is_active).toBe(false);
+  });
+
+  it('serves the same users by following the next links (keyset) as by page numbers', async () => {
+    const token = await loginToken();
+    const byNumber: number[] = [];
+    for (let page = 1; page <= 3; page += 1) {
+      const response = await request(t.app).get(`/api/users?page=${page}&per_page=7`).set('Authorization', `Bearer ${token}`);
+      byNumber.push(...response.body.data.map((u: { id: number }) => u.id));
+    }
+    const byLink: number[] = [];
+    let next: string | null = '/api/users?page=1&per_page=7';
+    let pages = 0;
+    while (next) {
+      const response = await request(t.app)
+        .get(next.replace(/^http:\/\/[^/]+/, ''))
+        .set('Authorization', `Bearer ${token}`);
+      expect(response.body.meta).toMatchObject({ current_page: pages + 1, total: 25, last_page: 4 });
+      byLink.push(...response.body.data.map((u: { id: number }) => u.id));
+      next = response.body.links.next;
+      pages += 1;
+    }
+    expect(pages).toBe(4);
+    expect(byLink).toHaveLength(25);
+    expect(byLink.slice(0, 21)).toEqual(byNumber);
+    expect(new Set(byLink).size).toBe(25);
   });
 
   it('defaults per_page to 500, clamps it to 1000 and reads a bad page as page 1', async () => {
