@@ -165,7 +165,7 @@ describe('GET /api/users', () => {
     let next: string | null = '/api/users?page=1&per_page=7';
     let pages = 0;
     while (next) {
-      const response = await request(t.app)
+      const response: request.Response = await request(t.app)
         .get(next.replace(/^http:\/\/[^/]+/, ''))
         .set('Authorization', `Bearer ${token}`);
       expect(response.body.meta).toMatchObject({ current_page: pages + 1, total: 25, last_page: 4 });

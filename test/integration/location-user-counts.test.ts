@@ -18,7 +18,11 @@ afterAll(async () => {
 /** The kept counts and the real ones, by location id. */
 async function counts(): Promise<{ kept: Record<number, number>; real: Record<number, number> }> {
   const kept = await database.db('location_user_counts').select('location_id', 'users');
-  const real = await database.db('users').select('location_id').count({ users: '*' }).groupBy('location_id');
+  const real: Array<{ location_id: number; users: string | number }> = await database
+    .db('users')
+    .select('location_id')
+    .count({ users: '*' })
+    .groupBy('location_id');
   const byId = (rows: Array<{ location_id: number; users: string | number }>) =>
     Object.fromEntries(rows.filter((r) => Number(r.users) > 0).map((r) => [r.location_id, Number(r.users)]));
   return { kept: byId(kept), real: byId(real) };
