@@ -1,13 +1,11 @@
 import { stringify } from 'csv-stringify';
 import { Readable } from 'node:stream';
 import { NotFoundError } from '../platform/errors';
-import type { ExportedItem, SyncItemKind, SyncRun, SyncRunsRepository } from './data/sync-runs.queries';
+import type { ExportedItem, SyncRun, SyncRunsRepository } from './data/sync-runs.queries';
+import { SECTION_KINDS } from './user-sync.service';
 
 /** Items read per query: a few hundred kilobytes held at a time, whatever the size of the run. */
 const BATCH = 2000;
-
-/** The categories in the order the run page shows them. */
-const EXPORTED_KINDS: SyncItemKind[] = ['new', 'update', 'deactivate', 'rejected'];
 
 /** The fields an item's before and after can hold, in the order the changes column lists them. */
 const CHANGED_FIELDS = ['name', 'role', 'is_active', 'remote_id'] as const;
@@ -76,7 +74,8 @@ export class SyncRunExportService {
   }
 
   private async *rows(runId: number): AsyncGenerator<ExportRow> {
-    for (const kind of EXPORTED_KINDS) {
+    // The categories in the order the run page shows them.
+    for (const kind of SECTION_KINDS) {
       for (let afterId = 0; ;) {
         const batch = await this.deps.syncRuns.exportBatch(runId, kind, afterId, BATCH);
         for (const item of batch) yield exportRow(item);
