@@ -300,7 +300,8 @@ async function startSinkronRemote(stack: Stack, n: number): Promise<{ url: strin
   }
   await seedSinkronRemote(stack.remoteDb.db, n, await hashPassword(REMOTE_CREDENTIALS.password));
   let server: ChildProcess | undefined;
-  const env = { ...appEnv(stack), DATABASE_URL: stack.remoteDb.url, APP_LOCATION_CODE: SINKRON_REMOTE_CODE, PORT: '0' };
+  // Its API account is its only admin (so start-up creates no other account to list): admins may use its API.
+  const env = { ...appEnv(stack), DATABASE_URL: stack.remoteDb.url, APP_LOCATION_CODE: SINKRON_REMOTE_CODE, PORT: '0', API_ALLOW_ADMINS: '1' };
   const { url } = await runWorker<{ url: string }>({ task: 'serve', env }, (child) => {
     server = child;
   });
