@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createApp } from './app';
@@ -52,10 +52,21 @@ export async function startInstance(options: {
   const sessions = createSessionStore(databaseUrl, { pruneIntervalSeconds: 15 * 60, logger });
   const app = createApp({ ...container, sessionStore: sessions.store });
 
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.http.port, config.http.host, () => resolve(s));
-    s.once('error', reject);
-  });
+  // Not app.listen: Express 5 hands a listen error to the callback, which would look like success.
+  const server = createServer(app);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.http.port, config.http.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await sessions.close();
+    await db.destroy();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const metricsServer = config.metrics.port ? await startMetricsServer(container.metrics, logger, config.metrics.port) : undefined;
   const url = `http://${config.http.host}:${port}`;

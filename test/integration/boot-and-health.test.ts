@@ -1,3 +1,4 @@
+import net, { type AddressInfo } from 'node:net';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { DatabaseUnavailableError, startInstance } from '../../src/boot';
@@ -21,6 +22,21 @@ describe('start-up', () => {
     expect(message).toMatch(/ECONNREFUSED/);
     expect(message).not.toContain('very-secret-db-password');
     expect(logs.text()).not.toContain('very-secret-db-password');
+  });
+
+  it('fails with EADDRINUSE when its port is taken, instead of starting without a server', async () => {
+    const database = await createTestDatabase();
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = holder.address() as AddressInfo;
+      const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: database.url, ...TEST_SECRETS, PORT: String(port) });
+      const failure = await startInstance({ config, logger: captureLogs().logger, databaseUrl: database.url }).catch((e: unknown) => e);
+      expect((failure as NodeJS.ErrnoException).code).toBe('EADDRINUSE');
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+      await database.drop();
+    }
   });
 });
 
