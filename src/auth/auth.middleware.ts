@@ -2,12 +2,10 @@ import type { NextFunction, Request, Response } from 'express';
 import type { User } from '../users/users.queries';
 import type { AuthService } from './auth.service';
 
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
-  namespace Express {
-    interface Request {
-      currentUser?: User;
-    }
+// The signed-in admin, set by loadCurrentUser (module augmentation: no global namespace needed).
+declare module 'express-serve-static-core' {
+  interface Request {
+    currentUser?: User;
   }
 }
 

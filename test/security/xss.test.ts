@@ -110,7 +110,7 @@ describe('hostile names and emails of synced users', () => {
         .send({ ...TEST_ADMIN, _csrf: csrfFrom(page.text) });
       expect(response.status, JSON.stringify(next)).toBe(303);
       const location = String(response.headers.location).replace(/[\t\n\r]/g, '');
-      expect(location, JSON.stringify(next)).toMatch(/^\/(?![\/\\])/);
+      expect(location, JSON.stringify(next)).toMatch(/^\/(?![/\\])/);
     }
   });
 });
