@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { INVALID_CREDENTIALS, type AuthService } from '../auth/auth.service';
 import { failedLoginLog, loginAccountKey } from '../auth/login-rate-limit';
+import { validate } from '../platform/http/validate';
 import type { ApiTokenService } from './api-token.service';
 import { API_DEFAULT_PER_PAGE, API_MAX_PER_PAGE, type UsersApiService } from './users-api.service';
 
@@ -10,7 +11,8 @@ const loginBody = z.object({
   password: z.string().min(1).max(1024),
 });
 
-// Laravel reads a bad page number as page 1 and clamps per_page; so does this API.
+// Laravel reads a bad page number as page 1 and clamps per_page; so does this API (remote-api contract: a
+// page number or size falls back, it is never refused).
 const listQuery = z.object({
   page: z.coerce.number().int().min(1).max(1_000_000).catch(1),
   per_page: z.coerce
@@ -23,15 +25,14 @@ const listQuery = z.object({
   after_id: z.coerce.number().int().min(0).max(2_147_483_647).optional().catch(undefined),
 });
 
+const readLogin = validate.body(loginBody, 'Send a JSON body with an email and a password.');
+const readListQuery = validate.query(listQuery);
+
 export function createApiController(deps: { auth: AuthService; tokens: ApiTokenService; usersApi: UsersApiService }) {
   return {
     async login(req: Request, res: Response) {
-      const parsed = loginBody.safeParse(req.body ?? {});
-      if (!parsed.success) {
-        res.status(422).json({ error: 'Send a JSON body with an email and a password.' });
-        return;
-      }
-      const user = await deps.auth.authenticate(parsed.data.email, parsed.data.password, 'api');
+      const { email, password } = readLogin(req);
+      const user = await deps.auth.authenticate(email, password, 'api');
       if (!user) {
         req.log.info(failedLoginLog(await loginAccountKey(req, deps.auth)), 'api login failed');
         res.status(401).json({ error: INVALID_CREDENTIALS });
@@ -43,11 +44,7 @@ export function createApiController(deps: { auth: AuthService; tokens: ApiTokenS
     },
 
     async users(req: Request, res: Response) {
-      const query = listQuery.parse({
-        page: req.query.page ?? 1,
-        per_page: req.query.per_page ?? API_DEFAULT_PER_PAGE,
-        after_id: req.query.after_id,
-      });
+      const query = readListQuery(req);
       const path = `${req.protocol}://${req.get('host')}${req.baseUrl}/users`;
       const body = await deps.usersApi.pageJson({ page: query.page, perPage: query.per_page, afterId: query.after_id, path });
       res.set('Cache-Control', 'no-store').type('application/json').send(body);

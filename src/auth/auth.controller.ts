@@ -1,7 +1,9 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import { ValidationError } from '../platform/errors';
 import type { Csrf } from '../platform/http/csrf';
 import { flash } from '../platform/http/flash';
+import { validate } from '../platform/http/validate';
 import { INVALID_CREDENTIALS, type AuthService } from './auth.service';
 import { failedLoginLog, loginAccountKey } from './login-rate-limit';
 
@@ -10,10 +12,16 @@ const loginSchema = z.object({
   password: z.string().max(1024).default(''),
 });
 
-const nextSchema = z
-  .string()
-  .regex(/^\/(?!\/)[^\\]*$/)
-  .catch('/admin/users');
+// Where to go after signing in: a path on this site, else the start page. It comes from a link, not from
+// the admin's typing, so a foreign or malformed one falls back instead of being refused.
+const nextQuery = z.object({
+  next: z
+    .string()
+    .regex(/^\/(?!\/)[^\\]*$/)
+    .catch('/admin/users'),
+});
+const readNext = (req: Request) => validate.query(nextQuery)(req).next;
+const readLogin = validate.body(loginSchema);
 
 function regenerateSession(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
@@ -30,12 +38,20 @@ export function createAuthController(deps: { auth: AuthService; sessionCookieNam
   return {
     showLogin(req: Request, res: Response) {
       if (req.currentUser) return res.redirect(303, '/admin/users');
-      res.render('auth/login', { title: 'Sign in', email: '', next: nextSchema.parse(req.query.next), error: undefined });
+      res.render('auth/login', { title: 'Sign in', email: '', next: readNext(req), error: undefined });
     },
 
     async login(req: Request, res: Response) {
-      const { email, password } = loginSchema.parse(req.body ?? {});
-      const next = nextSchema.parse(req.query.next);
+      const next = readNext(req);
+      let form: z.output<typeof loginSchema>;
+      try {
+        form = readLogin(req);
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        res.status(422).render('auth/login', { title: 'Sign in', email: '', next, error: 'The email or password is too long.' });
+        return;
+      }
+      const { email, password } = form;
       const user = await deps.auth.authenticate(email, password, 'pages');
       if (!user) {
         req.log.info(failedLoginLog(await loginAccountKey(req, deps.auth)), 'login failed');

@@ -5,7 +5,7 @@ import type { ExternalApiService } from '../remote/external-api.service';
 import type { LocationService } from './location.service';
 import { RemoteApiError } from '../remote/remote-api-errors';
 import { flash } from '../platform/http/flash';
-import { idParam } from '../platform/http/params';
+import { readId } from '../platform/http/params';
 
 /** Only the fields a location form may set: anything else in the body is ignored. */
 const locationForm = (body: unknown) => {
@@ -45,7 +45,7 @@ export function createLocationsController(deps: {
     },
 
     async edit(req: Request, res: Response) {
-      const { id } = idParam.parse(req.params);
+      const id = readId(req);
       const location = await deps.locations.get(id);
       res.render('admin/locations/edit', {
         title: `Edit ${location.code}`,
@@ -56,7 +56,7 @@ export function createLocationsController(deps: {
     },
 
     async update(req: Request, res: Response) {
-      const { id } = idParam.parse(req.params);
+      const id = readId(req);
       const form = locationForm(req.body);
       try {
         const { location, previousUrl, urlChanged } = await deps.locations.update(id, form);
@@ -80,7 +80,7 @@ export function createLocationsController(deps: {
 
     /** Logs in to the location's API and reads its first page, reporting the outcome as a flash. */
     async testConnection(req: Request, res: Response) {
-      const { id } = idParam.parse(req.params);
+      const id = readId(req);
       const location = await deps.locations.get(id);
       try {
         const result = await deps.externalApi.testConnection(location);
@@ -96,7 +96,7 @@ export function createLocationsController(deps: {
 
     /** An admin confirms, with their password, that the location's credential may go to its new URL. */
     async confirmUrl(req: Request, res: Response) {
-      const { id } = idParam.parse(req.params);
+      const id = readId(req);
       const body = (req.body ?? {}) as Record<string, unknown>;
       const password = typeof body.password === 'string' ? body.password : '';
       const shownUrl = typeof body.online_url === 'string' ? body.online_url : '';
@@ -113,7 +113,7 @@ export function createLocationsController(deps: {
     },
 
     async setActive(req: Request, res: Response) {
-      const { id } = idParam.parse(req.params);
+      const id = readId(req);
       const isActive = req.path.endsWith('/activate');
       const location = await deps.locations.setActive(id, isActive);
       req.log.info({ locationId: id, isActive }, 'location status changed');

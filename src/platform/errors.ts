@@ -20,8 +20,9 @@ export class ValidationError extends AppError {
   constructor(
     message: string,
     readonly fields: Record<string, string> = {},
+    status = 400,
   ) {
-    super(message, 400);
+    super(message, status);
   }
 }
 

@@ -5,12 +5,14 @@ import { z } from 'zod';
 import type { LocationService } from '../locations/location.service';
 import { SECTION_KINDS, type SectionKind, type UserSyncService } from './user-sync.service';
 import { flash } from '../platform/http/flash';
-import { idParam, rowId } from '../platform/http/params';
+import { readId, rowId } from '../platform/http/params';
+import { validate } from '../platform/http/validate';
 
 const RUNS_PER_PAGE = 50;
 
 const previewForm = z.object({ location_id: rowId });
 const executeForm = z.object({ confirm_code: z.string().max(64).optional() });
+// A page number out of range (an edited link, a run that shrank) shows the first page rather than an error.
 const pageNumber = z.coerce.number().int().min(1).max(1_000_000).catch(1).default(1);
 const sectionPagesQuery = z.object({
   new_page: pageNumber,
@@ -25,10 +27,13 @@ const runsQuery = z.object({
     .trim()
     .max(32)
     .optional()
-    .catch(undefined)
     .transform((v) => v || undefined),
   page: pageNumber,
 });
+const readPreviewForm = validate.body(previewForm);
+const readExecuteForm = validate.body(executeForm);
+const readSectionPages = validate.query(sectionPagesQuery);
+const readRunsQuery = validate.query(runsQuery);
 
 const formatTime = (date: Date | null | undefined) => (date ? `${date.toISOString().replace('T', ' ').slice(0, 19)} UTC` : '—');
 
@@ -45,14 +50,14 @@ export function createSyncController(deps: { userSync: UserSyncService; location
     },
 
     async preview(req: Request, res: Response) {
-      const { location_id: locationId } = previewForm.parse(req.body);
+      const { location_id: locationId } = readPreviewForm(req);
       const { runId } = await deps.userSync.preview(locationId, req.currentUser!.id);
       res.redirect(303, `/admin/users/sync/${runId}`);
     },
 
     async show(req: Request, res: Response) {
-      const { id } = idParam.parse(req.params);
-      const query = sectionPagesQuery.parse(req.query);
+      const id = readId(req);
+      const query = readSectionPages(req);
       const pages: Record<SectionKind, number> = {
         new: query.new_page,
         update: query.update_page,
@@ -83,8 +88,8 @@ export function createSyncController(deps: { userSync: UserSyncService; location
     },
 
     async execute(req: Request, res: Response) {
-      const { id } = idParam.parse(req.params);
-      const { confirm_code: confirmCode } = executeForm.parse(req.body ?? {});
+      const id = readId(req);
+      const { confirm_code: confirmCode } = readExecuteForm(req);
       const outcome = await deps.userSync.execute(id, req.currentUser!.id, confirmCode);
       switch (outcome.kind) {
         case 'already-completed':
@@ -121,7 +126,7 @@ export function createSyncController(deps: { userSync: UserSyncService; location
     },
 
     async history(req: Request, res: Response) {
-      const filter = runsQuery.parse(req.query);
+      const filter = readRunsQuery(req);
       const [result, locations] = await Promise.all([
         deps.userSync.listRuns({ locationCode: filter.location, page: filter.page, perPage: RUNS_PER_PAGE }),
         deps.locations.list(),

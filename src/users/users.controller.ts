@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import { validate } from '../platform/http/validate';
 import type { LocationService } from '../locations/location.service';
 import type { UsersRepository } from './users.queries';
 
@@ -15,7 +16,6 @@ const listQuerySchema = z.object({
   status: z
     .enum(['active', 'inactive', ''])
     .optional()
-    .catch(undefined)
     .transform((v) => v || undefined),
   q: z
     .string()
@@ -23,13 +23,16 @@ const listQuerySchema = z.object({
     .max(200)
     .optional()
     .transform((v) => v || undefined),
+  // A page number out of range (an edited link, a list that shrank) shows the first page rather than an error.
   page: z.coerce.number().int().min(1).max(100_000).catch(1).default(1),
 });
+
+const readListQuery = validate.query(listQuerySchema);
 
 export function createUsersController(deps: { users: UsersRepository; locations: LocationService }) {
   return {
     async index(req: Request, res: Response) {
-      const filter = listQuerySchema.parse(req.query);
+      const filter = readListQuery(req);
       const [result, locations, syncable] = await Promise.all([
         deps.users.list({ locationCode: filter.location, status: filter.status, q: filter.q, page: filter.page, perPage: PER_PAGE }),
         deps.locations.list(),

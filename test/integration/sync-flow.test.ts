@@ -301,7 +301,8 @@ describe('the preview page', () => {
     expect(inactive.status).toBe(400);
     expect(inactive.text).toContain('SLEEPY is inactive');
     const garbage = await agent.post('/admin/users/sync/preview').type('form').send({ location_id: 'abc', _csrf: token });
-    expect(garbage.status).toBe(400);
+    expect(garbage.status).toBe(422);
+    expect(garbage.text).toContain('<code>location_id</code>');
     expect(await database.db('sync_runs').where({ location_id: sleepyId })).toEqual([]);
   });
 

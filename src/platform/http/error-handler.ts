@@ -1,7 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { ZodError } from 'zod';
-import { AppError } from '../errors';
+import { AppError, ValidationError } from '../errors';
 
 interface HttpishError {
   status?: number;
@@ -22,9 +21,9 @@ export function notFound(req: Request, res: Response): void {
 }
 
 /** What the client may be told about an error, and how loudly to log it. */
-function describe(err: unknown): { status: number; message: string; expected: boolean } {
+function describe(err: unknown): { status: number; message: string; expected: boolean; fields?: Record<string, string> } {
+  if (err instanceof ValidationError) return { status: err.status, message: err.message, expected: true, fields: err.fields };
   if (err instanceof AppError) return { status: err.status, message: err.message, expected: err.expected };
-  if (err instanceof ZodError) return { status: 400, message: 'The request could not be understood.', expected: true };
   const httpish = (err ?? {}) as HttpishError;
   if (httpish.code === 'EBADCSRFTOKEN') {
     return {
@@ -45,18 +44,20 @@ function describe(err: unknown): { status: number; message: string; expected: bo
 export function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, next: NextFunction): void => {
     if (res.headersSent) return next(err);
-    const { status, message, expected } = describe(err);
+    const { status, message, expected, fields = {} } = describe(err);
     const reference = String(req.id ?? '');
     const log = req.log ?? logger;
-    if (expected) log.warn({ status, reason: message }, 'request refused');
+    if (expected)
+      log.warn({ status, reason: message, ...(Object.keys(fields).length > 0 ? { fields: Object.keys(fields) } : {}) }, 'request refused');
     else log.error({ err, reference }, 'unhandled error');
     if (isApiRequest(req)) {
-      res.status(status).json({ error: message });
+      res.status(status).json(Object.keys(fields).length > 0 ? { error: message, fields } : { error: message });
       return;
     }
     res.status(status).render('errors/error', {
       title: status === 403 ? 'Forbidden' : status >= 500 ? 'Error' : 'Request refused',
       message,
+      fields,
       reference: expected ? undefined : reference,
     });
   };

@@ -1,4 +1,6 @@
+import type { Request } from 'express';
 import { z } from 'zod';
+import { validate } from './validate';
 
 /**
  * A row id from a path or a form: decimal digits only, within Postgres' integer. "1e1", "0x10", "+1"
@@ -11,3 +13,6 @@ export const rowId = z
   .pipe(z.number().max(2_147_483_647));
 
 export const idParam = z.object({ id: rowId });
+
+/** The `:id` of a path, as a row id; a malformed one is a 400. */
+export const readId = (req: Request) => validate.params(idParam)(req).id;
