@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStaging, PlanWriter } from '../../src/sync/data/plan.queries';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { addLocation, insertUsers, itemsOf, runRow } from './sync-fixtures';
+import { addLocation, insertUsers, itemsOf, runRow } from '../support/sync-fixtures';
 
 let database: TestDatabase;
 

@@ -15,7 +15,7 @@ import {
   runRow,
   snapshot,
   type Row,
-} from './sync-fixtures';
+} from '../support/sync-fixtures';
 
 let database: TestDatabase;
 let t: TestApp;

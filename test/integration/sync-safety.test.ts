@@ -15,7 +15,7 @@ import {
   snapshot,
   waitForAdvisoryWaiter,
   type LocalUser,
-} from './sync-fixtures';
+} from '../support/sync-fixtures';
 
 let database: TestDatabase;
 let t: TestApp;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, createApiAccount, listen, TEST_API_ACCOUNT, type TestApp } from '../support/app';
 import { signedInAgent, type Agent } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { addLocation, executeSync, expectPlanApplied, insertUsers, itemsOf, previewSync, runRow, snapshot } from './sync-fixtures';
+import { addLocation, executeSync, expectPlanApplied, insertUsers, itemsOf, previewSync, runRow, snapshot } from '../support/sync-fixtures';
 
 /** One Sinkron instance (HQ) serving its API; another one syncing HQ's users from it. */
 let remoteDatabase: TestDatabase;

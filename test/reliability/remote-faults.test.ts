@@ -6,7 +6,7 @@ import { signedInAgent, type Agent } from '../support/browser-session';
 import { snapshotTables } from '../support/db-snapshot';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startLaravelServer, type Fault, type LaravelServer } from '../support/laravel-server';
-import { REMOTE_ENV, addLocation, executeSync, insertUsers, previewSync, runRow } from '../integration/sync-fixtures';
+import { REMOTE_ENV, addLocation, executeSync, insertUsers, previewSync, runRow } from '../support/sync-fixtures';
 
 let database: TestDatabase;
 let t: TestApp;

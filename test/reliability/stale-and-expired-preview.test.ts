@@ -4,7 +4,7 @@ import { postForm, signedInAgent, type Agent } from '../support/browser-session'
 import { snapshotTables } from '../support/db-snapshot';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
-import { REMOTE_ENV, addLocation, executeSync, expectPlanApplied, insertUsers, previewSync, runRow, snapshot } from '../integration/sync-fixtures';
+import { REMOTE_ENV, addLocation, executeSync, expectPlanApplied, insertUsers, previewSync, runRow, snapshot } from '../support/sync-fixtures';
 
 let database: TestDatabase;
 let t: TestApp;

@@ -6,7 +6,7 @@ import { buildTestApp, listen, TEST_ADMIN, type TestApp } from '../support/app';
 import { csrfFrom } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
-import { REMOTE_ENV, addLocation, expectPlanApplied, insertUsers, runRow, snapshot } from '../integration/sync-fixtures';
+import { REMOTE_ENV, addLocation, expectPlanApplied, insertUsers, runRow, snapshot } from '../support/sync-fixtures';
 
 /** One Sinkron instance: its own app, pool, session store and port, on the shared database. */
 interface Instance {

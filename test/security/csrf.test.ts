@@ -5,7 +5,7 @@ import { csrfToken, signedInAgent, type Agent } from '../support/browser-session
 import { snapshotTables } from '../support/db-snapshot';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
-import { REMOTE_ENV, previewSync, runRow } from '../integration/sync-fixtures';
+import { REMOTE_ENV, previewSync, runRow } from '../support/sync-fixtures';
 
 let database: TestDatabase;
 let t: TestApp;

@@ -4,7 +4,7 @@ import { buildTestApp, createApiAccount, listen, TEST_ADMIN, TEST_API_ACCOUNT, T
 import { csrfFrom } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { DEFAULT_REMOTE_CREDENTIALS, startLaravelServer, type LaravelServer } from '../support/laravel-server';
-import { REMOTE_ENV, addLocation } from '../integration/sync-fixtures';
+import { REMOTE_ENV, addLocation } from '../support/sync-fixtures';
 
 /**
  * One representative session of work with every secret in play: sign-ins (good and bad), the served API,

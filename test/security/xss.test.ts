@@ -4,7 +4,7 @@ import { buildTestApp, TEST_ADMIN, type TestApp } from '../support/app';
 import { csrfFrom, signedInAgent, type Agent } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
-import { REMOTE_ENV, addLocation, executeSync, insertUsers, previewSync, runRow } from '../integration/sync-fixtures';
+import { REMOTE_ENV, addLocation, executeSync, insertUsers, previewSync, runRow } from '../support/sync-fixtures';
 
 let database: TestDatabase;
 let t: TestApp;

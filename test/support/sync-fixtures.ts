@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { expect } from 'vitest';
-import { DEFAULT_REMOTE_CREDENTIALS } from '../support/laravel-server';
-import { csrfFrom, type Agent } from '../support/browser-session';
+import { DEFAULT_REMOTE_CREDENTIALS } from './laravel-server';
+import { csrfFrom, type Agent } from './browser-session';
 
 /** The environment that points the app under test at the Laravel test servers' credentials. */
 export const REMOTE_ENV = {
