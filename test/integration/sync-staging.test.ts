@@ -3,7 +3,17 @@ import { buildTestApp, type TestApp } from '../support/app';
 import { signedInAgent, type Agent } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
-import { REMOTE_ENV, addLocation, executeSync, expectPlanApplied, insertUsers, itemsOf, previewSync, runRow, snapshot } from '../support/sync-fixtures';
+import {
+  REMOTE_ENV,
+  addLocation,
+  executeSync,
+  expectPlanApplied,
+  insertUsers,
+  itemsOf,
+  previewSync,
+  runRow,
+  snapshot,
+} from '../support/sync-fixtures';
 
 // The preview streams the remote rows into its staging table with COPY in text format, where a tab ends a
 // column, a newline ends a row, a backslash starts an escape and \N means NULL: these values must arrive
