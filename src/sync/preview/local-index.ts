@@ -105,7 +105,12 @@ export class LocalUserIndex {
 
   /** Reads the location's users (one COPY) on the transaction's connection. */
   static async load(trx: Knex.Transaction, locationId: number): Promise<LocalUserIndex> {
-    return new LocalUserIndex(await copyLocalUsers(trx, locationId));
+    return LocalUserIndex.fromCopyText(await copyLocalUsers(trx, locationId));
+  }
+
+  /** An index over COPY text already read: pieces of whole lines `id, lower(email), is_active, name, remote_id, role`. */
+  static fromCopyText(segments: string[]): LocalUserIndex {
+    return new LocalUserIndex(segments);
   }
 
   /**
