@@ -17,6 +17,11 @@ describe.each(DOCS)('%s', (doc) => {
     expect(missing).toEqual([]);
   });
 
+  it('names only source paths that exist', () => {
+    const named = [...text.matchAll(/\b((?:src|test|bench)\/[A-Za-z0-9_./-]*[A-Za-z0-9_/])/g)].map((m) => m[1]!);
+    expect(named.filter((file) => !fs.existsSync(path.join(ROOT, file)))).toEqual([]);
+  });
+
   it('names only npm scripts that exist', () => {
     const named = [...text.matchAll(/npm run ([a-z0-9:-]+)/g)].map((m) => m[1]!);
     expect(named.filter((name) => !scripts.includes(name))).toEqual([]);
