@@ -10,7 +10,7 @@ import {
   type LaravelPeerStyle,
   type PeerUserInput,
 } from '../support/laravel-peer';
-import { REMOTE_ENV, addLocation, executeSync, insertUsers, itemsOf, previewSync, runRow } from './sync-fixtures';
+import { REMOTE_ENV, addLocation, executeSync, insertUsers, itemsOf, previewSync, runRow } from '../support/sync-fixtures';
 
 // Only a machine without PHP or Debian's Laravel skips these (CI installs both in .ci/run).
 const unavailable = laravelPeerUnavailable();
