@@ -1,8 +1,8 @@
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, createApiAccount, TEST_ADMIN, TEST_API_ACCOUNT, TEST_SECRETS, type TestApp } from '../support/app';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, createApiAccount, TEST_ADMIN, TEST_API_ACCOUNT, TEST_SECRETS, useTestApp, type TestApp } from '../support/app';
+import type { TestDatabase } from '../support/database';
 
 let database: TestDatabase;
 let t: TestApp;
@@ -19,9 +19,8 @@ async function loginToken(app = t.app, credentials = TEST_API_ACCOUNT): Promise<
 const signed = (claims: Record<string, unknown>, secret = TEST_SECRETS.JWT_SECRET, options: jwt.SignOptions = {}) =>
   jwt.sign({ sub: String(apiId), iss: 'sinkron', aud: 'sinkron-api:LOCAL', ver: 0, ...claims }, secret, { algorithm: 'HS256', ...options });
 
+useTestApp((ctx) => ({ database, t } = ctx));
 beforeAll(async () => {
-  database = await createTestDatabase();
-  t = await buildTestApp(database);
   apiId = (await createApiAccount(t)).id;
   const own = t.container.ownLocation.id;
   const other = await t.container.repositories.locations.ensure({ code: 'DEV', name: 'Dev', onlineUrl: null });
@@ -36,10 +35,6 @@ beforeAll(async () => {
     })),
     { location_id: other.id, email: 'elsewhere@dev.test', name: 'Elsewhere', role: 'admin' },
   ]);
-});
-afterAll(async () => {
-  await t.close();
-  await database.drop();
 });
 
 describe('POST /api/auth/login', () => {

@@ -1,20 +1,13 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, TEST_ADMIN, type TestApp } from '../support/app';
+import { describe, expect, it } from 'vitest';
+import { buildTestApp, TEST_ADMIN, useTestApp, type TestApp } from '../support/app';
 import { csrfFrom, csrfToken, signedInAgent } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
 let database: TestDatabase;
 let t: TestApp;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  t = await buildTestApp(database);
-});
-afterAll(async () => {
-  await t.close();
-  await database.drop();
-});
+useTestApp((ctx) => ({ database, t } = ctx));
 
 describe('admin sign-in', () => {
   it('stores the first admin with an argon2id hash in the own location', async () => {

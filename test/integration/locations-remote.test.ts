@@ -1,9 +1,9 @@
 import net from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, TEST_ADMIN, type TestApp } from '../support/app';
+import { buildTestApp, TEST_ADMIN, useTestApp, type TestApp } from '../support/app';
 import { postForm, signedInAgent, type Agent } from '../support/browser-session';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
 import { DEFAULT_REMOTE_CREDENTIALS, startLaravelServer, type LaravelServer } from '../support/laravel-server';
 
 let database: TestDatabase;
@@ -13,20 +13,20 @@ let remote: LaravelServer;
 
 const users = Array.from({ length: 1234 }, (_, i) => ({ id: i + 1, email: `vendor${i + 1}@dkm`, name: `Vendor ${i + 1}` }));
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  t = await buildTestApp(database, {
+useTestApp(
+  (ctx) => ({ database, t } = ctx),
+  () => ({
     EXTERNAL_API_EMAIL: DEFAULT_REMOTE_CREDENTIALS.email,
     EXTERNAL_API_PASSWORD: DEFAULT_REMOTE_CREDENTIALS.password,
     REMOTE_RETRIES: '0',
-  });
+  }),
+);
+beforeAll(async () => {
   agent = await signedInAgent(t.app);
   remote = await startLaravelServer({ users });
 });
 afterAll(async () => {
   await remote.close();
-  await t.close();
-  await database.drop();
 });
 
 async function createLocation(code: string, onlineUrl: string) {

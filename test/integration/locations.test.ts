@@ -1,20 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../support/app';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestApp, type TestApp } from '../support/app';
 import { postForm, signedInAgent, type Agent } from '../support/browser-session';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
 
 let database: TestDatabase;
 let t: TestApp;
 let agent: Agent;
 
+useTestApp((ctx) => ({ database, t } = ctx));
 beforeAll(async () => {
-  database = await createTestDatabase();
-  t = await buildTestApp(database);
   agent = await signedInAgent(t.app);
-});
-afterAll(async () => {
-  await t.close();
-  await database.drop();
 });
 
 const add = (fields: Record<string, string>) => postForm(agent, '/admin/locations', fields, '/admin/locations');

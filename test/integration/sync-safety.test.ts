@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../support/app';
+import { useTestApp, type TestApp } from '../support/app';
 import { csrfFrom, signedInAgent, type Agent } from '../support/browser-session';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
 import {
   REMOTE_ENV,
@@ -22,15 +22,15 @@ let t: TestApp;
 let agent: Agent;
 const servers: LaravelServer[] = [];
 
+useTestApp(
+  (ctx) => ({ database, t } = ctx),
+  () => ({ ...REMOTE_ENV, REMOTE_PER_PAGE: '3', REMOTE_RETRIES: '0' }),
+);
 beforeAll(async () => {
-  database = await createTestDatabase();
-  t = await buildTestApp(database, { ...REMOTE_ENV, REMOTE_PER_PAGE: '3', REMOTE_RETRIES: '0' });
   agent = await signedInAgent(t.app);
 });
 afterAll(async () => {
-  await t.close();
   await Promise.all(servers.map((s) => s.close()));
-  await database.drop();
 });
 
 const remoteUser = (email: string, extra: Record<string, unknown> = {}) => ({

@@ -1,8 +1,8 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../support/app';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestApp, type TestApp } from '../support/app';
 import { signedInAgent, type Agent } from '../support/browser-session';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
 
 let database: TestDatabase;
 let t: TestApp;
@@ -10,9 +10,8 @@ let agent: Agent;
 
 const emailsOn = (html: string) => [...html.matchAll(/<tr data-email="([^"]+)">/g)].map((m) => m[1]);
 
+useTestApp((ctx) => ({ database, t } = ctx));
 beforeAll(async () => {
-  database = await createTestDatabase();
-  t = await buildTestApp(database);
   const [dev, test] = await database
     .db('locations')
     .insert([
@@ -31,10 +30,6 @@ beforeAll(async () => {
     { location_id: test.id, email: 'percent%user@dkm', name: 'Under_score' },
   ]);
   agent = await signedInAgent(t.app);
-});
-afterAll(async () => {
-  await t.close();
-  await database.drop();
 });
 
 describe('User Management', () => {

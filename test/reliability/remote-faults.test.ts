@@ -1,10 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../support/app';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { useTestApp, type TestApp } from '../support/app';
 import { signedInAgent, type Agent } from '../support/browser-session';
 import { snapshotTables } from '../support/db-snapshot';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
 import { startLaravelServer, type Fault, type LaravelServer } from '../support/laravel-server';
 import { REMOTE_ENV, addLocation, executeSync, insertUsers, previewSync, runRow } from '../support/sync-fixtures';
 
@@ -26,15 +26,17 @@ const REMOTE_USERS = [1, 2, 3, 4, 5, 6].map((i) => ({
   is_active: true,
 }));
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  t = await buildTestApp(database, {
+useTestApp(
+  (ctx) => ({ database, t } = ctx),
+  () => ({
     ...REMOTE_ENV,
     REMOTE_PER_PAGE: '2',
     REMOTE_RETRIES: '1',
     REMOTE_TIMEOUT_MS: String(TIMEOUT_MS),
     REMOTE_MAX_BYTES: String(MAX_BYTES),
-  });
+  }),
+);
+beforeAll(async () => {
   agent = await signedInAgent(t.app);
   devId = await addLocation(database.db, 'DEV', 'http://127.0.0.1:9');
   await insertUsers(database.db, devId, [
@@ -46,10 +48,6 @@ beforeAll(async () => {
 afterEach(async () => {
   await remote?.close();
   remote = undefined;
-});
-afterAll(async () => {
-  await t.close();
-  await database.drop();
 });
 
 /** A fresh Laravel-shaped server for DEV, with the given faults queued. */

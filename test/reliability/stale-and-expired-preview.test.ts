@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../support/app';
+import { useTestApp, type TestApp } from '../support/app';
 import { postForm, signedInAgent, type Agent } from '../support/browser-session';
 import { snapshotTables } from '../support/db-snapshot';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
 import { REMOTE_ENV, addLocation, executeSync, expectPlanApplied, insertUsers, previewSync, runRow, snapshot } from '../support/sync-fixtures';
 
@@ -13,15 +13,15 @@ const remotes: LaravelServer[] = [];
 
 const STALE = 'Data changed since the preview; run the preview again.';
 
+useTestApp(
+  (ctx) => ({ database, t } = ctx),
+  () => ({ ...REMOTE_ENV, SYNC_PREVIEW_TTL_MINUTES: '5' }),
+);
 beforeAll(async () => {
-  database = await createTestDatabase();
-  t = await buildTestApp(database, { ...REMOTE_ENV, SYNC_PREVIEW_TTL_MINUTES: '5' });
   agent = await signedInAgent(t.app);
 });
 afterAll(async () => {
-  await t.close();
   await Promise.all(remotes.map((r) => r.close()));
-  await database.drop();
 });
 
 /** A location whose preview adds one user, renames one, reactivates one and deactivates one. */

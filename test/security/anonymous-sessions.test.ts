@@ -1,20 +1,18 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, createApiAccount, TEST_ADMIN, TEST_API_ACCOUNT, type TestApp } from '../support/app';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createApiAccount, TEST_ADMIN, TEST_API_ACCOUNT, useTestApp, type TestApp } from '../support/app';
 import { csrfFrom, signedInAgent } from '../support/browser-session';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
 
 let database: TestDatabase;
 let t: TestApp;
 
+useTestApp(
+  (ctx) => ({ database, t } = ctx),
+  () => ({ SESSION_MAX_HOURS: '12' }),
+);
 beforeAll(async () => {
-  database = await createTestDatabase();
-  t = await buildTestApp(database, { SESSION_MAX_HOURS: '12' });
   await createApiAccount(t);
-});
-afterAll(async () => {
-  await t.close();
-  await database.drop();
 });
 
 const sessionCount = async () => Number((await database.db('session').count({ n: '*' }).first())!.n);

@@ -1,7 +1,7 @@
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, createApiAccount, TEST_ADMIN, TEST_API_ACCOUNT, TEST_SECRETS, type TestApp } from '../support/app';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, createApiAccount, TEST_ADMIN, TEST_API_ACCOUNT, TEST_SECRETS, useTestApp, type TestApp } from '../support/app';
 import { signedInAgent } from '../support/browser-session';
 import { snapshotTables } from '../support/db-snapshot';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -19,9 +19,8 @@ const AUDIENCE = 'sinkron-api:LOCAL';
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const now = () => Math.floor(Date.now() / 1000);
 
+useTestApp((ctx) => ({ database, t } = ctx));
 beforeAll(async () => {
-  database = await createTestDatabase();
-  t = await buildTestApp(database);
   adminId = (await database.db('users').where({ email: TEST_ADMIN.email }).first()).id;
   apiId = (await createApiAccount(t)).id;
   const [dev] = await database.db('locations').insert({ code: 'DEV', name: 'Dev', online_url: null }).returning('id');
@@ -31,10 +30,6 @@ beforeAll(async () => {
     .insert({ location_id: dev.id, email: 'remote-admin@dev.test', name: 'Remote admin', role: 'admin' })
     .returning('id');
   syncedAdminId = synced.id;
-});
-afterAll(async () => {
-  await t.close();
-  await database.drop();
 });
 
 function signed(payload: Record<string, unknown>, options: jwt.SignOptions = {}, secret = TEST_SECRETS.JWT_SECRET) {

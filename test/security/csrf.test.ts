@@ -1,9 +1,9 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, TEST_ADMIN, type TestApp } from '../support/app';
+import { TEST_ADMIN, useTestApp, type TestApp } from '../support/app';
 import { csrfToken, signedInAgent, type Agent } from '../support/browser-session';
 import { snapshotTables } from '../support/db-snapshot';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
 import { REMOTE_ENV, previewSync, runRow } from '../support/sync-fixtures';
 
@@ -17,9 +17,11 @@ let runId: number;
 
 const REFUSAL = 'This form has expired or did not come from Sinkron.';
 
+useTestApp(
+  (ctx) => ({ database, t } = ctx),
+  () => REMOTE_ENV,
+);
 beforeAll(async () => {
-  database = await createTestDatabase();
-  t = await buildTestApp(database, REMOTE_ENV);
   remote = await startLaravelServer({ users: [{ id: 1, email: 'newcomer@dev.test', name: 'Newcomer', role: 'vendor', is_active: true }] });
   const [dev] = await database.db('locations').insert({ code: 'DEV', name: 'Development', online_url: remote.url }).returning('id');
   devId = dev.id;
@@ -29,9 +31,7 @@ beforeAll(async () => {
   expect(await runRow(database.db, runId)).toMatchObject({ status: 'previewed', new_count: 1, deactivate_count: 1 });
 });
 afterAll(async () => {
-  await t.close();
   await remote.close();
-  await database.drop();
 });
 
 /** Every form post of the app, with fields that would change something if the post were accepted. */

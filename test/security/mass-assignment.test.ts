@@ -1,9 +1,9 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, TEST_ADMIN, type TestApp } from '../support/app';
+import { TEST_ADMIN, useTestApp, type TestApp } from '../support/app';
 import { postForm, signedInAgent, type Agent } from '../support/browser-session';
 import { snapshotTables } from '../support/db-snapshot';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
 import { REMOTE_ENV, addLocation, insertUsers, runRow } from '../support/sync-fixtures';
 
@@ -26,15 +26,15 @@ const SMUGGLED = {
   'constructor[prototype][polluted]': 'yes',
 };
 
+useTestApp(
+  (ctx) => ({ database, t } = ctx),
+  () => REMOTE_ENV,
+);
 beforeAll(async () => {
-  database = await createTestDatabase();
-  t = await buildTestApp(database, REMOTE_ENV);
   agent = await signedInAgent(t.app);
 });
 afterAll(async () => {
   await remote?.close();
-  await t.close();
-  await database.drop();
 });
 
 describe('mass assignment on the location forms', () => {

@@ -1,20 +1,13 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, TEST_ADMIN, type TestApp } from '../support/app';
+import { describe, expect, it } from 'vitest';
+import { buildTestApp, TEST_ADMIN, useTestApp, type TestApp } from '../support/app';
 import { csrfFrom, csrfToken } from '../support/browser-session';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
 
 let database: TestDatabase;
 let t: TestApp;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  t = await buildTestApp(database);
-});
-afterAll(async () => {
-  await t.close();
-  await database.drop();
-});
+useTestApp((ctx) => ({ database, t } = ctx));
 
 const sidCookie = (setCookie: string | string[] | undefined) =>
   ([] as string[])

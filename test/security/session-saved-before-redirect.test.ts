@@ -3,9 +3,9 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
 import { createSessionStore } from '../../src/platform/db/session-store';
-import { buildTestApp, listen, TEST_ADMIN, type TestApp } from '../support/app';
+import { listen, TEST_ADMIN, useTestApp, type TestApp } from '../support/app';
 import { csrfFrom } from '../support/browser-session';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
 
 let database: TestDatabase;
 let t: TestApp;
@@ -15,9 +15,8 @@ let closeStore: () => Promise<void>;
 // The store answers its writes late, as a busy database does; the race below needs nothing else.
 const STORE_WRITE_DELAY_MS = 500;
 
+useTestApp((ctx) => ({ database, t } = ctx));
 beforeAll(async () => {
-  database = await createTestDatabase();
-  t = await buildTestApp(database);
   const sessions = createSessionStore(database.url, { pruneIntervalSeconds: false, logger: t.logs.logger });
   const set = sessions.store.set.bind(sessions.store);
   sessions.store.set = (sid, session, callback) => void setTimeout(() => set(sid, session, callback), STORE_WRITE_DELAY_MS);
@@ -27,8 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
   await closeStore();
-  await t.close();
-  await database.drop();
 });
 
 /** POSTs a form and resolves as soon as the status line and headers arrive, as a browser follows a 303. */

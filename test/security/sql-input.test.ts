@@ -1,9 +1,9 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../support/app';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestApp, type TestApp } from '../support/app';
 import { postForm, signedInAgent, type Agent } from '../support/browser-session';
 import { snapshotTables } from '../support/db-snapshot';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
 
 let database: TestDatabase;
 let t: TestApp;
@@ -28,9 +28,8 @@ const SQL_PAYLOADS = [
 const emailsOn = (html: string) =>
   [...html.matchAll(/<tr data-email="([^"]+)">/g)].map((m) => m[1]!.replaceAll('&#39;', "'").replaceAll('&amp;', '&'));
 
+useTestApp((ctx) => ({ database, t } = ctx));
 beforeAll(async () => {
-  database = await createTestDatabase();
-  t = await buildTestApp(database);
   const [dev] = await database.db('locations').insert({ code: 'DEV', name: 'Development', online_url: null }).returning('id');
   devId = dev.id;
   await database.db('users').insert([
@@ -39,10 +38,6 @@ beforeAll(async () => {
     { location_id: devId, email: 'bobby@dev.test', name: "Robert'); DROP TABLE users; --" },
   ]);
   agent = await signedInAgent(t.app);
-});
-afterAll(async () => {
-  await t.close();
-  await database.drop();
 });
 
 describe('SQL-significant characters in the user list query', () => {

@@ -1,10 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../support/app';
+import { buildTestApp, useTestApp, type TestApp } from '../support/app';
 import { postForm, signedInAgent, type Agent } from '../support/browser-session';
 import { snapshotTables } from '../support/db-snapshot';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
 import { REMOTE_ENV, addLocation, previewSync, runRow } from '../support/sync-fixtures';
 
@@ -30,9 +30,11 @@ const REFUSED_URLS: Array<[string, RegExp]> = [
   ['http://api:secret@127.0.0.1/', /user name or password|http:\/\/ or https:\/\//],
 ];
 
+useTestApp(
+  (ctx) => ({ database, t } = ctx),
+  () => ({ ...REMOTE_ENV, REMOTE_RETRIES: '0' }),
+);
 beforeAll(async () => {
-  database = await createTestDatabase();
-  t = await buildTestApp(database, { ...REMOTE_ENV, REMOTE_RETRIES: '0' });
   agent = await signedInAgent(t.app);
   const hits: string[] = [];
   const server = http.createServer((req, res) => {
@@ -48,10 +50,8 @@ beforeAll(async () => {
   };
 });
 afterAll(async () => {
-  await t.close();
   await internal.close();
   await Promise.all(remotes.map((r) => r.close()));
-  await database.drop();
 });
 
 describe('an online URL pointing at metadata, link-local, or another scheme', () => {

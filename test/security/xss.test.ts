@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, TEST_ADMIN, type TestApp } from '../support/app';
+import { TEST_ADMIN, useTestApp, type TestApp } from '../support/app';
 import { csrfFrom, signedInAgent, type Agent } from '../support/browser-session';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
 import { REMOTE_ENV, addLocation, executeSync, insertUsers, previewSync, runRow } from '../support/sync-fixtures';
 
@@ -27,9 +27,11 @@ function expectNoActiveMarkup(html: string): void {
   expect(html).not.toMatch(/\shref="\s*javascript:/i);
 }
 
+useTestApp(
+  (ctx) => ({ database, t } = ctx),
+  () => REMOTE_ENV,
+);
 beforeAll(async () => {
-  database = await createTestDatabase();
-  t = await buildTestApp(database, REMOTE_ENV);
   const [evil] = await database
     .db('locations')
     .insert({ code: 'EVIL', name: '<script>alert("location")</script>', online_url: 'http://127.0.0.1:9' })
@@ -46,8 +48,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await remote?.close();
-  await t.close();
-  await database.drop();
 });
 
 describe('hostile names and emails of synced users', () => {

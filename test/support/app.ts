@@ -6,7 +6,8 @@ import { loadConfig, type Config } from '../../src/platform/config';
 import { buildContainer, type Container } from '../../src/container';
 import { createSessionStore } from '../../src/platform/db/session-store';
 import { captureLogs, type CapturedLogs } from './logs';
-import type { TestDatabase } from './database';
+import { afterAll, beforeAll } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './database';
 
 export const TEST_ADMIN = { email: 'admin@sinkron.test', password: 'correct horse battery staple' };
 
@@ -48,6 +49,25 @@ export async function buildTestApp(database: TestDatabase, env: Record<string, s
 /** Creates (or resets) an `api` account on the app's own location, as `npm run admin:create -- --role api` does. */
 export async function createApiAccount(t: Pick<TestApp, 'container'>, credentials = TEST_API_ACCOUNT) {
   return t.container.services.auth.createOrResetAccount(credentials.email, credentials.password, { role: 'api' });
+}
+
+/**
+ * The setup nearly every HTTP test file shares: a database of its own and the app on it, made before the
+ * file's tests (at this call's place among its hooks, so `env` may read what earlier hooks started) and
+ * closed and dropped after them. `use` receives both, e.g. `useTestApp((ctx) => ({ database, t } = ctx))`.
+ */
+export function useTestApp(use: (ctx: { database: TestDatabase; t: TestApp }) => void, env: () => Record<string, string> = () => ({})): void {
+  let database: TestDatabase | undefined;
+  let t: TestApp | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    t = await buildTestApp(database, env());
+    use({ database, t });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await database?.drop();
+  });
 }
 
 /** Serves an Express app on a free loopback port until `close`. */
