@@ -15,12 +15,18 @@ describe('classifyTransportFailure (a request that got no HTTP answer)', () => {
     expect(classifyTransportFailure(new Error('socket hang up'), target, MB)).toMatchObject({ retryable: true, kind: 'reset' });
   });
 
-  it('gives up on a refused connection or unknown host, naming the location and the code', () => {
+  it('gives up on a refused connection or unknown host, naming the location (and the code for the log)', () => {
     const result = classifyTransportFailure(withCode('ECONNREFUSED'), { locationCode: 'DEV' }, MB);
     expect(result.retryable).toBe(false);
     const error = (result as { error: RemoteApiError }).error;
     expect(error).toBeInstanceOf(RemoteApiError);
-    expect(error).toMatchObject({ kind: 'unreachable', locationCode: 'DEV', message: 'DEV could not be reached (ECONNREFUSED)' });
+    // The page says only that no connection was made; the code goes to the log as the detail.
+    expect(error).toMatchObject({
+      kind: 'unreachable',
+      locationCode: 'DEV',
+      message: 'could not connect to DEV on the login',
+      detail: 'ECONNREFUSED',
+    });
   });
 
   it('words a body over the limit, a refused URL, a redirect and a TLS failure for the admin', () => {
@@ -39,7 +45,8 @@ describe('classifyTransportFailure (a request that got no HTTP answer)', () => {
     });
     expect(error(withCode('DEPTH_ZERO_SELF_SIGNED_CERT'))).toMatchObject({
       kind: 'unreachable',
-      message: expect.stringContaining('TLS certificate was refused'),
+      message: 'could not connect to DEV on page 3',
+      detail: 'TLS certificate refused: DEPTH_ZERO_SELF_SIGNED_CERT',
     });
   });
 
