@@ -269,7 +269,7 @@ if (invocation === 'help') {
           break;
       }
     } catch (error) {
-      if (error instanceof UsageError) throw new Error(`${error.message}\n\n${HELP[called.command]}`);
+      if (error instanceof UsageError) throw new Error(`${error.message}\n\n${HELP[called.command]}`, { cause: error });
       throw error;
     }
   });

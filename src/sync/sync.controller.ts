@@ -41,7 +41,7 @@ export function createSyncController(deps: { userSync: UserSyncService; location
   return {
     /** The run's plan (or what it did) as a CSV download; streamed, so a run of any size costs little memory. */
     async exportCsv(req: Request, res: Response) {
-      const { id } = idParam.parse(req.params);
+      const id = readId(req);
       const { filename, stream } = await deps.syncExport.csv(id);
       res.attachment(filename);
       res.type('text/csv; charset=utf-8');

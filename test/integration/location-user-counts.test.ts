@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { addLocation, insertUsers } from './sync-fixtures';
+import { addLocation, insertUsers } from '../support/sync-fixtures';
 
 let database: TestDatabase;
 let devId: number;

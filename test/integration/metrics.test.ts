@@ -5,7 +5,7 @@ import { findFreePort } from '../../src/platform/free-port';
 import { buildTestApp, TEST_ADMIN, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
-import { REMOTE_ENV, addLocation, insertUsers } from './sync-fixtures';
+import { REMOTE_ENV, addLocation, insertUsers } from '../support/sync-fixtures';
 
 const TOKEN = 'metrics-token-0123456789abcdef';
 

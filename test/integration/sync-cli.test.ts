@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, TEST_ADMIN, TEST_SECRETS, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
-import { REMOTE_ENV, addLocation, insertUsers, runRow } from './sync-fixtures';
+import { REMOTE_ENV, addLocation, insertUsers, runRow } from '../support/sync-fixtures';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 

@@ -5,7 +5,7 @@ import { buildTestApp, type TestApp } from '../support/app';
 import { signedInAgent, type Agent } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
-import { REMOTE_ENV, addLocation, executeSync, insertUsers, previewSync } from './sync-fixtures';
+import { REMOTE_ENV, addLocation, executeSync, insertUsers, previewSync } from '../support/sync-fixtures';
 
 let database: TestDatabase;
 let t: TestApp;
