@@ -27,6 +27,8 @@ export async function up(knex: Knex): Promise<void> {
   await replaceCheck(knex, 'sync_run_items', 'kind', KINDS);
   await knex.schema.alterTable('sync_runs', (table) => {
     table.integer('linked_count').notNullable().defaultTo(0);
+    /** Active users the location would have after execute (null on older runs); the guard reads it too. */
+    table.integer('active_after_count').nullable();
     /** The source the preview read: the online URL, the API login (never the password), and its variables. */
     table.text('source_url').nullable();
     table.text('source_login').nullable();
@@ -50,6 +52,7 @@ export async function down(knex: Knex): Promise<void> {
     table.dropColumn('source_credential');
     table.dropColumn('source_login');
     table.dropColumn('source_url');
+    table.dropColumn('active_after_count');
     table.dropColumn('linked_count');
   });
   // Rows in states the older lists do not know are mapped first, so the rollback never fails.

@@ -13,6 +13,7 @@ import { createLocationsRoutes } from './locations/locations.routes';
 import { createCsrf } from './platform/http/csrf';
 import { errorHandler, notFound } from './platform/http/error-handler';
 import { exposeFlash } from './platform/http/flash';
+import { formatCount } from './platform/http/format';
 import { saveSessionBeforeRedirect } from './platform/http/save-session-before-redirect';
 import { rejectNulCharacters } from './platform/http/reject-nul';
 import { redactUrl } from './platform/logger';
@@ -124,6 +125,7 @@ export function createApp(deps: AppDeps): Express {
   app.use((req, res, next) => {
     res.locals.currentPath = req.path;
     res.locals.appLocation = deps.ownLocation;
+    res.locals.formatCount = formatCount;
     next();
   });
   app.use(expressLayouts);

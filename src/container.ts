@@ -43,24 +43,29 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
   const auth = new AuthService({ users: repositories.users, ownLocation, logger, allowAdminsOnApi: config.api.allowAdmins });
   const metrics = createMetricsRegistry();
   const externalApi = new ExternalApiService({ remote: config.remote, urlPolicy, logger, onFailure: registerRemoteMetrics(metrics) });
+  const userSync = new UserSyncService({
+    db,
+    remote: externalApi,
+    locations: repositories.locations,
+    syncRuns: repositories.syncRuns,
+    ownLocationId: ownLocation.id,
+    settings: config.sync,
+    logger,
+    revokeSessions,
+    observer: registerSyncMetrics(metrics, createSyncMetricsQueries(db)),
+  });
   const services = {
     auth,
     apiTokens: new ApiTokenService({ jwt: config.jwt, auth, locationCode: ownLocation.code }),
     usersApi: new UsersApiService({ db, ownLocation }),
-    locations: new LocationService({ locations: repositories.locations, checkOnlineUrl: urlPolicy.checkOnlineUrl }),
+    locations: new LocationService({
+      locations: repositories.locations,
+      checkOnlineUrl: urlPolicy.checkOnlineUrl,
+      onChanged: (locationId, reason) => userSync.supersedeOpenPreviews(locationId, reason),
+    }),
     externalApi,
     syncExport: new SyncRunExportService({ syncRuns: repositories.syncRuns }),
-    userSync: new UserSyncService({
-      db,
-      remote: externalApi,
-      locations: repositories.locations,
-      syncRuns: repositories.syncRuns,
-      ownLocationId: ownLocation.id,
-      settings: config.sync,
-      logger,
-      revokeSessions,
-      observer: registerSyncMetrics(metrics, createSyncMetricsQueries(db)),
-    }),
+    userSync,
   };
   return { config, db, logger, ownLocation, repositories, services, metrics };
 }

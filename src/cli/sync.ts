@@ -160,6 +160,7 @@ const OUTCOME_EXIT: Record<ExecuteOutcome['kind'], number> = {
   'confirmation-required': EXIT.needsConfirmation,
   expired: EXIT.notExecutable,
   stale: EXIT.notExecutable,
+  superseded: EXIT.notExecutable,
   'not-executable': EXIT.notExecutable,
 };
 
@@ -167,7 +168,7 @@ function outcomeText(id: number, outcome: ExecuteOutcome): string {
   switch (outcome.kind) {
     case 'completed': {
       const { run } = outcome;
-      return `Run ${id} executed: ${run.newCount} added, ${run.updateCount} updated, ${run.deactivateCount} deactivated, ${run.unchangedCount} unchanged; ${outcome.sessionsEnded} sessions ended.`;
+      return `Run ${id} executed: ${run.newCount} added, ${run.updateCount} updated, ${run.linkedCount} linked, ${run.deactivateCount} deactivated, ${run.unchangedCount} unchanged; ${outcome.sessionsEnded} sessions ended.`;
     }
     case 'already-completed':
       return `Run ${id} had already been executed.`;
@@ -177,6 +178,8 @@ function outcomeText(id: number, outcome: ExecuteOutcome): string {
       return `Run ${id} expired before it was executed; nothing was changed. Run the preview again.`;
     case 'stale':
       return `The users changed since preview ${id}; nothing was changed. Run the preview again.`;
+    case 'superseded':
+      return `${outcome.reason} Run ${id} is superseded; nothing was changed. Run the preview again.`;
     case 'not-executable':
       return `Run ${id} is ${outcome.status} and cannot be executed; nothing was changed. Run the preview again.`;
   }

@@ -26,9 +26,18 @@ export interface RemoteUserPage {
   rejected: RejectedRemoteRow[];
 }
 
+/** Where a location's list is read from: the online URL, the API login and the variables that hold it. */
+export interface RemoteSource {
+  url: string;
+  login: string;
+  credential: string;
+}
+
 /** Where the sync reads a location's users from: all pages, in order, or an error. */
 export interface RemoteUserSource {
   fetchUsers(location: Location, options?: { signal?: AbortSignal }): AsyncIterable<RemoteUserPage>;
+  /** The source a fetch of the location would read now; throws like a fetch when it has none. */
+  describeSource(location: Location): RemoteSource;
 }
 
 const EXCERPT_LENGTH = 200;

@@ -12,6 +12,7 @@ export function createSyncRoutes(deps: { userSync: UserSyncService; locations: L
   router.get('/users/sync/:id', sync.show);
   router.get('/users/sync/:id/export.csv', sync.exportCsv);
   router.post('/users/sync/:id/execute', sync.execute);
+  router.post('/users/sync/:id/discard', sync.discard);
   router.get('/sync-runs', sync.history);
   return router;
 }
