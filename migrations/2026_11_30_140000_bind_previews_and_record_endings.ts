@@ -6,8 +6,17 @@ import type { Knex } from 'knex';
 // shared by every migration that touches them, so any landing order leaves the same constraints.
 
 const STATUSES = [
-  'queued', 'previewing', 'previewed', 'no_change', 'executing', 'completed', 'failed', 'expired', 'discarded',
-  'superseded', 'cancelled',
+  'queued',
+  'previewing',
+  'previewed',
+  'no_change',
+  'executing',
+  'completed',
+  'failed',
+  'expired',
+  'discarded',
+  'superseded',
+  'cancelled',
 ];
 const KINDS = ['new', 'update', 'linked', 'deactivate', 'rejected', 'conflict'];
 

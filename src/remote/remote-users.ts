@@ -63,9 +63,7 @@ export function unsafeTextReason(field: string, value: string): string | undefin
   if (!match) return undefined;
   const code = match[0].charCodeAt(0);
   const hex = code.toString(16).toUpperCase().padStart(4, '0');
-  return code >= 0xd800 && code <= 0xdfff
-    ? `${field} contains an unpaired surrogate (U+${hex})`
-    : `${field} contains a control character (U+${hex})`;
+  return code >= 0xd800 && code <= 0xdfff ? `${field} contains an unpaired surrogate (U+${hex})` : `${field} contains a control character (U+${hex})`;
 }
 
 const hasUnsafeText = (value: unknown) => typeof value === 'string' && UNSAFE_TEXT.test(value);
@@ -137,9 +135,7 @@ export function parseRemoteUser(raw: unknown, page: number): { ok: true; user: R
   const sentEmail = raw !== null && typeof raw === 'object' ? (raw as { email?: unknown }).email : undefined;
   // Kept for the "a rejected row does not deactivate" rule only when it can be stored and shown.
   const rawEmail =
-    typeof sentEmail === 'string' && !hasUnsafeText(sentEmail) && sentEmail.length <= MAX_EMAIL_LENGTH
-      ? normaliseEmail(sentEmail)
-      : null;
+    typeof sentEmail === 'string' && !hasUnsafeText(sentEmail) && sentEmail.length <= MAX_EMAIL_LENGTH ? normaliseEmail(sentEmail) : null;
   const reject = (reason: string) => ({
     ok: false as const,
     rejected: { page, email: rawEmail, reason, excerpt: excerptOf(raw) },

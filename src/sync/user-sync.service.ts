@@ -86,10 +86,7 @@ export function guardRequired(
   settings: SyncSettings,
 ): boolean {
   if (counts.localActiveCount > 0 && (counts.usableCount === 0 || counts.activeAfterCount <= 0)) return true;
-  return (
-    counts.deactivateCount > (counts.localActiveCount * settings.guardPercent) / 100 &&
-    counts.deactivateCount > settings.guardMin
-  );
+  return counts.deactivateCount > (counts.localActiveCount * settings.guardPercent) / 100 && counts.deactivateCount > settings.guardMin;
 }
 
 /**
@@ -118,11 +115,7 @@ export class UserSyncService {
    * Whatever goes wrong after the location is accepted (a fetch error, a row the database refuses, a
    * bug) leaves a failed run that says why, and the admin is sent to it.
    */
-  async preview(
-    locationId: number,
-    adminId: number,
-    via: SyncVia = 'web',
-  ): Promise<{ runId: number; status: 'previewed' | 'no_change' | 'failed' }> {
+  async preview(locationId: number, adminId: number, via: SyncVia = 'web'): Promise<{ runId: number; status: 'previewed' | 'no_change' | 'failed' }> {
     const location = await this.syncableLocation(locationId);
     const started = performance.now();
     let outcome: 'previewed' | 'no_change' | 'failed' | 'error' = 'error';

@@ -174,9 +174,7 @@ describe('Sync from Server against the Laravel-shaped server', () => {
     expect(run.execute_ms).not.toBeNull();
 
     const page = await agent.get(`/admin/users/sync/${runId}`);
-    expect(page.text).toContain(
-      'Sync completed: 3 added, 3 updated, 0 linked, 2 deactivated (1 inactive on DEV, 1 missing from DEV), 1 unchanged.',
-    );
+    expect(page.text).toContain('Sync completed: 3 added, 3 updated, 0 linked, 2 deactivated (1 inactive on DEV, 1 missing from DEV), 1 unchanged.');
     expect(await userOf(devId, 'quits@dev.test')).toMatchObject({ is_active: false });
     expect((await userOf(devId, 'quits@dev.test')).deactivated_at).not.toBeNull();
     expect(page.text).toContain('href="/admin/users?location=DEV"');

@@ -92,9 +92,7 @@ export async function expectPlanApplied(db: Knex, runId: number, before: Row[]):
   const beforeById = new Map(before.map((row) => [row.id as number, row]));
   // Updates, links and deactivations all write the fields their `after` lists (a deactivation: is_active
   // false, plus whatever else the remote changed).
-  const updates = new Map(
-    items.filter((i) => ['update', 'linked', 'deactivate'].includes(i.kind as string)).map((i) => [i.user_id as number, i]),
-  );
+  const updates = new Map(items.filter((i) => ['update', 'linked', 'deactivate'].includes(i.kind as string)).map((i) => [i.user_id as number, i]));
 
   for (const row of after) {
     const id = row.id as number;

@@ -37,7 +37,11 @@ const anyFieldDiffers = (local: string, remote: string, fields: readonly string[
  */
 const KIND_OF_KNOWN_USER = `CASE
                   WHEN u.is_active AND NOT s.is_active THEN 'deactivate'
-                  WHEN NOT (${anyFieldDiffers('u.', 's.', SYNCED_FIELDS.filter((f) => f !== 'remote_id'))})
+                  WHEN NOT (${anyFieldDiffers(
+                    'u.',
+                    's.',
+                    SYNCED_FIELDS.filter((f) => f !== 'remote_id'),
+                  )})
                        AND u.remote_id IS NULL AND s.remote_id IS NOT NULL THEN 'linked'
                   WHEN ${anyFieldDiffers('u.', 's.')} THEN 'update'
                 END`;

@@ -3,8 +3,17 @@ import type { RemoteSource } from '../../remote/remote-users';
 
 /** The canonical lists (see the 2026_11_30_140000 migration); some statuses belong to other features. */
 export const SYNC_RUN_STATUSES = [
-  'queued', 'previewing', 'previewed', 'no_change', 'executing', 'completed', 'failed', 'expired', 'discarded',
-  'superseded', 'cancelled',
+  'queued',
+  'previewing',
+  'previewed',
+  'no_change',
+  'executing',
+  'completed',
+  'failed',
+  'expired',
+  'discarded',
+  'superseded',
+  'cancelled',
 ] as const;
 export type SyncRunStatus = (typeof SYNC_RUN_STATUSES)[number];
 export type SyncItemKind = 'new' | 'update' | 'linked' | 'deactivate' | 'rejected' | 'conflict';
@@ -176,9 +185,7 @@ const toSyncRun = (row: SyncRunRow): SyncRun => ({
   executedAt: row.executed_at,
   createdAt: row.created_at,
   source:
-    row.source_url === null
-      ? null
-      : { url: row.source_url, login: row.source_login, credential: row.source_credential, fetchedAt: row.fetched_at },
+    row.source_url === null ? null : { url: row.source_url, login: row.source_login, credential: row.source_credential, fetchedAt: row.fetched_at },
   discardedByEmail: row.discarded_by_email,
   discardedAt: row.discarded_at,
   supersededReason: row.superseded_reason,
@@ -231,11 +238,34 @@ function runQuery(db: Knex) {
     .leftJoin('users as d', 'd.id', 'r.discarded_by')
     .select(
       // Not r.*: the run's unchanged_user_ids can hold a hundred thousand ids; they are read a page at a time.
-      'r.id', 'r.location_id', 'r.status', 'r.previewed_by', 'r.executed_by', 'r.remote_count',
-      'r.local_active_count', 'r.new_count', 'r.update_count', 'r.linked_count', 'r.deactivate_count',
-      'r.unchanged_count', 'r.rejected_count', 'r.active_after_count', 'r.guard_required', 'r.error', 'r.preview_ms', 'r.execute_ms',
-      'r.expires_at', 'r.executed_at', 'r.created_at', 'r.source_url', 'r.source_login', 'r.source_credential',
-      'r.fetched_at', 'r.discarded_at', 'r.superseded_reason', 'r.superseded_at',
+      'r.id',
+      'r.location_id',
+      'r.status',
+      'r.previewed_by',
+      'r.executed_by',
+      'r.remote_count',
+      'r.local_active_count',
+      'r.new_count',
+      'r.update_count',
+      'r.linked_count',
+      'r.deactivate_count',
+      'r.unchanged_count',
+      'r.rejected_count',
+      'r.active_after_count',
+      'r.guard_required',
+      'r.error',
+      'r.preview_ms',
+      'r.execute_ms',
+      'r.expires_at',
+      'r.executed_at',
+      'r.created_at',
+      'r.source_url',
+      'r.source_login',
+      'r.source_credential',
+      'r.fetched_at',
+      'r.discarded_at',
+      'r.superseded_reason',
+      'r.superseded_at',
       'd.email as discarded_by_email',
       'r.previewed_via',
       'r.executed_via',
@@ -413,11 +443,7 @@ export function createSyncRunsRepository(db: Knex) {
     },
 
     /** A page of the users the run found unchanged, as they are now, in id order; with their count when filtered. */
-    async listUnchangedUsers(
-      runId: number,
-      page: { limit: number; offset: number },
-      filter: ItemFilter = {},
-    ): Promise<UnchangedUser[]> {
+    async listUnchangedUsers(runId: number, page: { limit: number; offset: number }, filter: ItemFilter = {}): Promise<UnchangedUser[]> {
       const result = filter.search
         ? await db.raw(
             `SELECT u.id, u.email, u.name, u.role, u.is_active
