@@ -7,7 +7,7 @@ import type { Location, LocationsRepository } from '../locations/locations.queri
 import type { SyncItemKind, SyncRun, SyncRunItem, SyncRunListFilter, SyncRunsRepository, SyncVia, UnchangedUser } from './data/sync-runs.queries';
 import type { RemoteSource, RemoteUserSource } from '../remote/remote-users';
 import { applyPlan, deactivatedUserIds, lockLocation, StalePlanError } from './data/apply.queries';
-import { describeDatabaseFailure, describeFetchFailure } from './failure-messages';
+import { describeDatabaseFailure, describeFetchFailure, describePreviewFailure } from './failure-messages';
 import { LocalUserIndex } from './preview/local-index';
 import { PlanPacer } from './preview/plan-pacer';
 import { createStaging, PlanWriter, type PlanCounts, type TriagedList } from './data/plan.queries';
@@ -192,9 +192,7 @@ export class UserSyncService {
       return { runId, status };
     } catch (error) {
       const fetchFailed = error instanceof FetchFailure;
-      const message = fetchFailed
-        ? describeFetchFailure(location.code, error.sourceError)
-        : `The preview of ${location.code} failed unexpectedly (${describeDatabaseFailure(error)}); nothing was changed. Run the preview again; if it fails again, the log has the details.`;
+      const message = fetchFailed ? describeFetchFailure(location.code, error.sourceError) : describePreviewFailure(location.code, error);
       const runId = await syncRuns.recordFailedPreview({
         locationId: location.id,
         previewedBy: adminId,
