@@ -146,7 +146,7 @@ export class ExternalApiService implements RemoteUserSource {
     }
     return {
       credentials: chosen,
-      variables: own ? `EXTERNAL_API_${code}_EMAIL / EXTERNAL_API_${code}_PASSWORD` : 'EXTERNAL_API_EMAIL / EXTERNAL_API_PASSWORD',
+      variables: chosen.source ?? (own ? `EXTERNAL_API_${code}_EMAIL / EXTERNAL_API_${code}_PASSWORD` : 'EXTERNAL_API_EMAIL / EXTERNAL_API_PASSWORD'),
     };
   }
 
