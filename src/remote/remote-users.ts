@@ -66,7 +66,10 @@ export function unsafeTextReason(field: string, value: string): string | undefin
   return code >= 0xd800 && code <= 0xdfff ? `${field} contains an unpaired surrogate (U+${hex})` : `${field} contains a control character (U+${hex})`;
 }
 
-const hasUnsafeText = (value: unknown) => typeof value === 'string' && UNSAFE_TEXT.test(value);
+/** Any control character or surrogate, paired or not: a cheaper first test, since almost no value has one. */
+const MAYBE_UNSAFE = /[\u0000-\u001f\u007f-\u009f\ud800-\udfff]/;
+
+const hasUnsafeText = (value: unknown) => typeof value === 'string' && MAYBE_UNSAFE.test(value) && UNSAFE_TEXT.test(value);
 
 const activeFlag = z
   .union([z.boolean(), z.literal(0), z.literal(1), z.literal('0'), z.literal('1')])
