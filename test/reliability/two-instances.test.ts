@@ -159,7 +159,7 @@ describe('two instances on one database', () => {
     expect(await runRow(database.db, runId)).toMatchObject({ status: 'completed' });
     await expectPlanApplied(database.db, runId, before);
     const result = await browser.get(a, `/admin/users/sync/${runId}`);
-    expect(result.text).toContain('Sync completed: 1 added, 1 updated, 1 deactivated, 0 unchanged.');
+    expect(result.text).toContain('Sync completed: 1 added, 1 updated, 0 linked, 1 deactivated (1 missing from HANDOVER), 0 unchanged.');
     expect(b.t.logs.entries().filter((e) => e.msg === 'sync executed' && e.runId === runId)).toHaveLength(1);
   });
 
@@ -200,7 +200,8 @@ describe('two instances on one database', () => {
     expect(await database.db('users').where({ email: 'added@race.test' }).count({ n: '*' }).first()).toEqual({ n: 1 });
     expect(logsOfBoth().filter((e) => e.msg === 'sync executed' && e.runId === runId)).toHaveLength(1);
     const landed = [await first.get(a, `/admin/users/sync/${runId}`), await second.get(b, `/admin/users/sync/${runId}`)];
-    for (const page of landed) expect(page.text).toContain('Sync completed: 1 added, 1 updated, 1 deactivated, 0 unchanged.');
+    for (const page of landed)
+      expect(page.text).toContain('Sync completed: 1 added, 1 updated, 0 linked, 1 deactivated (1 missing from RACE), 0 unchanged.');
     expect(landed.filter((page) => page.text.includes('This sync had already been executed; this is its result.'))).toHaveLength(1);
   });
 
