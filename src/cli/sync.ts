@@ -168,7 +168,7 @@ function outcomeText(id: number, outcome: ExecuteOutcome): string {
   switch (outcome.kind) {
     case 'completed': {
       const { run } = outcome;
-      return `Run ${id} executed: ${run.newCount} added, ${run.updateCount} updated, ${run.linkedCount} linked, ${run.deactivateCount} deactivated, ${run.unchangedCount} unchanged; ${outcome.sessionsEnded} sessions ended.`;
+      return `Run ${id} executed: ${run.newCount} added, ${run.updateCount} updated, ${run.deactivateCount} deactivated, ${run.unchangedCount} unchanged; ${outcome.sessionsEnded} sessions ended.`;
     }
     case 'already-completed':
       return `Run ${id} had already been executed.`;
