@@ -55,6 +55,7 @@ export const isValidEmail = (email: string): boolean => EMAIL_PATTERN.test(email
  * Text PostgreSQL cannot store (NUL, a lone UTF-16 surrogate) or that is unsafe to show an admin (any
  * other C0 or C1 control character, tabs and line breaks included): such a row is rejected, not stored.
  */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f]|\p{Cs}/u;
 
 /** Why a text value of a remote row cannot be used, or undefined when it can. */
@@ -67,6 +68,7 @@ export function unsafeTextReason(field: string, value: string): string | undefin
 }
 
 /** Any control character or surrogate, paired or not: a cheaper first test, since almost no value has one. */
+// eslint-disable-next-line no-control-regex -- as above
 const MAYBE_UNSAFE = /[\u0000-\u001f\u007f-\u009f\ud800-\udfff]/;
 
 const hasUnsafeText = (value: unknown) => typeof value === 'string' && MAYBE_UNSAFE.test(value) && UNSAFE_TEXT.test(value);

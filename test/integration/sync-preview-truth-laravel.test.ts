@@ -3,7 +3,7 @@ import { buildTestApp, type TestApp } from '../support/app';
 import { postForm, signedInAgent, type Agent } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { laravelPeerUnavailable, startLaravelPeer, type LaravelPeer, type PeerUserInput } from '../support/laravel-peer';
-import { REMOTE_ENV, addLocation, executeSync, expectPlanApplied, itemsOf, previewSync, runRow, snapshot } from './sync-fixtures';
+import { REMOTE_ENV, addLocation, executeSync, expectPlanApplied, itemsOf, previewSync, runRow, snapshot } from '../support/sync-fixtures';
 
 // Issue 14 against a genuine Laravel 8 app (test/peers/laravel): a remote that marks its users inactive
 // is a guarded mass deactivation, and a preview is bound to the URL it was fetched from.

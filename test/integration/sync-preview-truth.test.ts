@@ -14,7 +14,7 @@ import {
   runRow,
   snapshot,
   type LocalUser,
-} from './sync-fixtures';
+} from '../support/sync-fixtures';
 
 // Issue 14: the preview shows exactly what Confirm & Execute will do, bound to where its list came from,
 // and every way a preview ends is recorded.
