@@ -131,7 +131,9 @@ export function createApp(deps: AppDeps): Express {
   const admin = Router();
   admin.use(requireAdmin);
   admin.use(createUsersRoutes({ users: deps.repositories.users, locations: services.locations }));
-  admin.use(createSyncRoutes({ userSync: services.userSync, locations: services.locations, syncExport: services.syncExport }));
+  admin.use(
+    createSyncRoutes({ userSync: services.userSync, syncJobs: services.syncJobs, locations: services.locations, syncExport: services.syncExport }),
+  );
   admin.use(createLocationsRoutes({ locations: services.locations, externalApi: services.externalApi, auth: services.auth }));
   app.use('/admin', admin);
 
