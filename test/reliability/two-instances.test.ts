@@ -177,8 +177,16 @@ describe('two instances on one database', () => {
     const [pageA, pageB] = [await first.get(a, `/admin/users/sync/${runId}`), await second.get(b, `/admin/users/sync/${runId}`)];
 
     const responses = await Promise.all([
-      request(a.url).post(`/admin/users/sync/${runId}/execute`).set('Cookie', first.cookie).type('form').send({ _csrf: csrfFrom(pageA.text) }),
-      request(b.url).post(`/admin/users/sync/${runId}/execute`).set('Cookie', second.cookie).type('form').send({ _csrf: csrfFrom(pageB.text) }),
+      request(a.url)
+        .post(`/admin/users/sync/${runId}/execute`)
+        .set('Cookie', first.cookie)
+        .type('form')
+        .send({ _csrf: csrfFrom(pageA.text) }),
+      request(b.url)
+        .post(`/admin/users/sync/${runId}/execute`)
+        .set('Cookie', second.cookie)
+        .type('form')
+        .send({ _csrf: csrfFrom(pageB.text) }),
     ]);
     expect(responses.map((r) => r.status)).toEqual([303, 303]);
     await follow(first, a, runId);
