@@ -134,7 +134,14 @@ export function createApp(deps: AppDeps): Express {
   admin.use(
     createSyncRoutes({ userSync: services.userSync, syncJobs: services.syncJobs, locations: services.locations, syncExport: services.syncExport }),
   );
-  admin.use(createLocationsRoutes({ locations: services.locations, externalApi: services.externalApi, auth: services.auth }));
+  admin.use(
+    createLocationsRoutes({
+      locations: services.locations,
+      externalApi: services.externalApi,
+      auth: services.auth,
+      syncSummaries: services.userSync,
+    }),
+  );
   app.use('/admin', admin);
 
   app.use(notFound);

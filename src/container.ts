@@ -47,6 +47,7 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
   const auth = new AuthService({ users: repositories.users, ownLocation, logger, allowAdminsOnApi: config.api.allowAdmins });
   const metrics = createMetricsRegistry();
   const externalApi = new ExternalApiService({ remote: config.remote, urlPolicy, logger, onFailure: registerRemoteMetrics(metrics) });
+  const locations = new LocationService({ locations: repositories.locations, checkOnlineUrl: urlPolicy.checkOnlineUrl });
   const userSync = new UserSyncService({
     db,
     remote: externalApi,
@@ -69,12 +70,12 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
     auth,
     apiTokens: new ApiTokenService({ jwt: config.jwt, auth, locationCode: ownLocation.code }),
     usersApi: new UsersApiService({ db, ownLocation }),
-    locations: new LocationService({ locations: repositories.locations, checkOnlineUrl: urlPolicy.checkOnlineUrl }),
+    locations,
     externalApi,
     syncExport: new SyncRunExportService({ syncRuns: repositories.syncRuns }),
     userSync,
     /** Not started here: `start()` begins the workers (boot does, and the test app). */
-    syncJobs: new SyncJobService({ userSync, jobs: repositories.syncJobs, queue, settings: config.jobs, logger }),
+    syncJobs: new SyncJobService({ userSync, jobs: repositories.syncJobs, queue, settings: config.jobs, logger, driftSchedules: locations }),
   };
   return { config, db, logger, ownLocation, repositories, services, metrics };
 }

@@ -36,7 +36,8 @@ export class SyncJobService {
       queue: JobQueue;
       settings: Config['jobs'];
       logger: Logger;
-      onTick?: () => Promise<void>;
+      /** The locations whose scheduled drift check is due, taken for this instance. */
+      driftSchedules: { claimDueDriftChecks(): Promise<number[]> };
     },
   ) {}
 
@@ -44,9 +45,13 @@ export class SyncJobService {
   async start(): Promise<void> {
     await this.deps.queue.start({
       runSyncJob: (job) => this.runJob(job),
-      onTick: () => this.deps.onTick?.() ?? Promise.resolve(),
+      onTick: () => this.runDriftChecks(),
     });
     await this.sweep();
+    // Checks whose time passed while no instance ran start now rather than at their next time.
+    if (this.deps.queue.workers > 0) {
+      this.runDriftChecks().catch((error: unknown) => this.deps.logger.warn({ cause: describeDatabaseFailure(error) }, 'drift checks not looked at'));
+    }
     const everyMs = Math.max(250, (this.deps.settings.stallSeconds * 1000) / 4);
     this.sweepTimer = setInterval(() => void this.sweep(), everyMs);
   }
@@ -67,6 +72,22 @@ export class SyncJobService {
     await this.send({ kind: 'preview', runId, locationId, adminId });
     this.deps.logger.info({ runId, locationId, adminId, runType }, 'sync preview queued');
     return { runId, alreadyRunning: false };
+  }
+
+  /**
+   * Starts the drift checks that are due: previews saved as reports (run type drift), never executed. A
+   * location whose sync is running is checked at its next time.
+   */
+  async runDriftChecks(): Promise<void> {
+    const { driftSchedules, logger } = this.deps;
+    for (const locationId of await driftSchedules.claimDueDriftChecks()) {
+      try {
+        const { runId, alreadyRunning } = await this.startPreview(locationId, null, 'drift');
+        if (alreadyRunning) logger.info({ locationId, runningRunId: runId }, 'drift check skipped: a sync of the location is running');
+      } catch (error) {
+        logger.warn({ locationId, cause: error instanceof Error ? error.message : String(error) }, 'drift check not started');
+      }
+    }
   }
 
   /** Checks the execute as the inline one does (single use, expiry, guard), then hands it to a job. */

@@ -4,7 +4,16 @@ import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
 import { AppError, NotFoundError, ValidationError } from '../platform/errors';
 import type { Location, LocationsRepository } from '../locations/locations.queries';
-import type { SyncItemKind, SyncRun, SyncRunItem, SyncRunListFilter, SyncRunsRepository, SyncVia, UnchangedUser } from './data/sync-runs.queries';
+import type {
+  LocationRunSummary,
+  SyncItemKind,
+  SyncRun,
+  SyncRunItem,
+  SyncRunListFilter,
+  SyncRunsRepository,
+  SyncVia,
+  UnchangedUser,
+} from './data/sync-runs.queries';
 import type { RemoteUserSource } from '../remote/remote-users';
 import { applyPlan, deactivatedUserIds, lockLocation, StalePlanError } from './data/apply.queries';
 import { describeDatabaseFailure, describeFetchFailure } from './failure-messages';
@@ -385,6 +394,18 @@ export class UserSyncService {
     const { window, ...unchangedPaging } = paging('unchanged', run.unchangedCount);
     const users = unchangedPaging.total === 0 ? [] : await this.deps.syncRuns.listUnchangedUsers(run.id, window);
     return { run, sections, unchanged: { ...unchangedPaging, users } };
+  }
+
+  /** By location id: its last executed sync and its last drift check, for the Locations page. */
+  async lastRunsByLocation(): Promise<Map<number, { lastSync?: LocationRunSummary; lastDrift?: LocationRunSummary }>> {
+    const byLocation = new Map<number, { lastSync?: LocationRunSummary; lastDrift?: LocationRunSummary }>();
+    for (const { locationId, ...run } of await this.deps.syncRuns.latestPerLocation()) {
+      const entry = byLocation.get(locationId) ?? {};
+      if (run.runType === 'sync') entry.lastSync = run;
+      else entry.lastDrift = run;
+      byLocation.set(locationId, entry);
+    }
+    return byLocation;
   }
 
   async listRuns(filter: SyncRunListFilter) {

@@ -16,7 +16,13 @@ const USERS = 60;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  const users = Array.from({ length: USERS }, (_, i) => ({ id: i + 1, name: `User ${i + 1}`, email: `user${i + 1}@far.test`, role: 'vendor', is_active: true }));
+  const users = Array.from({ length: USERS }, (_, i) => ({
+    id: i + 1,
+    name: `User ${i + 1}`,
+    email: `user${i + 1}@far.test`,
+    role: 'vendor',
+    is_active: true,
+  }));
   // Slow enough that the preview is still fetching when its instance is killed.
   remote = await startLaravelServer({ users, shape: 'paginate', pageDelayMs: 200 });
   locationId = await addLocation(database.db, 'FAR', remote.url);
@@ -46,7 +52,11 @@ async function startApp(): Promise<AppProcess> {
 async function signIn(url: string): Promise<string> {
   const page = await request(url).get('/login');
   const cookie = ([] as string[]).concat(page.headers['set-cookie'] ?? [])[0]!.split(';')[0]!;
-  const response = await request(url).post('/login').set('Cookie', cookie).type('form').send({ ...TEST_ADMIN, _csrf: csrfFrom(page.text) });
+  const response = await request(url)
+    .post('/login')
+    .set('Cookie', cookie)
+    .type('form')
+    .send({ ...TEST_ADMIN, _csrf: csrfFrom(page.text) });
   expect(response.status).toBe(303);
   return ([] as string[]).concat(response.headers['set-cookie'] ?? [])[0]!.split(';')[0]!;
 }

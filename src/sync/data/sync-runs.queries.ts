@@ -75,6 +75,18 @@ export interface PreviewTotals {
   ttlMinutes: number;
 }
 
+/** The newest executed sync and the newest drift report of a location, for the Locations page. */
+export interface LocationRunSummary {
+  runId: number;
+  runType: 'sync' | 'drift';
+  status: SyncRunStatus;
+  newCount: number;
+  updateCount: number;
+  deactivateCount: number;
+  guardRequired: boolean;
+  at: Date;
+}
+
 export interface SyncRunListFilter {
   locationCode?: string;
   page: number;
@@ -387,6 +399,28 @@ export function createSyncRunsRepository(db: Knex) {
         name: row.name,
         role: row.role,
         isActive: row.is_active,
+      }));
+    },
+
+    /** Per location, its newest completed sync and its newest drift report (ready or expired). */
+    async latestPerLocation(): Promise<Array<LocationRunSummary & { locationId: number }>> {
+      const result = await db.raw(
+        `SELECT DISTINCT ON (location_id, run_type) id, location_id, run_type, status, new_count, update_count, deactivate_count,
+           guard_required, coalesce(executed_at, created_at) AS at
+         FROM sync_runs
+         WHERE (run_type = 'sync' AND status = 'completed') OR (run_type = 'drift' AND status IN ('previewed', 'expired'))
+         ORDER BY location_id, run_type, id DESC`,
+      );
+      return result.rows.map((row: SyncRunRow & { run_type: 'sync' | 'drift'; at: Date }): LocationRunSummary & { locationId: number } => ({
+        runId: row.id,
+        locationId: row.location_id,
+        runType: row.run_type,
+        status: row.status,
+        newCount: row.new_count,
+        updateCount: row.update_count,
+        deactivateCount: row.deactivate_count,
+        guardRequired: row.guard_required,
+        at: row.at,
       }));
     },
 
