@@ -200,7 +200,8 @@ export class SyncJobService {
     }, BEAT_MS);
     return {
       report(progress: PreviewProgress) {
-        latest = progress.phase === 'fetching' ? { ...progress } : { phase: progress.phase };
+        // Merged: the last page's figures must reach the database even when planning follows at once.
+        latest = { ...latest, ...progress };
         if (progress.phase !== firstPhase) void writing.then(write);
       },
       async stop() {
