@@ -113,6 +113,12 @@ export class SyncJobService {
 
   private async send(data: SyncJobData): Promise<void> {
     try {
+      // The location's earlier jobs are over (this run is its only active one). One still active lost its
+      // worker after its run ended; left so, it would hold the location's singleton slot until it expires,
+      // and a job waiting behind it at the head of the queue would hold up every location's.
+      for (const jobId of await this.deps.jobs.recentJobIds(data.locationId)) {
+        await this.deps.queue.fail(jobId, 'a newer job of its location was queued');
+      }
       const jobId = await this.deps.queue.send(data);
       await this.deps.jobs.setJobId(data.runId, jobId);
     } catch (error) {

@@ -126,7 +126,7 @@ export class JobQueue {
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
-    // Jobs still running after the wait are failed by pg-boss; the runs are recovered by the stall check.
-    await this.boss.stop({ close: false, graceful: true, wait: true, timeout: 5_000 });
+    // Not graceful: the sync job service has already waited for this instance's jobs (or handed them back).
+    await this.boss.stop({ close: false, graceful: false, wait: true });
   }
 }

@@ -100,6 +100,17 @@ export function createSyncJobsRepository(db: Knex) {
 
     isActiveRunConflict,
 
+    /** The jobs of the location's latest runs, newest first. */
+    async recentJobIds(locationId: number): Promise<string[]> {
+      return db('sync_run_progress as p')
+        .join('sync_runs as r', 'r.id', 'p.sync_run_id')
+        .where('r.location_id', locationId)
+        .whereNotNull('p.job_id')
+        .orderBy('r.id', 'desc')
+        .limit(3)
+        .pluck('p.job_id');
+    },
+
     async setJobId(runId: number, jobId: string): Promise<void> {
       await db('sync_run_progress').where({ sync_run_id: runId }).update({ job_id: jobId, heartbeat_at: db.fn.now() });
     },
