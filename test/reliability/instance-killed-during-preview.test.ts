@@ -58,7 +58,10 @@ async function signIn(url: string): Promise<string> {
     .type('form')
     .send({ ...TEST_ADMIN, _csrf: csrfFrom(page.text) });
   expect(response.status).toBe(303);
-  return ([] as string[]).concat(response.headers['set-cookie'] ?? [])[0]!.split(';')[0]!;
+  return ([] as string[])
+    .concat(response.headers['set-cookie'] ?? [])
+    .find((c) => c.startsWith('sinkron.sid='))!
+    .split(';')[0]!;
 }
 
 describe('when the instance running a preview is killed (SIGKILL)', () => {
