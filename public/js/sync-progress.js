@@ -1,3 +1,4 @@
+/* global document, fetch, window, setTimeout -- a browser script */
 // Polls a running sync's figures and shows them; reloads the page when the run is no longer running,
 // so that it becomes the preview (or the result). Without JavaScript the page refreshes itself instead.
 (function () {

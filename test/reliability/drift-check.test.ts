@@ -3,7 +3,7 @@ import { buildTestApp, type TestApp } from '../support/app';
 import { postForm, signedInAgent, type Agent } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
-import { REMOTE_ENV, addLocation, insertUsers, runRow, snapshot, waitForRun } from '../integration/sync-fixtures';
+import { REMOTE_ENV, addLocation, insertUsers, runRow, snapshot, waitForRun } from '../support/sync-fixtures';
 
 let database: TestDatabase;
 let t: TestApp;

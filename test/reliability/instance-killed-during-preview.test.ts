@@ -4,7 +4,7 @@ import { TEST_ADMIN, TEST_SECRETS } from '../support/app';
 import { csrfFrom } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
-import { REMOTE_ENV, addLocation, runRow, waitForRun } from '../integration/sync-fixtures';
+import { REMOTE_ENV, addLocation, runRow, waitForRun } from '../support/sync-fixtures';
 import { startAppProcess, type AppProcess } from './app-process';
 
 let database: TestDatabase;
