@@ -10,6 +10,7 @@ import * as checkSyncRunItemsPerStatement from './2025_11_30_000000_check_sync_r
 import * as skipTouchTriggerWhenSet from './2025_11_30_000001_skip_touch_trigger_when_updated_at_is_set';
 import * as bindPreviewsAndRecordEndings from './2026_11_30_140000_bind_previews_and_record_endings';
 import * as addTokenVersionAndUrlConfirmation from './2026_11_30_150000_add_token_version_and_online_url_confirmation';
+import * as runSyncsAsJobs from './2026_11_30_160000_run_syncs_as_jobs';
 import * as addViaToSyncRuns from './2026_11_30_180000_add_via_to_sync_runs';
 import * as countUsersPerLocation from './2026_11_30_180001_count_users_per_location';
 
@@ -34,6 +35,7 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['2025_11_30_000001_skip_touch_trigger_when_updated_at_is_set', skipTouchTriggerWhenSet],
   ['2026_11_30_140000_bind_previews_and_record_endings', bindPreviewsAndRecordEndings],
   ['2026_11_30_150000_add_token_version_and_online_url_confirmation', addTokenVersionAndUrlConfirmation],
+  ['2026_11_30_160000_run_syncs_as_jobs', runSyncsAsJobs],
   ['2026_11_30_180000_add_via_to_sync_runs', addViaToSyncRuns],
   ['2026_11_30_180001_count_users_per_location', countUsersPerLocation],
 ];

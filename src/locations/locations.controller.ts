@@ -10,18 +10,30 @@ import { readId } from '../platform/http/params';
 /** Only the fields a location form may set: anything else in the body is ignored. */
 const locationForm = (body: unknown) => {
   const b = (body ?? {}) as Record<string, unknown>;
-  return { code: b.code ?? '', name: b.name ?? '', online_url: b.online_url ?? '' };
+  return { code: b.code ?? '', name: b.name ?? '', online_url: b.online_url ?? '', drift_cron: b.drift_cron ?? '' };
 };
+
+/** The sync runs shown per location: the feature that owns them reports them. */
+export interface LocationSyncSummaries {
+  lastRunsByLocation(): Promise<Map<number, unknown>>;
+}
 
 export function createLocationsController(deps: {
   locations: LocationService;
   externalApi: Pick<ExternalApiService, 'testConnection'>;
   auth: Pick<AuthService, 'authenticate'>;
+  syncSummaries: LocationSyncSummaries;
 }) {
-  async function renderIndex(res: Response, status = 200, form = { code: '', name: '', online_url: '' }, errors: Record<string, string> = {}) {
+  async function renderIndex(
+    res: Response,
+    status = 200,
+    form = { code: '', name: '', online_url: '', drift_cron: '' },
+    errors: Record<string, string> = {},
+  ) {
     res.status(status).render('admin/locations/index', {
       title: 'Locations',
       locations: await deps.locations.list(),
+      lastRuns: await deps.syncSummaries.lastRunsByLocation(),
       form,
       errors,
     });
@@ -40,7 +52,7 @@ export function createLocationsController(deps: {
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         req.log.info({ fields: error.fields }, 'location form refused');
-        await renderIndex(res, 422, form as typeof form & { code: string; name: string; online_url: string }, error.fields);
+        await renderIndex(res, 422, form as typeof form & { code: string; name: string; online_url: string; drift_cron: string }, error.fields);
       }
     },
 
@@ -50,7 +62,7 @@ export function createLocationsController(deps: {
       res.render('admin/locations/edit', {
         title: `Edit ${location.code}`,
         location,
-        form: { code: location.code, name: location.name, online_url: location.onlineUrl ?? '' },
+        form: { code: location.code, name: location.name, online_url: location.onlineUrl ?? '', drift_cron: location.driftCron ?? '' },
         errors: {},
       });
     },

@@ -24,6 +24,8 @@ export interface RemoteUserPage {
   page: number;
   users: RemoteUser[];
   rejected: RejectedRemoteRow[];
+  /** How many pages and rows the whole list has, when the remote's pages say so. */
+  of?: { pages: number | null; users: number | null };
 }
 
 /** Where a location's list is read from: the online URL, the API login and the variables that hold it. */

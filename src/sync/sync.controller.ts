@@ -4,6 +4,8 @@ import type { SyncRunExportService } from './run-export.service';
 import { z } from 'zod';
 import type { LocationService } from '../locations/location.service';
 import { SYNC_RUN_STATUSES, type SyncRunStatus } from './data/sync-runs.queries';
+import type { SyncProgress } from './data/sync-jobs.queries';
+import type { SyncJobService } from './sync-jobs.service';
 import { CHANGED_FIELDS, SECTION_KINDS, type SectionFilters, type SectionKind, type UserSyncService } from './user-sync.service';
 import { flash } from '../platform/http/flash';
 import { readId, rowId } from '../platform/http/params';
@@ -52,15 +54,59 @@ const readRunsQuery = validate.query(runsQuery);
 /** Why a run that is not an open preview cannot be executed, by its status. */
 const NOT_EXECUTABLE: Partial<Record<SyncRunStatus, string>> = {
   expired: 'This preview expired; run it again.',
+  executing: 'This sync is already being executed; this page shows it.',
+  queued: 'This preview is not ready yet.',
+  previewing: 'This preview is not ready yet.',
   failed: 'This sync run failed and cannot be executed; run the preview again.',
+  cancelled: 'This preview was cancelled and cannot be executed; run the preview again.',
   discarded: 'This preview was discarded and cannot be executed; run the preview again.',
   superseded: 'This preview was superseded (its location changed) and cannot be executed; run the preview again.',
   no_change: 'Nothing to execute: the users already match the remote.',
 };
+/** An open preview refused anyway is a drift check's report. */
+const DRIFT_NOT_EXECUTABLE = 'This run cannot be executed (a drift check is a report only); run a preview to sync.';
 
 const formatTime = (date: Date | null | undefined) => (date ? `${date.toISOString().replace('T', ' ').slice(0, 19)} UTC` : '—');
 
-export function createSyncController(deps: { userSync: UserSyncService; locations: LocationService; syncExport: SyncRunExportService }) {
+const RUNNING_STATUSES: ReadonlySet<string> = new Set(['queued', 'previewing', 'executing']);
+/** How often a running run's page reloads itself without JavaScript (the script polls faster). */
+const REFRESH_SECONDS = 2;
+
+const PHASE_LABELS: Record<SyncProgress['phase'], string> = {
+  queued: 'Queued: waiting for a worker',
+  signing_in: 'Signing in to the remote',
+  fetching: 'Fetching the remote users',
+  planning: 'Planning the changes',
+  executing: 'Executing: applying the plan in one transaction',
+};
+
+/** What the progress page and its script show: the phase and the figures, the same on every instance. */
+function progressView(progress: SyncProgress) {
+  const running = RUNNING_STATUSES.has(progress.status);
+  const executing = progress.status === 'executing';
+  const phase = running ? progress.phase : 'ready';
+  return {
+    status: progress.status,
+    running,
+    phase,
+    phaseLabel: running ? PHASE_LABELS[executing && progress.phase === 'queued' ? 'queued' : progress.phase] : 'Ready',
+    pagesFetched: progress.pagesFetched,
+    pagesTotal: progress.pagesTotal,
+    usersFetched: progress.usersFetched,
+    usersTotal: progress.usersTotal,
+    elapsedSeconds: progress.elapsedSeconds,
+    cancellable: progress.status === 'queued' || (progress.status === 'previewing' && !progress.cancelRequested),
+    cancelRequested: progress.cancelRequested,
+    attempt: progress.attempt,
+  };
+}
+
+export function createSyncController(deps: {
+  userSync: UserSyncService;
+  syncJobs: SyncJobService;
+  locations: LocationService;
+  syncExport: SyncRunExportService;
+}) {
   return {
     /** The run's plan (or what it did) as a CSV download; streamed, so a run of any size costs little memory. */
     async exportCsv(req: Request, res: Response) {
@@ -74,12 +120,41 @@ export function createSyncController(deps: { userSync: UserSyncService; location
 
     async preview(req: Request, res: Response) {
       const { location_id: locationId } = readPreviewForm(req);
-      const { runId } = await deps.userSync.preview(locationId, req.currentUser!.id);
+      const { runId, alreadyRunning } = await deps.syncJobs.startPreview(locationId, req.currentUser!.id);
+      if (alreadyRunning) flash(req, 'info', 'A sync of this location is already running: here it is. Start another one when it is done.');
       res.redirect(303, `/admin/users/sync/${runId}`);
+    },
+
+    /** The figures of a run as JSON, polled by the progress page's script. */
+    async progress(req: Request, res: Response) {
+      const id = readId(req);
+      res.set('Cache-Control', 'no-store');
+      res.json(progressView(await deps.syncJobs.progress(id)));
+    },
+
+    async cancel(req: Request, res: Response) {
+      const id = readId(req);
+      const result = await deps.syncJobs.cancel(id);
+      if (result === 'not-running') flash(req, 'info', 'This sync is not running any more: nothing to cancel.');
+      else flash(req, 'info', result === 'cancelled' ? 'The preview was cancelled.' : 'The preview is being cancelled.');
+      res.redirect(303, `/admin/users/sync/${id}`);
     },
 
     async show(req: Request, res: Response) {
       const id = readId(req);
+      const head = await deps.userSync.findRun(id);
+      if (RUNNING_STATUSES.has(head.status)) {
+        const progress = progressView(await deps.syncJobs.progress(id));
+        res.set('Cache-Control', 'no-store');
+        res.render('admin/sync/progress', {
+          title: `Sync ${head.locationCode} #${head.id}`,
+          run: head,
+          progress,
+          refreshSeconds: REFRESH_SECONDS,
+          formatTime,
+        });
+        return;
+      }
       const query = readSectionPages(req);
       const pages = Object.fromEntries(PAGED_SECTIONS.map((kind) => [kind, query[`${kind}_page`] as number])) as Record<SectionKind, number>;
       const filters: SectionFilters = {
@@ -131,8 +206,11 @@ export function createSyncController(deps: { userSync: UserSyncService; location
     async execute(req: Request, res: Response) {
       const id = readId(req);
       const { confirm_code: confirmCode } = readExecuteForm(req);
-      const outcome = await deps.userSync.execute(id, req.currentUser!.id, confirmCode);
+      const outcome = await deps.syncJobs.startExecute(id, req.currentUser!.id, confirmCode);
       switch (outcome.kind) {
+        case 'location-busy':
+          flash(req, 'error', 'Another sync of this location is running: execute this one when it is done. Nothing was changed.');
+          break;
         case 'already-completed':
           flash(req, 'info', 'This sync had already been executed; this is its result.');
           break;
@@ -151,13 +229,14 @@ export function createSyncController(deps: { userSync: UserSyncService; location
           flash(req, 'error', 'This preview expired; run it again.');
           break;
         case 'not-executable':
-          flash(req, outcome.status === 'no_change' ? 'info' : 'error', NOT_EXECUTABLE[outcome.status] ?? NOT_EXECUTABLE.failed!);
+          flash(req, outcome.status === 'no_change' ? 'info' : 'error', NOT_EXECUTABLE[outcome.status] ?? DRIFT_NOT_EXECUTABLE);
           break;
         case 'superseded':
           flash(req, 'error', `${outcome.reason} This preview no longer describes that list, so nothing was changed: run the preview again.`);
           break;
         case 'stale':
         case 'completed':
+        case 'handed-over':
           break;
       }
       res.redirect(303, `/admin/users/sync/${id}`);

@@ -13,6 +13,7 @@ import {
   previewSync,
   runRow,
   snapshot,
+  waitForRun,
   type LocalUser,
 } from '../support/sync-fixtures';
 
@@ -272,6 +273,26 @@ describe('a preview is bound to its source', () => {
     }
   });
 
+  it('when the URL changes after the execute was handed to its job, then the job changes nothing and marks the run superseded', async () => {
+    const { locationId, server } = await location('QUEUED', [remoteRow(1), remoteRow(2)], [localRow(1, { name: 'Old' })]);
+    const runId = await previewSync(agent, locationId);
+    const { userSync } = t.container.services;
+    const adminId = (await database.db('users').where({ email: TEST_ADMIN.email }).first()).id as number;
+    // The request's checks pass and the run waits for its job (no job is sent here, so none can run early).
+    expect((await userSync.execute(runId, adminId, undefined, 'web', { handOver: true })).kind).toBe('handed-over');
+    expect(await runRow(database.db, runId)).toMatchObject({ status: 'executing' });
+    await database.db('locations').where({ id: locationId }).update({ online_url: 'http://127.0.0.1:9' });
+    const before = await snapshot(database.db);
+    const outcome = await userSync.execute(runId, adminId, undefined, 'web', { handedOver: true });
+    expect(outcome).toMatchObject({ kind: 'superseded' });
+    expect(await snapshot(database.db)).toEqual(before);
+    const run = await runRow(database.db, runId);
+    expect(run).toMatchObject({ status: 'superseded', executed_by: null });
+    expect(run.superseded_reason).toBe(`The online URL of QUEUED changed after the preview (from ${server.url} to http://127.0.0.1:9).`);
+    // The location's slot is free again: a new preview of it can start.
+    expect(await previewSync(agent, locationId)).toBeGreaterThan(runId);
+  });
+
   it('when a location is edited or deactivated, then its open previews are superseded at once (other locations keep theirs)', async () => {
     const edited = await location('EDITED', [remoteRow(1)], [localRow(1, { name: 'Old' })]);
     const bystander = await location('BYSTANDER', [remoteRow(1)], [localRow(1, { name: 'Old' })]);
@@ -408,6 +429,8 @@ describe('a bad row is a rejected row, never a 500', () => {
       .send({ location_id: String(locationId), _csrf: csrfFrom((await agent.get('/admin/users')).text) });
     expect(response.status).toBe(303);
     const runId = Number(/(\d+)$/.exec(response.headers.location!)![1]);
+    // The 303 comes before the job's preview: wait for it to end, then look at what it saved.
+    expect(await waitForRun(agent, runId)).toMatchObject({ status: 'previewed' });
     expect(await runRow(database.db, runId)).toMatchObject({ status: 'previewed', new_count: 2, rejected_count: 5, deactivate_count: 0 });
     expect((await itemsOf(database.db, runId, 'rejected')).map((i) => [i.email, i.reason])).toEqual([
       ['user2@x.test', 'name contains a control character (U+0000)'],

@@ -16,6 +16,8 @@ export const SYNC_RUN_STATUSES = [
   'cancelled',
 ] as const;
 export type SyncRunStatus = (typeof SYNC_RUN_STATUSES)[number];
+/** A sync run is planned to be executed; a drift check is a report that never is. */
+export type SyncRunType = 'sync' | 'drift' | 'revert';
 export type SyncItemKind = 'new' | 'update' | 'linked' | 'deactivate' | 'rejected' | 'conflict';
 /** How a step of a run was taken: in the admin pages or with `npm run sync`. */
 export type SyncVia = 'web' | 'cli';
@@ -26,6 +28,7 @@ export interface SyncRun {
   locationCode: string;
   locationName: string;
   status: SyncRunStatus;
+  runType: SyncRunType;
   previewedBy: number | null;
   previewedByEmail: string | null;
   previewedVia: SyncVia;
@@ -99,6 +102,18 @@ export interface PreviewTotals {
   fetchedAt: Date;
 }
 
+/** The newest executed sync and the newest drift report of a location, for the Locations page. */
+export interface LocationRunSummary {
+  runId: number;
+  runType: 'sync' | 'drift';
+  status: SyncRunStatus;
+  newCount: number;
+  updateCount: number;
+  deactivateCount: number;
+  guardRequired: boolean;
+  at: Date;
+}
+
 export interface SyncRunListFilter {
   locationCode?: string;
   status?: SyncRunStatus;
@@ -112,6 +127,7 @@ export interface SyncRunRow {
   location_code: string;
   location_name: string;
   status: SyncRunStatus;
+  run_type: SyncRunType;
   previewed_by: number | null;
   previewed_by_email: string | null;
   previewed_via: SyncVia;
@@ -162,6 +178,7 @@ const toSyncRun = (row: SyncRunRow): SyncRun => ({
   locationCode: row.location_code,
   locationName: row.location_name,
   status: row.status,
+  runType: row.run_type,
   previewedBy: row.previewed_by,
   previewedByEmail: row.previewed_by_email,
   previewedVia: row.previewed_via,
@@ -241,6 +258,7 @@ function runQuery(db: Knex) {
       'r.id',
       'r.location_id',
       'r.status',
+      'r.run_type',
       'r.previewed_by',
       'r.executed_by',
       'r.remote_count',
@@ -276,10 +294,17 @@ function runQuery(db: Knex) {
     );
 }
 
+/** A failed preview keeps the source it tried, when it got as far as knowing it. */
+const sourceColumns = (source: RemoteSource | null) => ({
+  source_url: source?.url ?? null,
+  source_login: source?.login ?? null,
+  source_credential: source?.credential ?? null,
+});
+
 export function createSyncRunsRepository(db: Knex) {
   return {
     /** Starts a run inside the preview transaction; it becomes visible only with the finished plan. */
-    async createPreview(trx: Knex.Transaction, input: { locationId: number; previewedBy: number; via: SyncVia }): Promise<number> {
+    async createPreview(trx: Knex.Transaction, input: { locationId: number; previewedBy: number | null; via: SyncVia }): Promise<number> {
       const [row] = await trx('sync_runs')
         .insert({ location_id: input.locationId, previewed_by: input.previewedBy, previewed_via: input.via, status: 'previewed' })
         .returning('id');
@@ -306,7 +331,8 @@ export function createSyncRunsRepository(db: Knex) {
           source_login: totals.source.login,
           source_credential: totals.source.credential,
           fetched_at: totals.fetchedAt,
-          // A preview with nothing to change has nothing to execute, so it never expires.
+          // A queued run becomes the preview here, with its plan, in the preview's transaction. One with
+          // nothing to change has nothing to execute, so it never expires.
           expires_at: totals.status === 'previewed' ? trx.raw('now() + make_interval(mins => ?::int)', [totals.ttlMinutes]) : null,
           updated_at: trx.fn.now(),
         });
@@ -315,7 +341,7 @@ export function createSyncRunsRepository(db: Knex) {
     /** The audit record of a preview that could not fetch the remote list: nothing in it can be executed. */
     async recordFailedPreview(input: {
       locationId: number;
-      previewedBy: number;
+      previewedBy: number | null;
       via: SyncVia;
       error: string;
       previewMs: number;
@@ -329,12 +355,48 @@ export function createSyncRunsRepository(db: Knex) {
           status: 'failed',
           error: input.error,
           preview_ms: input.previewMs,
-          source_url: input.source?.url ?? null,
-          source_login: input.source?.login ?? null,
-          source_credential: input.source?.credential ?? null,
+          ...sourceColumns(input.source),
         })
         .returning('id');
       return (row as { id: number }).id;
+    },
+
+    /**
+     * Takes a queued run for the preview's transaction. The key-share lock, held until the transaction
+     * ends, tells other instances the run's worker is alive without blocking its progress writes.
+     */
+    async claimQueuedPreview(trx: Knex.Transaction, runId: number): Promise<boolean> {
+      const result = await trx.raw(`SELECT id FROM sync_runs WHERE id = ?::int AND status = 'previewing' FOR KEY SHARE`, [runId]);
+      return result.rows.length === 1;
+    },
+
+    /** A queued or running preview that could not fetch the remote list becomes its failed audit record. */
+    async failPreview(runId: number, input: { error: string; previewMs: number; source: RemoteSource | null }): Promise<void> {
+      await db('sync_runs')
+        .where({ id: runId })
+        .whereIn('status', ['queued', 'previewing'])
+        .update({
+          status: 'failed',
+          error: input.error,
+          preview_ms: input.previewMs,
+          ...sourceColumns(input.source),
+          updated_at: db.fn.now(),
+        });
+    },
+
+    /** Hands a checked preview to the execute job; a second active run of the location is refused by the index. */
+    async markExecuting(trx: Knex.Transaction, id: number, executedBy: number | null): Promise<void> {
+      await trx('sync_runs').where({ id, status: 'previewed' }).update({ status: 'executing', updated_at: trx.fn.now() });
+      // Its progress row says it waits for a worker, from the same commit on (a run without one was made inline).
+      await trx('sync_run_progress').insert({ sync_run_id: id, phase: 'queued', requested_by: executedBy }).onConflict('sync_run_id').merge({
+        phase: 'queued',
+        requested_by: executedBy,
+        worker: null,
+        job_id: null,
+        started_at: null,
+        heartbeat_at: trx.fn.now(),
+        cancel_requested_at: null,
+      });
     },
 
     async findById(id: number, trx: Knex = db): Promise<SyncRun | undefined> {
@@ -377,15 +439,18 @@ export function createSyncRunsRepository(db: Knex) {
       return count > 0;
     },
 
-    /** Ends open previews (one, or every one of a location) whose source changed; returns how many. */
+    /**
+     * Ends previews whose source changed; returns how many. One run: open, or handed to its execute job
+     * (which checks again before applying). Every one of a location: the open ones.
+     */
     async markSuperseded(trx: Knex, filter: { id: number } | { locationId: number }, reason: string): Promise<number> {
-      const query = trx('sync_runs').where('status', 'previewed');
-      if ('id' in filter) query.andWhere('id', filter.id);
-      else query.andWhere('location_id', filter.locationId);
+      const query = trx('sync_runs');
+      if ('id' in filter) query.where('id', filter.id).whereIn('status', ['previewed', 'executing']);
+      else query.where({ location_id: filter.locationId, status: 'previewed' });
       return query.update({ status: 'superseded', superseded_reason: reason, superseded_at: trx.fn.now(), updated_at: trx.fn.now() });
     },
 
-    async markCompleted(trx: Knex.Transaction, id: number, input: { executedBy: number; executeMs: number; via: SyncVia }): Promise<void> {
+    async markCompleted(trx: Knex.Transaction, id: number, input: { executedBy: number | null; executeMs: number; via: SyncVia }): Promise<void> {
       await trx('sync_runs').where({ id }).update({
         status: 'completed',
         executed_by: input.executedBy,
@@ -494,6 +559,28 @@ export function createSyncRunsRepository(db: Knex) {
         [runId, likePattern(filter.search ?? ''), likePattern(filter.search ?? '')],
       );
       return result.rows[0].count as number;
+    },
+
+    /** Per location, its newest completed sync and its newest drift report (ready, with nothing to change, expired or superseded). */
+    async latestPerLocation(): Promise<Array<LocationRunSummary & { locationId: number }>> {
+      const result = await db.raw(
+        `SELECT DISTINCT ON (location_id, run_type) id, location_id, run_type, status, new_count, update_count, deactivate_count,
+           guard_required, coalesce(executed_at, created_at) AS at
+         FROM sync_runs
+         WHERE (run_type = 'sync' AND status = 'completed') OR (run_type = 'drift' AND status IN ('previewed', 'no_change', 'expired', 'superseded'))
+         ORDER BY location_id, run_type, id DESC`,
+      );
+      return result.rows.map((row: SyncRunRow & { run_type: 'sync' | 'drift'; at: Date }): LocationRunSummary & { locationId: number } => ({
+        runId: row.id,
+        locationId: row.location_id,
+        runType: row.run_type,
+        status: row.status,
+        newCount: row.new_count,
+        updateCount: row.update_count,
+        deactivateCount: row.deactivate_count,
+        guardRequired: row.guard_required,
+        at: row.at,
+      }));
     },
 
     /** Newest first; one row more than the page tells whether a next page exists without a COUNT. */
