@@ -205,22 +205,23 @@ describe('npm run sync (the CLI, as a real process)', () => {
       status: 'previewed',
       revertsRunId: runId,
       previewedVia: 'cli',
-      counts: { update: 1, deactivate: 1, conflict: 1 },
+      // new@ was renamed locally by an earlier test, gone2@ just now: both are conflicts.
+      counts: { update: 1, deactivate: 0, conflict: 2 },
     });
     const shown = await syncCli('show', String(revert.id), ...as);
     expect(shown.stdout).toContain(`revert of run ${runId}`);
-    expect(shown.stdout).toContain('conflict 1 (left alone unless accepted)');
+    expect(shown.stdout).toContain('conflict 2 (left alone unless accepted)');
 
-    const conflict = await database.db('sync_run_items').where({ sync_run_id: revert.id, kind: 'conflict' }).first();
+    const conflict = await database.db('sync_run_items').where({ sync_run_id: revert.id, kind: 'conflict', email: 'gone2@dev.test' }).first();
     const done = await syncCli('execute', String(revert.id), ...as, '--accept-conflicts', String(conflict.id));
     expect(done.code, done.stderr).toBe(0);
-    expect(await runRow(database.db, revert.id)).toMatchObject({ status: 'completed', executed_via: 'cli', update_count: 2, conflict_count: 0 });
+    expect(await runRow(database.db, revert.id)).toMatchObject({ status: 'completed', executed_via: 'cli', update_count: 2, conflict_count: 1 });
     const users = await database.db('users').where({ location_id: devId }).orderBy('email').select('email', 'name', 'is_active');
     expect(users).toEqual([
       { email: 'gone1@dev.test', name: 'Gone One', is_active: true },
       { email: 'gone2@dev.test', name: 'Gone Two, edited', is_active: true },
       { email: 'keep1@dev.test', name: 'Keep One', is_active: true },
-      { email: 'new@dev.test', name: 'New Person', is_active: false },
+      { email: 'new@dev.test', name: 'Renamed Locally', is_active: true },
     ]);
 
     const again = await syncCli('revert', String(runId), ...as);
