@@ -158,7 +158,8 @@ describe('Revert a sync: the users as before, a user changed in between left alo
     expect(csv).toMatch(
       /\nconflict,changed after #\d+ was executed \(last change [^)]+\),edited@dev\.test,Edited By Hand,vendor,active,name: Edited By Hand → Before Sync/,
     );
-    expect(csv).toContain('deactivate,,new@dev.test,Newcomer,vendor,inactive,is_active: true → false');
+    expect(csv).toContain(`deactivate,added by #${syncId},new@dev.test,Newcomer,vendor,inactive,is_active: true → false`);
+    expect(csv).toContain(`deactivate,reactivated by #${syncId},sleeper@dev.test,`);
     // The reverted run links to its revert preview.
     const original = await agent.get(`/admin/users/sync/${syncId}`);
     expect(original.text).toContain(`A revert preview of this sync is waiting: <a href="/admin/users/sync/${revertId}">`);

@@ -110,7 +110,7 @@ export async function planRevert(trx: Knex.Transaction, input: { revertRunId: nu
   const { revertRunId, source } = input;
   const result = await trx.raw(
     `WITH source AS MATERIALIZED (
-       SELECT i.id AS item_id, i.email AS item_email,
+       SELECT i.id AS item_id, i.email AS item_email, i.kind AS item_kind,
               -- What the run wrote, in the synced fields.
               '{}'::jsonb || ${pickSynced('i.after', hasKey('i.after'))} AS wrote,
               -- What the revert writes: an added user is deactivated; otherwise each written field gets its value before the run.
@@ -161,7 +161,10 @@ export async function planRevert(trx: Knex.Transaction, input: { revertRunId: nu
                 || CASE WHEN (p.target ->> 'is_active')::boolean AND NOT (p.now ->> 'is_active')::boolean
                         THEN '{"reactivated": true}'::jsonb ELSE '{}' END,
               p.updated_at,
-              CASE WHEN p.kind = 'conflict' THEN
+              CASE WHEN p.kind = 'deactivate' THEN
+                -- Said on the page and in the export, where a sync's deactivation names its remote.
+                CASE WHEN p.item_kind = 'new' THEN 'added by #' ELSE 'reactivated by #' END || ?::int
+              WHEN p.kind = 'conflict' THEN
                 CASE WHEN p.user_id IS NULL THEN 'no longer exists'
                      WHEN NOT p.writable THEN 'moved to another location'
                      ELSE 'changed after #' || ?::int || ' was executed (last change '
@@ -187,7 +190,18 @@ export async function planRevert(trx: Knex.Transaction, input: { revertRunId: nu
             (SELECT count(*) FROM planned WHERE kind IS NULL)::int AS unchanged_count,
             (SELECT count(*) FROM users WHERE location_id = ?::int AND is_active)::int AS local_active_count
      FROM items`,
-    [source.locationId, source.id, source.locationId, source.id, source.locationId, revertRunId, source.id, revertRunId, source.locationId],
+    [
+      source.locationId,
+      source.id,
+      source.locationId,
+      source.id,
+      source.locationId,
+      revertRunId,
+      source.id,
+      source.id,
+      revertRunId,
+      source.locationId,
+    ],
   );
   const row = result.rows[0];
   return {
