@@ -11,6 +11,7 @@ import * as skipTouchTriggerWhenSet from './2025_11_30_000001_skip_touch_trigger
 import * as addTokenVersionAndUrlConfirmation from './2026_11_30_150000_add_token_version_and_online_url_confirmation';
 import * as addViaToSyncRuns from './2026_11_30_180000_add_via_to_sync_runs';
 import * as countUsersPerLocation from './2026_11_30_180001_count_users_per_location';
+import * as addLanguageToUsers from './2026_11_30_170000_add_language_to_users';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -34,4 +35,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['2026_11_30_150000_add_token_version_and_online_url_confirmation', addTokenVersionAndUrlConfirmation],
   ['2026_11_30_180000_add_via_to_sync_runs', addViaToSyncRuns],
   ['2026_11_30_180001_count_users_per_location', countUsersPerLocation],
+  ['2026_11_30_170000_add_language_to_users', addLanguageToUsers],
 ];

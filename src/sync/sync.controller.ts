@@ -35,8 +35,6 @@ const readExecuteForm = validate.body(executeForm);
 const readSectionPages = validate.query(sectionPagesQuery);
 const readRunsQuery = validate.query(runsQuery);
 
-const formatTime = (date: Date | null | undefined) => (date ? `${date.toISOString().replace('T', ' ').slice(0, 19)} UTC` : '—');
-
 export function createSyncController(deps: { userSync: UserSyncService; locations: LocationService; syncExport: SyncRunExportService }) {
   return {
     /** The run's plan (or what it did) as a CSV download; streamed, so a run of any size costs little memory. */
@@ -76,14 +74,13 @@ export function createSyncController(deps: { userSync: UserSyncService; location
         return `/admin/users/sync/${run.id}${search ? `?${search}` : ''}#section-${kind}`;
       };
       res.render('admin/sync/show', {
-        title: `Sync ${run.locationCode} #${run.id}`,
+        title: req.t('sync.title', { code: run.locationCode, id: run.id }),
         run,
         sections,
         unchanged,
         // Folded unless the admin is paging through it.
         unchangedOpen: req.query.unchanged_page !== undefined,
         sectionPageUrl,
-        formatTime,
       });
     },
 
@@ -93,30 +90,27 @@ export function createSyncController(deps: { userSync: UserSyncService; location
       const outcome = await deps.userSync.execute(id, req.currentUser!.id, confirmCode);
       switch (outcome.kind) {
         case 'already-completed':
-          flash(req, 'info', 'This sync had already been executed; this is its result.');
+          flash(req, 'info', req.t('sync.flash.alreadyDone'));
           break;
         case 'confirmation-required': {
           const { run } = outcome;
-          const typed = confirmCode?.trim() ? 'The code you typed does not match' : 'No location code was typed';
+          const fmt = res.locals.fmt;
           flash(
             req,
             'error',
-            `${typed}: type ${run.locationCode} to confirm this sync, which deactivates ${run.deactivateCount} ` +
-              `of ${run.localActiveCount} active users. Nothing was changed.`,
+            req.t(confirmCode?.trim() ? 'sync.flash.codeMismatch' : 'sync.flash.codeMissing', {
+              code: run.locationCode,
+              deactivate: fmt.number(run.deactivateCount),
+              active: fmt.number(run.localActiveCount),
+            }),
           );
           break;
         }
         case 'expired':
-          flash(req, 'error', 'This preview expired; run it again.');
+          flash(req, 'error', req.t('sync.flash.expired'));
           break;
         case 'not-executable':
-          flash(
-            req,
-            'error',
-            outcome.status === 'expired'
-              ? 'This preview expired; run it again.'
-              : 'This sync run failed and cannot be executed; run the preview again.',
-          );
+          flash(req, 'error', req.t(outcome.status === 'expired' ? 'sync.flash.expired' : 'sync.flash.notExecutable'));
           break;
         case 'stale':
         case 'completed':
@@ -132,11 +126,10 @@ export function createSyncController(deps: { userSync: UserSyncService; location
         deps.locations.list(),
       ]);
       res.render('admin/sync/runs', {
-        title: 'Sync history',
+        title: req.t('runs.title'),
         filter,
         result,
         locations,
-        formatTime,
         pageUrl: (page: number) => {
           const params = new URLSearchParams();
           if (filter.location) params.set('location', filter.location);

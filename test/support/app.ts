@@ -31,6 +31,8 @@ export interface TestApp {
 export async function buildTestApp(database: TestDatabase, env: Record<string, string> = {}): Promise<TestApp> {
   const config = loadConfig({
     NODE_ENV: 'test',
+    // The suite reads English page text; Indonesian (the product's default) has its own tests.
+    DEFAULT_LANGUAGE: 'en',
     DATABASE_URL: database.url,
     ...TEST_SECRETS,
     ADMIN_EMAIL: TEST_ADMIN.email,
