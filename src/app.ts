@@ -102,6 +102,8 @@ export function createApp(deps: AppDeps): Express {
     sessionCookieName: config.session.cookieName,
     secureCookies: config.http.trustProxy,
   });
+  // Before the body parser, CSRF and NUL checks: their error pages get the layout (and <html lang>) too.
+  app.use(expressLayouts);
   app.use(express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 100 }));
   app.use(rejectNulCharacters);
   app.use(
@@ -136,7 +138,6 @@ export function createApp(deps: AppDeps): Express {
     res.locals.appLocation = deps.ownLocation;
     next();
   });
-  app.use(expressLayouts);
   app.use(
     createAuthRoutes({
       auth: services.auth,

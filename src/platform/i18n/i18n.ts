@@ -35,13 +35,13 @@ export function createI18n(defaultLanguage: Language): I18n {
     initAsync: false,
     resources: { id: { translation: id }, en: { translation: en } },
     supportedLngs: [...LANGUAGES],
-    nonExplicitSupportedLngs: true,
     load: 'languageOnly',
     fallbackLng: defaultLanguage,
     // EJS escapes on output; escaping here too would show &amp; in the page.
     interpolation: { escapeValue: false },
     returnNull: false,
-    detection: { order: ['sinkronChoice', 'header'], caches: false },
+    // en-US counts as en: the pages (and <html lang>) have one English and one Indonesian.
+    detection: { order: ['sinkronChoice', 'header'], caches: false, convertDetectedLanguage: (lng: string) => lng.split('-')[0]!.toLowerCase() },
   });
   return instance;
 }
