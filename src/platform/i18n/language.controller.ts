@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { flash } from '../http/flash';
+import { flash, saveSession } from '../http/flash';
 import { LANGUAGES, type Language } from './languages';
 
 export interface LanguageStore {
@@ -26,6 +26,7 @@ export function createLanguageController(deps: { store: LanguageStore }) {
       if (req.currentUser) await deps.store.setLanguage(req.currentUser.id, language);
       req.log.info({ userId: req.currentUser?.id, language }, 'language chosen');
       flash(req, 'success', req.i18n.getFixedT(language)('language.changed'));
+      await saveSession(req);
       res.redirect(303, next);
     },
   };
