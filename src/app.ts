@@ -147,7 +147,7 @@ export function createApp(deps: AppDeps): Express {
       languages: deps.repositories.users,
     }),
   );
-  app.use(createLanguageRoutes({ store: deps.repositories.users }));
+  app.use(createLanguageRoutes({ store: deps.repositories.users, csrf }));
   const admin = Router();
   admin.use(requireAdmin);
   admin.use(createUsersRoutes({ users: deps.repositories.users, locations: services.locations }));

@@ -59,13 +59,12 @@ export function createAuthController(deps: { auth: AuthService; sessionCookieNam
         return;
       }
       // A new session id at login makes an id planted before it worthless (session fixation).
-      const pickedBefore = req.session.language;
       await regenerateSession(req);
       req.session.userId = user.id;
       req.session.tokenVersion = user.tokenVersion;
       req.session.signedInAt = Date.now();
       deps.csrf.clearLogin(res);
-      const language = await rememberLanguageAtSignIn(deps.languages, user.id, pickedBefore);
+      const language = await rememberLanguageAtSignIn(deps.languages, user.id, req, res);
       if (language) req.session.language = language;
       flash(req, 'success', req.i18n.getFixedT(language ?? req.language)('login.signedIn', { email: user.email }));
       req.log.info({ userId: user.id }, 'login succeeded');

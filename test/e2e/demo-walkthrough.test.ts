@@ -370,7 +370,7 @@ describe('every page, in both languages, at desktop and phone sizes', () => {
         try {
           await changeDevUsers(`${language.code}-${viewport.name}`);
           await p.goto(url('/login'));
-          // The language picked before signing in becomes the admin's (and wins over the browser's).
+          // The language picked before signing in (a cookie: no session yet) wins over the browser's.
           await openMenu();
           await p.locator(`.language-switch button[value="${language.code}"]`).click();
           await p.waitForURL(url('/login'));
@@ -392,6 +392,10 @@ describe('every page, in both languages, at desktop and phone sizes', () => {
               `sign-in did not reach /admin/users: at ${p.url()}, page says ${JSON.stringify(said)}, log ${JSON.stringify(logged.slice(-6))}`,
             );
           });
+          // An earlier walk left the admin's own choice, which wins at sign-in: choose again, signed in.
+          await openMenu();
+          await p.locator(`.language-switch button[value="${language.code}"]`).click();
+          await p.waitForURL(url('/admin/users'));
           expect(await p.getByRole('heading', { level: 1 }).textContent()).toBe(language.heading);
           await check('User Management');
           await shot('02-manajemen-pengguna');

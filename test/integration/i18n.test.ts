@@ -131,15 +131,26 @@ describe('the language switch', () => {
     expect(htmlLang((await later.get('/admin/users')).text)).toBe('id');
   });
 
-  it('works before signing in, and refuses an unknown language or a foreign redirect', async () => {
+  it("works on the sign-in page without a session, and the choice becomes the admin's at sign-in when they have none", async () => {
+    await database.db('users').where({ email: TEST_ADMIN.email }).update({ language: null });
     const agent = request.agent(indonesian.app);
     const token = await csrfToken(agent);
-    const switched = await agent.post('/language').type('form').send({ language: 'en', next: '//evil.example/', _csrf: token });
+    const switched = await agent.post('/login/language').type('form').send({ language: 'en', next: '//evil.example/', _csrf: token });
     expect(switched.status).toBe(303);
-    expect(switched.headers.location).toBe('/');
+    expect(switched.headers.location).toBe('/login');
+    expect(String(switched.headers['set-cookie'])).not.toMatch(/sinkron\.sid=/);
     expect(htmlLang((await agent.get('/login')).text)).toBe('en');
 
-    const unknown = await agent.post('/language').type('form').send({ language: 'fr', next: '/login', _csrf: token });
-    expect(unknown.status).toBe(400);
+    expect((await agent.post('/login/language').type('form').send({ language: 'fr', next: '/login', _csrf: token })).status).toBe(400);
+    expect((await agent.post('/login/language').type('form').send({ language: 'id', next: '/login', _csrf: 'forged' })).status).toBe(403);
+
+    const signIn = await agent
+      .post('/login')
+      .type('form')
+      .send({ ...TEST_ADMIN, _csrf: await csrfToken(agent) });
+    expect(signIn.status).toBe(303);
+    expect(await database.db('users').where({ email: TEST_ADMIN.email }).first('language')).toEqual({ language: 'en' });
+    expect(htmlLang((await agent.get('/admin/users')).text)).toBe('en');
+    await database.db('users').where({ email: TEST_ADMIN.email }).update({ language: null });
   });
 });

@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import en from './locales/en.json' with { type: 'json' };
 import id from './locales/id.json' with { type: 'json' };
 
-import { isLanguage, LANGUAGES, type Language } from './languages';
+import { isLanguage, LANGUAGE_COOKIE, LANGUAGES, type Language } from './languages';
 
 export { isLanguage, LANGUAGES, type Language };
 
@@ -41,7 +41,12 @@ export function createI18n(defaultLanguage: Language): I18n {
     interpolation: { escapeValue: false },
     returnNull: false,
     // en-US counts as en: the pages (and <html lang>) have one English and one Indonesian.
-    detection: { order: ['sinkronChoice', 'header'], caches: false, convertDetectedLanguage: (lng: string) => lng.split('-')[0]!.toLowerCase() },
+    detection: {
+      order: ['sinkronChoice', 'cookie', 'header'],
+      lookupCookie: LANGUAGE_COOKIE,
+      caches: false,
+      convertDetectedLanguage: (lng: string) => lng.split('-')[0]!.toLowerCase(),
+    },
   });
   return instance;
 }
