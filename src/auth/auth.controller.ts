@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ValidationError } from '../platform/errors';
 import type { Csrf } from '../platform/http/csrf';
 import { rememberLanguageAtSignIn, type LanguageStore } from '../platform/i18n/language.controller';
-import { flash, saveSession } from '../platform/http/flash';
+import { flash } from '../platform/http/flash';
 import type { AuthService } from './auth.service';
 import { failedLoginLog, loginAccountKey } from './login-rate-limit';
 
@@ -68,7 +68,6 @@ export function createAuthController(deps: { auth: AuthService; sessionCookieNam
       if (language) req.session.language = language;
       flash(req, 'success', req.i18n.getFixedT(language ?? req.language)('login.signedIn', { email: user.email }));
       req.log.info({ userId: user.id }, 'login succeeded');
-      await saveSession(req);
       res.redirect(303, next);
     },
 

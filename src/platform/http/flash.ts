@@ -27,12 +27,3 @@ export function exposeFlash(req: Request, res: Response, next: NextFunction): vo
   if (req.session?.flash) delete req.session.flash;
   next();
 }
-
-/**
- * Stores the session before a redirect. express-session otherwise sends the response head while it still
- * saves, and a browser that follows the redirect at once can arrive before the save (seen as a sign-in or
- * a language choice that did not stick).
- */
-export function saveSession(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
-}

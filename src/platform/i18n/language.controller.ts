@@ -1,7 +1,7 @@
 import { parse as parseCookies } from 'cookie';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { flash, saveSession } from '../http/flash';
+import { flash } from '../http/flash';
 import { isLanguage, LANGUAGE_COOKIE, LANGUAGES, type Language } from './languages';
 
 const ONE_YEAR_MS = 365 * 24 * 3_600_000;
@@ -35,7 +35,6 @@ export function createLanguageController(deps: { store: LanguageStore }) {
       setLanguageCookie(req, res, language);
       req.log.info({ userId: req.currentUser.id, language }, 'language chosen');
       flash(req, 'success', req.i18n.getFixedT(language)('language.changed'));
-      await saveSession(req);
       res.redirect(303, next);
     },
 
