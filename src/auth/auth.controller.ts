@@ -4,6 +4,7 @@ import { ValidationError } from '../platform/errors';
 import type { Csrf } from '../platform/http/csrf';
 import { rememberLanguageAtSignIn, type LanguageStore } from '../platform/i18n/language.controller';
 import { flash } from '../platform/http/flash';
+import { validate } from '../platform/http/validate';
 import type { AuthService } from './auth.service';
 import { failedLoginLog, loginAccountKey } from './login-rate-limit';
 

@@ -21,6 +21,9 @@ function flatten(tree: Record<string, unknown>, prefix = ''): string[] {
   );
 }
 
+const valueAt = (tree: Record<string, unknown>, key: string): unknown =>
+  key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], tree);
+
 const keysOf = (language: (typeof LANGUAGES)[number]) => new Set(flatten(translations[language]));
 // i18next looks up `key_one` / `key_other` for t('key', { count }).
 const baseKey = (key: string) => key.replace(/_(zero|one|two|few|many|other)$/, '');
@@ -75,22 +78,20 @@ describe('the translations', () => {
   });
 
   it('leave no value empty and translate more than names', () => {
-    const en = translations.en;
-    const id = translations.id;
-    const pairs = flatten(en).map((key) => [key, key.split('.').reduce<any>((o, k) => o?.[k], en), key.split('.').reduce<any>((o, k) => o?.[k], id)]);
+    const pairs = flatten(translations.en).map((key) => [key, valueAt(translations.en, key), valueAt(translations.id, key)] as const);
     expect(pairs.filter(([, a, b]) => !a || !b).map(([key]) => key)).toEqual([]);
     // Most strings differ: an untranslated copy of the English file would fail here.
     expect(pairs.filter(([, a, b]) => a !== b).length / pairs.length).toBeGreaterThan(0.8);
   });
 
   it('use the glossary terms for the main actions', () => {
-    const id = translations.id as any;
-    expect(id.users.syncButton).toBe('Sinkronkan dari Server');
-    expect(id.status.previewed).toBe('Pratinjau');
-    expect(id.sync.execute.button).toBe('Konfirmasi & Jalankan');
-    expect(id.locations.deactivate).toBe('Nonaktifkan');
-    expect(id.nav.users).toBe('Manajemen Pengguna');
-    expect(id.remoteKinds.auth).toBe('Login API gagal');
+    const id = translations.id;
+    expect(valueAt(id, 'users.syncButton')).toBe('Sinkronkan dari Server');
+    expect(valueAt(id, 'status.previewed')).toBe('Pratinjau');
+    expect(valueAt(id, 'sync.execute.button')).toBe('Konfirmasi & Jalankan');
+    expect(valueAt(id, 'locations.deactivate')).toBe('Nonaktifkan');
+    expect(valueAt(id, 'nav.users')).toBe('Manajemen Pengguna');
+    expect(valueAt(id, 'remoteKinds.auth')).toBe('Login API gagal');
   });
 });
 
@@ -101,13 +102,13 @@ describe('the translations', () => {
 function untranslatedText(template: string): string[] {
   const withoutCode = template
     .replace(/<%#[\s\S]*?%>/g, '')
-    .replace(/<%[=-][\s\S]*?%>/g, '\u0001')
+    .replace(/<%[=-][\s\S]*?%>/g, '\uE000')
     .replace(/<%[\s\S]*?%>/g, '');
   // Not words: the product's name, numbers, symbols, an example URL.
   const isWordless = (text: string) =>
     !/[A-Za-z]{2,}/.test(
       text
-        .replace(/\u0001/g, ' ')
+        .replace(/\uE000/g, ' ')
         .replace(/\bSinkron\b/g, ' ')
         .replace(/https?:\/\/[\w.-]+/g, ' ')
         .replace(/&[a-z]+;/g, ' '),
@@ -139,7 +140,7 @@ describe('the views', () => {
   const views = filesUnder('views', '.ejs');
 
   it('finds English outside t() (the check itself)', () => {
-    expect(untranslatedText('<p>Hello <%= name %></p><button title="Close">x</button>')).toEqual(['text: Hello \u0001', 'title: Close']);
+    expect(untranslatedText('<p>Hello <%= name %></p><button title="Close">x</button>')).toEqual(['text: Hello \uE000', 'title: Close']);
     expect(untranslatedText('<p><%= t("a.b") %> · <%= n %></p><input type="url" placeholder="https://dev.example.com">')).toEqual([]);
     expect(untranslatedText("<%- include('x', { title: 'To deactivate', kind: 'deactivate' }) %>")).toEqual(['code: To deactivate']);
   });

@@ -31,7 +31,8 @@ export function createI18n(defaultLanguage: Language): I18n {
     },
   });
   const instance = i18next.createInstance();
-  instance.use(detector).init({
+  // initAsync: false with in-memory resources: ready when init returns.
+  void instance.use(detector).init({
     initAsync: false,
     resources: { id: { translation: id }, en: { translation: en } },
     supportedLngs: [...LANGUAGES],
