@@ -141,7 +141,7 @@ describe('the language switch', () => {
     expect(String(switched.headers['set-cookie'])).not.toMatch(/sinkron\.sid=/);
     expect(htmlLang((await agent.get('/login')).text)).toBe('en');
 
-    expect((await agent.post('/login/language').type('form').send({ language: 'fr', next: '/login', _csrf: token })).status).toBe(400);
+    expect((await agent.post('/login/language').type('form').send({ language: 'fr', next: '/login', _csrf: token })).status).toBe(422);
     expect((await agent.post('/login/language').type('form').send({ language: 'id', next: '/login', _csrf: 'forged' })).status).toBe(403);
 
     const signIn = await agent

@@ -2,6 +2,7 @@ import { parse as parseCookies } from 'cookie';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { flash } from '../http/flash';
+import { validate } from '../http/validate';
 import { isLanguage, LANGUAGE_COOKIE, LANGUAGES, type Language } from './languages';
 
 const ONE_YEAR_MS = 365 * 24 * 3_600_000;
@@ -11,7 +12,7 @@ export interface LanguageStore {
   setLanguage(userId: number, language: string): Promise<void>;
 }
 
-const chooseForm = z.object({
+const chooseFormSchema = z.object({
   language: z.enum(LANGUAGES),
   // Back to the page the switcher was on; only a path of this site.
   next: z
@@ -19,6 +20,7 @@ const chooseForm = z.object({
     .regex(/^\/(?!\/)[^\\]*$/)
     .catch('/'),
 });
+const chooseForm = validate.body(chooseFormSchema);
 
 function setLanguageCookie(req: Request, res: Response, language: Language): void {
   res.cookie(LANGUAGE_COOKIE, language, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/', maxAge: ONE_YEAR_MS });
@@ -28,7 +30,7 @@ export function createLanguageController(deps: { store: LanguageStore }) {
   return {
     /** The header's switcher for a signed-in admin: a plain form POST (works without JS), remembered for the admin. */
     async choose(req: Request, res: Response) {
-      const { language, next } = chooseForm.parse(req.body ?? {});
+      const { language, next } = chooseForm(req);
       if (!req.currentUser) return res.redirect(303, '/login');
       req.session.language = language;
       await deps.store.setLanguage(req.currentUser.id, language);
@@ -40,7 +42,7 @@ export function createLanguageController(deps: { store: LanguageStore }) {
 
     /** The same switch on the sign-in page: a cookie only, as a stranger gets no session. */
     chooseBeforeSignIn(req: Request, res: Response) {
-      const { language, next } = chooseForm.parse(req.body ?? {});
+      const { language, next } = chooseForm(req);
       setLanguageCookie(req, res, language);
       req.log.info({ language }, 'language chosen before sign-in');
       res.redirect(303, next.startsWith('/login') ? next : '/login');
