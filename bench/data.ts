@@ -65,7 +65,7 @@ export async function ensureLocations(db: Knex, remoteUrl: string) {
  * users, server-side with generate_series: no rows cross the wire.
  */
 export async function seedMirror(db: Knex, ids: { syncedId: number; otherId: number }, n: number, remote: RemoteKind = 'laravel'): Promise<void> {
-  await db.raw('TRUNCATE sync_run_items, sync_runs');
+  await db.raw('TRUNCATE sync_run_items, sync_run_progress, sync_runs');
   await db.raw('DELETE FROM users WHERE location_id IN (?, ?)', [ids.syncedId, ids.otherId]);
   await db.raw(
     `INSERT INTO users (location_id, email, name, role, is_active, remote_id, last_synced_at, deactivated_at)

@@ -8,6 +8,8 @@ export interface SyncFigures {
   remote: 'laravel' | 'sinkron';
   rounds: number;
   previewMs: number;
+  /** The same preview queued as a job and run by a worker, until its run reads as ready. */
+  previewJobMs: number;
   executeMs: number;
   previewRssMb: number;
   executeRssMb: number;
@@ -53,6 +55,8 @@ export function derived(run: SyncFigures, baseline: BaselineFigures) {
   const baselineMs = baseline.msPerUser * run.n;
   return { syncMs, floorMs, baselineMs, speedup: baselineMs / syncMs, floorRatio: syncMs / floorMs };
 }
+
+const signedPercent = (ratio: number) => `${ratio >= 0 ? '+' : ''}${fmt(ratio * 100, 1)}%`;
 
 function syncTable(runs: SyncFigures[], baseline: BaselineFigures): string[] {
   const lines: string[] = [];
@@ -106,6 +110,17 @@ function syncTable(runs: SyncFigures[], baseline: BaselineFigures): string[] {
         '. Near 100% the step waits on the machine: only less work in some process makes it faster, not more overlap.',
     );
   }
+  lines.push(
+    "The preview through the job path (queued as a pg-boss job, run by the instance's worker, its progress written as it goes, " +
+      'timed until its run reads as ready), against the inline preview above: ' +
+      runs
+        .map(
+          (r) =>
+            `N=${fmt(r.n)} ${REMOTE_LABEL[r.remote]}: ${fmt(r.previewJobMs)} ms against ${fmt(r.previewMs)} ms (${signedPercent(r.previewJobMs / r.previewMs - 1)})`,
+        )
+        .join('; ') +
+      '.',
+  );
   lines.push(`Each N ran ${runs.map((r) => r.rounds).join(', ')} round(s) on a fresh seed: times are medians, peak RSS the highest round.`);
   lines.push(`Idle app process before the preview (Node, tsx and the app's modules): ${runs.map((r) => `${fmt(r.idleRssMb)} MB`).join(', ')} RSS.`);
   lines.push(`Plan counts: ${runs.map((r) => `N=${fmt(r.n)} ${REMOTE_LABEL[r.remote]}: ${JSON.stringify(r.counts)}`).join('; ')}.`);

@@ -264,6 +264,10 @@ async function syncRound(stack: Stack, ids: { syncedId: number; otherId: number 
   const preview = await runWorker({ task: 'preview', env: appEnv(stack), locationId: ids.syncedId, adminId, cpu });
   const runId = preview.detail.runId as number;
   await stack.db.raw('CHECKPOINT');
+  // The same preview through the job path (queue, worker, progress writes), as the admin gets it now.
+  log(`${label}: preview through the job path`);
+  const previewJob = await runWorker({ task: 'preview-job', env: appEnv(stack), locationId: ids.syncedId, adminId, cpu });
+  await stack.db.raw('CHECKPOINT');
   log(`${label}: execute run ${runId}`);
   const execute = await runWorker({ task: 'execute', env: appEnv(stack), locationId: ids.syncedId, adminId, runId, cpu });
   const problems = [...planProblems(preview.detail.counts as Record<string, number>, n, remote.kind), ...(await verifySynced(stack.db, ids, n))];
@@ -286,7 +290,7 @@ async function syncRound(stack: Stack, ids: { syncedId: number; otherId: number 
   const floors = [await runWorker({ ...floorTask, concurrency: 1 }), await runWorker({ ...floorTask, concurrency: REMOTE_CONCURRENCY })];
   const floorMs = (f: StepResult) => (f.detail.fetchMs as number) + (f.detail.copyMs as number);
   const floor = floors.reduce((best, f) => (floorMs(f) < floorMs(best) ? f : best));
-  return { preview, execute, fetchAlone, floor, problems };
+  return { preview, previewJob, execute, fetchAlone, floor, problems };
 }
 
 /** A Sinkron instance of its own (own database, own process) serving N users over the remote API. */
@@ -358,6 +362,7 @@ async function measureSync(
     remote: kind,
     rounds: rounds.length,
     previewMs: mid((r) => r.preview.ms),
+    previewJobMs: mid((r) => r.previewJob.ms),
     executeMs: mid((r) => r.execute.ms),
     previewRssMb: peak((r) => r.preview.maxRssMb),
     executeRssMb: peak((r) => r.execute.maxRssMb),
@@ -514,6 +519,7 @@ async function main(): Promise<void> {
           n: r.n,
           remote: r.remote,
           preview_ms: Math.round(r.previewMs),
+          preview_job_ms: Math.round(r.previewJobMs),
           execute_ms: Math.round(r.executeMs),
           preview_rss_mb: r.previewRssMb,
           execute_rss_mb: r.executeRssMb,

@@ -9,7 +9,7 @@ const PAGE_LOCATIONS = 10;
 const pageLocationCode = (k: number) => `LOC${String(k).padStart(2, '0')}`;
 
 export async function seedUsersPage(db: Knex, total: number): Promise<{ lastLocationCode: string; lastLocationFirstEmail: string }> {
-  await db.raw('TRUNCATE sync_run_items, sync_runs');
+  await db.raw('TRUNCATE sync_run_items, sync_run_progress, sync_runs');
   await db.raw(`DELETE FROM users WHERE password_hash IS NULL`);
   const codes = Array.from({ length: PAGE_LOCATIONS }, (_, k) => pageLocationCode(k + 1));
   await db('locations')

@@ -11,11 +11,12 @@ import { createLogger } from '../src/platform/logger';
 import { runPerRowBaseline } from './baseline';
 import { startCpuCount, type CpuParties, type CpuTimes } from './cpu-time';
 import { runFloor } from './floor';
-import { executePlan, fetchOnly, previewSync } from './sync-adapter';
+import { executePlan, fetchOnly, previewSync, previewThroughJob } from './sync-adapter';
 
 /** A measured step; with `cpu`, the CPU time of the app, PostgreSQL and the remote during it is counted too. */
 export type WorkerTask = (
   | { task: 'preview'; env: Record<string, string>; locationId: number; adminId: number }
+  | { task: 'preview-job'; env: Record<string, string>; locationId: number; adminId: number }
   | { task: 'fetch'; env: Record<string, string>; locationId: number }
   | { task: 'execute'; env: Record<string, string>; locationId: number; adminId: number; runId: number }
   | {
@@ -115,6 +116,16 @@ async function run(task: WorkerTask): Promise<StepResult | { url: string }> {
       return withContainer(task.env, (container) =>
         measure(() => previewSync(container, { locationId: task.locationId, adminId: task.adminId }), task.cpu),
       );
+    case 'preview-job':
+      return withContainer(task.env, async (container) => {
+        // The worker polls for jobs; started before the clock, as a running instance's is.
+        await container.services.syncJobs.start();
+        try {
+          return await measure(() => previewThroughJob(container, { locationId: task.locationId, adminId: task.adminId }), task.cpu);
+        } finally {
+          await container.services.syncJobs.stop();
+        }
+      });
     case 'fetch':
       return withContainer(task.env, (container) => measure(() => fetchOnly(container, task.locationId), task.cpu));
     case 'execute':

@@ -151,8 +151,17 @@ export function createApp(deps: AppDeps): Express {
   const admin = Router();
   admin.use(requireAdmin);
   admin.use(createUsersRoutes({ users: deps.repositories.users, locations: services.locations }));
-  admin.use(createSyncRoutes({ userSync: services.userSync, locations: services.locations, syncExport: services.syncExport }));
-  admin.use(createLocationsRoutes({ locations: services.locations, externalApi: services.externalApi, auth: services.auth }));
+  admin.use(
+    createSyncRoutes({ userSync: services.userSync, syncJobs: services.syncJobs, locations: services.locations, syncExport: services.syncExport }),
+  );
+  admin.use(
+    createLocationsRoutes({
+      locations: services.locations,
+      externalApi: services.externalApi,
+      auth: services.auth,
+      syncSummaries: services.userSync,
+    }),
+  );
   app.use('/admin', admin);
 
   app.use(notFound);

@@ -26,7 +26,7 @@ export class DatabaseUnavailableError extends Error {
 }
 
 /**
- * Starts one Sinkron instance in a fixed order: database → migrations → services → app → listen.
+ * Starts one Sinkron instance in a fixed order: database → migrations → services → sync workers → app → listen.
  * `stop` undoes it in reverse.
  */
 export async function startInstance(options: {
@@ -35,6 +35,8 @@ export async function startInstance(options: {
   databaseUrl: string;
   /** False for the demo's remotes, which serve only their API: no admin is created there. */
   createFirstAdmin?: boolean;
+  /** false: a worker-only process (`npm run worker`), which serves no pages. */
+  web?: boolean;
 }): Promise<RunningInstance> {
   const { config, logger, databaseUrl } = options;
   const db = createDb(databaseUrl, { logger });
@@ -49,6 +51,20 @@ export async function startInstance(options: {
 
   const container = await buildContainer({ config, db, logger });
   const initialAdmin = options.createFirstAdmin === false ? undefined : await container.services.auth.ensureInitialAdmin(config.initialAdmin);
+  const { syncJobs } = container.services;
+  await syncJobs.start();
+  logger.info({ workers: config.jobs.workers }, config.jobs.workers > 0 ? 'sync workers started' : 'web only: no sync workers');
+  if (options.web === false) {
+    return {
+      url: '',
+      container,
+      initialAdmin,
+      async stop() {
+        await syncJobs.stop();
+        await db.destroy();
+      },
+    };
+  }
   const sessions = createSessionStore(databaseUrl, { pruneIntervalSeconds: 15 * 60, logger });
   const app = createApp({ ...container, sessionStore: sessions.store });
 
@@ -82,6 +98,7 @@ export async function startInstance(options: {
         server.closeAllConnections();
       });
       await metricsServer?.close();
+      await syncJobs.stop();
       await sessions.close();
       await db.destroy();
     },

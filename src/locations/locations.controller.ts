@@ -11,13 +11,19 @@ import { translateServiceMessage } from '../platform/i18n/i18n';
 /** Only the fields a location form may set: anything else in the body is ignored. */
 const locationForm = (body: unknown) => {
   const b = (body ?? {}) as Record<string, unknown>;
-  return { code: b.code ?? '', name: b.name ?? '', online_url: b.online_url ?? '' };
+  return { code: b.code ?? '', name: b.name ?? '', online_url: b.online_url ?? '', drift_cron: b.drift_cron ?? '' };
 };
+
+/** The sync runs shown per location: the feature that owns them reports them. */
+export interface LocationSyncSummaries {
+  lastRunsByLocation(): Promise<Map<number, unknown>>;
+}
 
 export function createLocationsController(deps: {
   locations: LocationService;
   externalApi: Pick<ExternalApiService, 'testConnection'>;
   auth: Pick<AuthService, 'authenticate'>;
+  syncSummaries: LocationSyncSummaries;
 }) {
   const translateFields = (req: Request, fields: Record<string, string>) =>
     Object.fromEntries(Object.entries(fields).map(([field, message]) => [field, translateServiceMessage(req.t, message)]));
@@ -26,12 +32,13 @@ export function createLocationsController(deps: {
     req: Request,
     res: Response,
     status = 200,
-    form = { code: '', name: '', online_url: '' },
+    form = { code: '', name: '', online_url: '', drift_cron: '' },
     errors: Record<string, string> = {},
   ) {
     res.status(status).render('admin/locations/index', {
       title: req.t('locations.title'),
       locations: await deps.locations.list(),
+      lastRuns: await deps.syncSummaries.lastRunsByLocation(),
       form,
       errors,
     });
@@ -54,7 +61,7 @@ export function createLocationsController(deps: {
           req,
           res,
           422,
-          form as typeof form & { code: string; name: string; online_url: string },
+          form as typeof form & { code: string; name: string; online_url: string; drift_cron: string },
           translateFields(req, error.fields),
         );
       }
@@ -66,7 +73,7 @@ export function createLocationsController(deps: {
       res.render('admin/locations/edit', {
         title: req.t('locations.editTitle', { code: location.code }),
         location,
-        form: { code: location.code, name: location.name, online_url: location.onlineUrl ?? '' },
+        form: { code: location.code, name: location.name, online_url: location.onlineUrl ?? '', drift_cron: location.driftCron ?? '' },
         errors: {},
       });
     },

@@ -8,6 +8,8 @@ export interface Location {
   /** False after an admin changed the online URL, until an admin confirms it: no credential goes there before. */
   onlineUrlConfirmed: boolean;
   isActive: boolean;
+  /** Cron expression of the scheduled drift check; null: none. */
+  driftCron: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -16,6 +18,7 @@ export interface LocationInput {
   code: string;
   name: string;
   onlineUrl: string | null;
+  driftCron?: string | null;
 }
 
 interface LocationRow {
@@ -25,6 +28,8 @@ interface LocationRow {
   online_url: string | null;
   online_url_confirmed: boolean;
   is_active: boolean;
+  drift_cron: string | null;
+  drift_checked_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -36,6 +41,7 @@ const toLocation = (row: LocationRow): Location => ({
   onlineUrl: row.online_url,
   onlineUrlConfirmed: row.online_url_confirmed,
   isActive: row.is_active,
+  driftCron: row.drift_cron,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
 });
@@ -63,7 +69,16 @@ export function createLocationsRepository(db: Knex) {
     },
 
     async create(input: LocationInput, trx: Knex = db): Promise<Location> {
-      const [row] = await trx<LocationRow>('locations').insert({ code: input.code, name: input.name, online_url: input.onlineUrl }).returning('*');
+      const driftCron = input.driftCron ?? null;
+      const [row] = await trx<LocationRow>('locations')
+        .insert({
+          code: input.code,
+          name: input.name,
+          online_url: input.onlineUrl,
+          drift_cron: driftCron,
+          drift_checked_at: driftCron ? db.fn.now() : null,
+        })
+        .returning('*');
       return toLocation(row as LocationRow);
     },
 
@@ -82,6 +97,9 @@ export function createLocationsRepository(db: Knex) {
           name: input.name,
           online_url: input.onlineUrl,
           ...(input.onlineUrlConfirmed === undefined ? {} : { online_url_confirmed: input.onlineUrlConfirmed }),
+          drift_cron: input.driftCron ?? null,
+          // A new schedule counts from now: its first check is its next time, not one it already passed.
+          drift_checked_at: db.raw('CASE WHEN drift_cron IS DISTINCT FROM ? THEN now() ELSE drift_checked_at END', [input.driftCron ?? null]),
           updated_at: db.fn.now(),
         })
         .returning('*');
@@ -95,6 +113,25 @@ export function createLocationsRepository(db: Knex) {
         .update({ online_url_confirmed: true, updated_at: db.fn.now() })
         .returning('*');
       return row && toLocation(row as LocationRow);
+    },
+
+    /** The drift schedules of the locations that can be synced, with when each last started a check. */
+    async listDriftSchedules(): Promise<Array<{ id: number; driftCron: string; checkedAt: Date | null }>> {
+      const rows: Array<{ id: number; drift_cron: string; drift_checked_at: Date | null }> = await db('locations')
+        .whereNotNull('drift_cron')
+        .where('is_active', true)
+        .whereNotNull('online_url')
+        .select('id', 'drift_cron', 'drift_checked_at');
+      return rows.map((row) => ({ id: row.id, driftCron: row.drift_cron, checkedAt: row.drift_checked_at }));
+    },
+
+    /** Takes the check the schedule asked for at `scheduledAt`: false when it was taken already (by another instance). */
+    async claimDriftCheck(id: number, scheduledAt: Date): Promise<boolean> {
+      const taken = await db('locations')
+        .where({ id })
+        .andWhere((q) => q.whereNull('drift_checked_at').orWhere('drift_checked_at', '<', scheduledAt))
+        .update({ drift_checked_at: db.fn.now() });
+      return taken === 1;
     },
 
     async setActive(id: number, isActive: boolean, trx: Knex = db): Promise<Location | undefined> {

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { AuthService } from '../auth/auth.service';
 import type { ExternalApiService } from '../remote/external-api.service';
-import { createLocationsController } from './locations.controller';
+import { createLocationsController, type LocationSyncSummaries } from './locations.controller';
 import type { LocationService } from './location.service';
 
 /** Locations, mounted under /admin behind the sign-in check. */
@@ -9,6 +9,7 @@ export function createLocationsRoutes(deps: {
   locations: LocationService;
   externalApi: Pick<ExternalApiService, 'testConnection'>;
   auth: Pick<AuthService, 'authenticate'>;
+  syncSummaries: LocationSyncSummaries;
 }): Router {
   const router = Router();
   const locations = createLocationsController(deps);

@@ -58,6 +58,9 @@ const envSchema = z.object({
   SYNC_DEACTIVATE_GUARD_MIN: z.coerce.number().int().min(0).default(10),
   DEFAULT_LANGUAGE: z.enum(LANGUAGES).default('id'),
   DISPLAY_TIMEZONE: z.string().refine(isTimeZone, 'not a time zone Intl knows, e.g. Asia/Jakarta').default('Asia/Jakarta'),
+  WORKERS: z.coerce.number().int().min(0).max(16).default(2),
+  SYNC_STALL_SECONDS: positiveInt.max(3600).default(60),
+  SYNC_PREVIEW_ATTEMPTS: positiveInt.max(5).default(2),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FILE: optionalString,
   METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
@@ -105,6 +108,11 @@ export interface Config {
   sync: { previewTtlMinutes: number; guardPercent: number; guardMin: number };
   /** The page language when neither the admin nor the browser names one, and the zone times are shown in. */
   i18n: { defaultLanguage: Language; displayTimeZone: string };
+  /**
+   * Sync jobs: `workers` run at a time on this instance (0: web only); a job whose instance is silent for
+   * `stallSeconds` is taken over; a preview is tried `previewAttempts` times before it fails.
+   */
+  jobs: { workers: number; stallSeconds: number; previewAttempts: number };
   log: { level: Env['LOG_LEVEL']; file: string | undefined };
   /** /metrics: on the app's port behind a bearer token, and/or on a port of its own bound to loopback. */
   metrics: { token: string | undefined; port: number | undefined };
@@ -246,6 +254,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       guardMin: env.SYNC_DEACTIVATE_GUARD_MIN,
     },
     i18n: { defaultLanguage: env.DEFAULT_LANGUAGE, displayTimeZone: env.DISPLAY_TIMEZONE },
+    jobs: { workers: env.WORKERS, stallSeconds: env.SYNC_STALL_SECONDS, previewAttempts: env.SYNC_PREVIEW_ATTEMPTS },
     log: { level: env.LOG_LEVEL, file: env.LOG_FILE },
     metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT },
     warnings,

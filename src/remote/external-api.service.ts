@@ -138,13 +138,17 @@ export class ExternalApiService implements RemoteUserSource {
   private async *pages(session: RemoteSession, location: Location): AsyncGenerator<RemoteUserPage> {
     const code = location.code.toUpperCase();
     const first = await this.fetchPage(session, location, this.pageUrl(session, 1), 1);
-    yield first.users;
-    if (isLastPage(first.info)) return;
+    const of = { pages: first.info.lastPage, users: first.info.total };
+    if (isLastPage(first.info)) {
+      yield { ...first.users, of: { pages: 1, users: first.info.total ?? first.info.rows.length } };
+      return;
+    }
+    yield { ...first.users, of };
 
     const { lastPage } = first.info;
     if (lastPage !== null && first.info.nextCursor === undefined) {
       if (lastPage > this.deps.remote.maxPages) throw this.pageCapError(code, lastPage);
-      yield* this.concurrentPages(session, location, first, lastPage);
+      for await (const page of this.concurrentPages(session, location, first, lastPage)) yield { ...page, of };
       return;
     }
 
@@ -153,7 +157,7 @@ export class ExternalApiService implements RemoteUserSource {
       if (page > this.deps.remote.maxPages) throw this.pageCapError(code, page);
       const current = await this.fetchPage(session, location, this.nextUrl(session, previous.info, page), page);
       this.refuseRepeat(code, previous, current, page);
-      yield current.users;
+      yield { ...current.users, of };
       if (isLastPage(current.info)) return;
       previous = current;
     }

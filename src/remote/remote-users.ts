@@ -24,6 +24,8 @@ export interface RemoteUserPage {
   page: number;
   users: RemoteUser[];
   rejected: RejectedRemoteRow[];
+  /** How many pages and rows the whole list has, when the remote's pages say so. */
+  of?: { pages: number | null; users: number | null };
 }
 
 /** Where the sync reads a location's users from: all pages, in order, or an error. */

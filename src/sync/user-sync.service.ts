@@ -4,7 +4,16 @@ import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
 import { AppError, NotFoundError, ValidationError } from '../platform/errors';
 import type { Location, LocationsRepository } from '../locations/locations.queries';
-import type { SyncItemKind, SyncRun, SyncRunItem, SyncRunListFilter, SyncRunsRepository, SyncVia, UnchangedUser } from './data/sync-runs.queries';
+import type {
+  LocationRunSummary,
+  SyncItemKind,
+  SyncRun,
+  SyncRunItem,
+  SyncRunListFilter,
+  SyncRunsRepository,
+  SyncVia,
+  UnchangedUser,
+} from './data/sync-runs.queries';
 import type { RemoteUserSource } from '../remote/remote-users';
 import { applyPlan, deactivatedUserIds, lockLocation, StalePlanError } from './data/apply.queries';
 import { describeDatabaseFailure, describeFetchFailure } from './failure-messages';
@@ -27,8 +36,20 @@ export const STALE_PLAN_MESSAGE = 'Data changed since the preview; run the previ
 export const SECTION_PAGE_SIZE = 100;
 export const SECTION_KINDS = ['new', 'update', 'deactivate', 'rejected'] as const satisfies readonly SyncItemKind[];
 
+/** What a preview run as a job hands in: its queued run, a way to stop it, and a listener for its figures. */
+export interface PreviewOptions {
+  runId?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: PreviewProgress) => void;
+}
+
+export type PreviewProgress =
+  { phase: 'fetching'; pagesFetched: number; usersFetched: number; pagesTotal: number | null; usersTotal: number | null } | { phase: 'planning' };
+
 export type ExecuteOutcome =
   | { kind: 'completed'; run: SyncRun; sessionsEnded: number }
+  | { kind: 'handed-over'; run: SyncRun }
+  | { kind: 'location-busy' }
   | { kind: 'already-completed' }
   | { kind: 'confirmation-required'; run: SyncRun }
   | { kind: 'expired' }
@@ -93,12 +114,17 @@ export class UserSyncService {
   ) {}
 
   /** Fetches all remote users of the location and saves the plan. A fetch error leaves a failed run. */
-  async preview(locationId: number, adminId: number, via: SyncVia = 'web'): Promise<{ runId: number; status: 'previewed' | 'failed' }> {
+  async preview(
+    locationId: number,
+    adminId: number | null,
+    via: SyncVia = 'web',
+    options: PreviewOptions = {},
+  ): Promise<{ runId: number; status: 'previewed' | 'failed' }> {
     const location = await this.syncableLocation(locationId);
     const started = performance.now();
     let outcome: 'previewed' | 'failed' | 'error' = 'error';
     try {
-      const result = await this.previewLocation(location, adminId, via);
+      const result = await this.previewLocation(location, adminId, via, options);
       outcome = result.status;
       return result;
     } finally {
@@ -106,7 +132,12 @@ export class UserSyncService {
     }
   }
 
-  private async previewLocation(location: Location, adminId: number, via: SyncVia): Promise<{ runId: number; status: 'previewed' | 'failed' }> {
+  private async previewLocation(
+    location: Location,
+    adminId: number | null,
+    via: SyncVia,
+    options: PreviewOptions,
+  ): Promise<{ runId: number; status: 'previewed' | 'failed' }> {
     const { db, syncRuns, logger, settings } = this.deps;
     const started = performance.now();
     // Where the time went, for the log line: an admin asking why a preview is slow gets the answer.
@@ -115,10 +146,12 @@ export class UserSyncService {
       // REPEATABLE READ: the local index and the plan statements read the users from one snapshot.
       const { runId, counts, remoteCount, guard } = await db.transaction(
         async (trx) => {
-          const runId = await syncRuns.createPreview(trx, { locationId: location.id, previewedBy: adminId, via });
+          const runId = await this.openRun(trx, location.id, adminId, via, options.runId);
           await createStaging(trx);
           const planner = new PlanWriter(trx, runId);
-          const { remoteCount, triaged } = await this.stageRemoteList(trx, { runId, location, planner, phasesMs });
+          const { remoteCount, triaged } = await this.stageRemoteList(trx, { runId, location, planner, phasesMs, options });
+          options.signal?.throwIfAborted();
+          options.onProgress?.({ phase: 'planning' });
           const planStarted = performance.now();
           const counts = await planner.finish(triaged);
           phasesMs.finishPlan = Math.round(performance.now() - planStarted);
@@ -150,29 +183,56 @@ export class UserSyncService {
       );
       return { runId, status: 'previewed' };
     } catch (error) {
+      // A stopped preview is its caller's to record (as cancelled), not a failure of the remote.
+      options.signal?.throwIfAborted();
       if (!(error instanceof FetchFailure)) throw error;
       const message = describeFetchFailure(location.code, error.sourceError);
-      const runId = await syncRuns.recordFailedPreview({
-        locationId: location.id,
-        previewedBy: adminId,
-        via,
-        error: message,
-        previewMs: Math.round(performance.now() - started),
-      });
+      const previewMs = Math.round(performance.now() - started);
+      let runId = options.runId;
+      if (runId === undefined) {
+        runId = await syncRuns.recordFailedPreview({ locationId: location.id, previewedBy: adminId, via, error: message, previewMs });
+      } else {
+        await syncRuns.failPreview(runId, { error: message, previewMs });
+      }
       logger.warn({ runId, location: location.code, adminId, cause: message }, 'sync preview failed: remote list not fetched');
       return { runId, status: 'failed' };
     }
+  }
+
+  /** The run the preview fills in: a new one, or the queued run a job was given (gone when it was cancelled). */
+  private async openRun(
+    trx: Knex.Transaction,
+    locationId: number,
+    adminId: number | null,
+    via: SyncVia,
+    queuedRunId: number | undefined,
+  ): Promise<number> {
+    if (queuedRunId === undefined) return this.deps.syncRuns.createPreview(trx, { locationId, previewedBy: adminId, via });
+    if (!(await this.deps.syncRuns.claimQueuedPreview(trx, queuedRunId))) {
+      throw new ValidationError(`Sync run ${queuedRunId} is no longer waiting for its preview.`);
+    }
+    return queuedRunId;
   }
 
   /**
    * Applies the saved plan once. Refusals (expired, stale, already done, unconfirmed) are outcomes, not
    * errors; a database failure rolls everything back, marks the run failed and throws.
    */
-  async execute(runId: number, adminId: number, confirmCode?: string, via: SyncVia = 'web'): Promise<ExecuteOutcome> {
+  /**
+   * `handOver`: check everything as an execute does, then mark the run executing for a job instead of
+   * applying it. `handedOver`: the job's execute of such a run (checked already, so not checked again).
+   */
+  async execute(
+    runId: number,
+    adminId: number | null,
+    confirmCode?: string,
+    via: SyncVia = 'web',
+    mode: { handOver?: boolean; handedOver?: boolean } = {},
+  ): Promise<ExecuteOutcome> {
     const started = performance.now();
     let outcome = 'error';
     try {
-      const result = await this.executeRun(runId, adminId, confirmCode, via);
+      const result = await this.executeRun(runId, adminId, confirmCode, via, mode);
       outcome = result.kind;
       return result;
     } finally {
@@ -180,7 +240,13 @@ export class UserSyncService {
     }
   }
 
-  private async executeRun(runId: number, adminId: number, confirmCode: string | undefined, via: SyncVia): Promise<ExecuteOutcome> {
+  private async executeRun(
+    runId: number,
+    adminId: number | null,
+    confirmCode: string | undefined,
+    via: SyncVia,
+    mode: { handOver?: boolean; handedOver?: boolean },
+  ): Promise<ExecuteOutcome> {
     const { db, syncRuns, logger } = this.deps;
     const started = performance.now();
     // When the connection dies, knex rejects with the failed ROLLBACK; the statement's own error says more.
@@ -189,7 +255,7 @@ export class UserSyncService {
     try {
       outcome = await db.transaction(async (trx) => {
         try {
-          return await this.executeInTransaction(trx, { runId, adminId, confirmCode, started, via });
+          return await this.executeInTransaction(trx, { runId, adminId, confirmCode, started, via, ...mode });
         } catch (error) {
           firstError = error;
           throw error;
@@ -222,6 +288,8 @@ export class UserSyncService {
         },
         'sync executed',
       );
+    } else if (outcome.kind === 'handed-over') {
+      logger.info({ runId, adminId, location: outcome.run.locationCode }, 'sync execute handed to a job');
     } else {
       const status = outcome.kind === 'not-executable' ? { status: outcome.status } : {};
       logger.info({ runId, adminId, outcome: outcome.kind, ...status }, 'sync execute refused');
@@ -230,7 +298,7 @@ export class UserSyncService {
   }
 
   /** The plan's writes found the users changed and were rolled back: the run fails, the admin previews again. */
-  private async refuseStale(runId: number, adminId: number, error: StalePlanError): Promise<ExecuteOutcome> {
+  private async refuseStale(runId: number, adminId: number | null, error: StalePlanError): Promise<ExecuteOutcome> {
     await this.deps.syncRuns.markFailed(this.deps.db, runId, STALE_PLAN_MESSAGE);
     this.deps.logger.info({ runId, adminId, outcome: 'stale', detail: error.detail }, 'sync execute refused');
     return { kind: 'stale' };
@@ -242,27 +310,59 @@ export class UserSyncService {
    */
   private async executeInTransaction(
     trx: Knex.Transaction,
-    input: { runId: number; adminId: number; confirmCode: string | undefined; started: number; via: SyncVia },
+    input: {
+      runId: number;
+      adminId: number | null;
+      confirmCode: string | undefined;
+      started: number;
+      via: SyncVia;
+      handOver?: boolean;
+      handedOver?: boolean;
+    },
   ): Promise<ExecuteOutcome> {
     const { syncRuns } = this.deps;
-    const { runId, adminId, confirmCode, started, via } = input;
+    const { runId, adminId, confirmCode, started, via, handedOver = false } = input;
     const locked = await syncRuns.lockForExecute(trx, runId);
     if (!locked) throw new NotFoundError('Sync run not found.');
     if (locked.status === 'completed') return { kind: 'already-completed' };
-    if (locked.status !== 'previewed') return { kind: 'not-executable', status: locked.status };
-    if (locked.expired) {
-      await syncRuns.markExpired(trx, runId);
-      return { kind: 'expired' };
-    }
+    if (locked.status !== (handedOver ? 'executing' : 'previewed')) return { kind: 'not-executable', status: locked.status };
     const run = (await syncRuns.findById(runId, trx))!;
-    if (run.guardRequired && confirmCode?.trim().toUpperCase() !== run.locationCode.toUpperCase()) {
-      return { kind: 'confirmation-required', run };
+    // A drift check is a report: nothing in it is ever applied.
+    if (run.runType === 'drift') return { kind: 'not-executable', status: locked.status };
+    if (!handedOver) {
+      if (locked.expired) {
+        await syncRuns.markExpired(trx, runId);
+        return { kind: 'expired' };
+      }
+      if (run.guardRequired && confirmCode?.trim().toUpperCase() !== run.locationCode.toUpperCase()) {
+        return { kind: 'confirmation-required', run };
+      }
     }
+    if (input.handOver) return this.handOver(trx, run, adminId);
     await lockLocation(trx, run.locationId);
     await applyPlan(trx, runId, run.locationId, run);
     const sessionsEnded = await this.deps.revokeSessions(trx, await deactivatedUserIds(trx, runId));
     await syncRuns.markCompleted(trx, runId, { executedBy: adminId, executeMs: Math.round(performance.now() - started), via });
     return { kind: 'completed', run: (await syncRuns.findById(runId, trx))!, sessionsEnded };
+  }
+
+  /** Marks the checked run executing for its job; another running job of the location makes it wait for the admin. */
+  private async handOver(trx: Knex.Transaction, run: SyncRun, adminId: number | null): Promise<ExecuteOutcome> {
+    try {
+      await trx.transaction((savepoint) => this.deps.syncRuns.markExecuting(savepoint, run.id, adminId));
+    } catch (error) {
+      if ((error as { constraint?: string }).constraint === 'sync_runs_one_active_per_location') return { kind: 'location-busy' };
+      throw error;
+    }
+    return { kind: 'handed-over', run };
+  }
+
+  /** The run without its sections (after expiring it if its time is up). */
+  async findRun(runId: number): Promise<SyncRun> {
+    await this.deps.syncRuns.expireOverdue({ id: runId });
+    const run = await this.deps.syncRuns.findById(runId);
+    if (!run) throw new NotFoundError('Sync run not found.');
+    return run;
   }
 
   /** A run with one page of each section, after expiring it if its time is up. */
@@ -296,12 +396,25 @@ export class UserSyncService {
     return { run, sections, unchanged: { ...unchangedPaging, users } };
   }
 
+  /** By location id: its last executed sync and its last drift check, for the Locations page. */
+  async lastRunsByLocation(): Promise<Map<number, { lastSync?: LocationRunSummary; lastDrift?: LocationRunSummary }>> {
+    const byLocation = new Map<number, { lastSync?: LocationRunSummary; lastDrift?: LocationRunSummary }>();
+    for (const { locationId, ...run } of await this.deps.syncRuns.latestPerLocation()) {
+      const entry = byLocation.get(locationId) ?? {};
+      if (run.runType === 'sync') entry.lastSync = run;
+      else entry.lastDrift = run;
+      byLocation.set(locationId, entry);
+    }
+    return byLocation;
+  }
+
   async listRuns(filter: SyncRunListFilter) {
     await this.deps.syncRuns.expireOverdue();
     return this.deps.syncRuns.list(filter);
   }
 
-  private async syncableLocation(locationId: number): Promise<Location> {
+  /** The location, when it can be synced: else a ValidationError that says why not. */
+  async syncableLocation(locationId: number): Promise<Location> {
     const location = await this.deps.locations.findById(locationId);
     if (!location) throw new NotFoundError('Location not found.');
     if (location.id === this.deps.ownLocationId) {
@@ -321,11 +434,18 @@ export class UserSyncService {
    */
   private async stageRemoteList(
     trx: Knex.Transaction,
-    input: { runId: number; location: Location; planner: PlanWriter; phasesMs: { localIndex: number; fetchAndStage: number } },
+    input: {
+      runId: number;
+      location: Location;
+      planner: PlanWriter;
+      phasesMs: { localIndex: number; fetchAndStage: number };
+      options: PreviewOptions;
+    },
   ): Promise<{ remoteCount: number; triaged: TriagedList }> {
-    const { runId, location, planner, phasesMs } = input;
+    const { runId, location, planner, phasesMs, options } = input;
     const abort = new AbortController();
-    const pages = this.deps.remote.fetchUsers(location, { signal: abort.signal })[Symbol.asyncIterator]();
+    const signal = options.signal ? AbortSignal.any([abort.signal, options.signal]) : abort.signal;
+    const pages = this.deps.remote.fetchUsers(location, { signal })[Symbol.asyncIterator]();
     const nextPage = () =>
       pages.next().then(
         (result) => ({ ok: true as const, result }),
@@ -338,6 +458,7 @@ export class UserSyncService {
     };
     const staging = new StagingWriter(trx, runId);
     let received = 0;
+    let pagesReceived = 0;
     const pacer = new PlanPacer();
     let finished = false;
     try {
@@ -371,6 +492,14 @@ export class UserSyncService {
         const rows = index.triage(page.users, page.page, received);
         await staging.write(rows, page.rejected);
         received += page.users.length + page.rejected.length;
+        pagesReceived += 1;
+        options.onProgress?.({
+          phase: 'fetching',
+          pagesFetched: pagesReceived,
+          usersFetched: received,
+          pagesTotal: page.of?.pages ?? null,
+          usersTotal: page.of?.users ?? null,
+        });
         if (pacer.add(rows.length)) {
           await staging.flush();
           await planner.planUpTo(received);

@@ -45,6 +45,8 @@ afterAll(async () => {
 });
 
 const url = (path: string) => `${env.demo.hub.url}${path}`;
+/** A figure the page shows formatted for its language ("1,250" / "1.250"). */
+const digits = (text: string | null) => Number((text ?? '').replace(/\D/g, ''));
 const syncForm = () => page.locator('form[action="/admin/users/sync/preview"]');
 const emailsIn = (p: Page, kind: string) =>
   p
@@ -56,6 +58,18 @@ async function signIn(p: Page, password = E2E_ADMIN.password) {
   await p.getByLabel('Email').fill(E2E_ADMIN.email);
   await p.getByLabel('Password').fill(password);
   await p.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/**
+ * Holds the preview's plan writes back (a lock on its items table) so that its page is seen running, until
+ * the returned release is called.
+ */
+async function holdPreviews(): Promise<() => Promise<void>> {
+  const trx = await hub.db.transaction();
+  await trx.raw('LOCK TABLE sync_run_items IN SHARE ROW EXCLUSIVE MODE');
+  return async () => {
+    await trx.commit();
+  };
 }
 
 async function locationId(code: string): Promise<number> {
@@ -113,9 +127,27 @@ describe('the demo, in the browser', () => {
     await syncForm()
       .getByLabel('Location')
       .selectOption(String(await locationId('DEV')));
-    await syncForm().getByRole('button', { name: 'Sync from Server' }).click();
-    await page.waitForURL(/\/admin\/users\/sync\/\d+$/);
-    runPath = new URL(page.url()).pathname;
+    const release = await holdPreviews();
+    try {
+      await syncForm().getByRole('button', { name: 'Sync from Server' }).click();
+      await page.waitForURL(/\/admin\/users\/sync\/\d+$/);
+      runPath = new URL(page.url()).pathname;
+      // The run's page follows it: its script updates the figures in place (no reload: the marker stays).
+      const progress = page.locator('.sync-progress');
+      await page.evaluate('window.stillThisPage = true');
+      const elapsedAtLoad = await progress.locator('[data-field="elapsed"]').textContent();
+      await expect.poll(() => progress.locator('[data-field="elapsed"]').textContent(), { timeout: 15_000 }).not.toBe(elapsedAtLoad);
+      await expect.poll(() => progress.locator('[data-field="users-fetched"]').textContent().then(digits), { timeout: 15_000 }).toBeGreaterThan(0);
+      expect(['fetching', 'planning']).toContain(await progress.getAttribute('data-phase'));
+      expect(await progress.locator('[aria-current="step"]').textContent()).toMatch(/^(Fetching|Planning)$/);
+      expect(await page.evaluate('window.stillThisPage')).toBe(true);
+      expect(await page.getByRole('button', { name: 'Cancel preview' }).isVisible()).toBe(true);
+      await screenshot(page, '04-sync-progress', { fullPage: false });
+    } finally {
+      await release();
+    }
+    // Ready: the script reloads the page, which is now the preview.
+    await page.locator('[data-count="unchanged"]').waitFor({ timeout: 15_000 });
 
     expect(await emailsIn(page, 'new')).toEqual(plan.added);
     expect(await emailsIn(page, 'update')).toEqual(plan.updated);
@@ -145,6 +177,7 @@ describe('the demo, in the browser', () => {
     await page.getByRole('button', { name: 'Confirm & Execute' }).click();
     await page.waitForURL(url(runPath));
     const notification = page.locator('.alert-success[role="status"]');
+    await notification.waitFor({ timeout: 15_000 });
     const summary =
       `Sync completed: ${plan.added.length} added, ${plan.updated.length} updated, ` +
       `${plan.deactivated.length} deactivated, ${plan.unchanged.length} unchanged`;
@@ -267,14 +300,25 @@ describe('with JavaScript disabled, from the keyboard', () => {
       await form.getByLabel('Location').selectOption(String(await locationId('TEST')));
       const expected = await expectedPlan(hub, testServer, 'TEST');
       await form.getByRole('button', { name: 'Sync from Server' }).focus();
-      await p.keyboard.press('Enter');
-      await p.waitForURL(/\/admin\/users\/sync\/\d+$/);
+      const release = await holdPreviews();
+      try {
+        await p.keyboard.press('Enter');
+        await p.waitForURL(/\/admin\/users\/sync\/\d+$/);
+        // Without JavaScript the running preview's page reloads itself.
+        expect(await p.locator('.sync-progress').count()).toBe(1);
+        expect(await p.locator('noscript').first().innerHTML()).toContain('http-equiv="refresh" content="2"');
+        await expect.poll(() => p.locator('[data-field="users-fetched"]').textContent().then(digits), { timeout: 15_000 }).toBeGreaterThan(0);
+      } finally {
+        await release();
+      }
+      await p.locator('[data-count="unchanged"]').waitFor({ timeout: 15_000 });
       expect(await emailsIn(p, 'new')).toEqual(expected.added);
       expect(await emailsIn(p, 'deactivate')).toEqual(expected.deactivated);
 
       await p.getByRole('button', { name: 'Confirm & Execute' }).focus();
       await p.keyboard.press('Enter');
       await p.waitForURL(/\/admin\/users\/sync\/\d+$/);
+      await p.locator('.alert-success[role="status"]').waitFor({ timeout: 15_000 });
       expect(await p.locator('.alert-success[role="status"]').textContent()).toContain(`Sync completed: ${expected.added.length} added`);
       // dev_vendor1@dkm now exists on both locations, once each.
       const shared = await hub.db('users').whereRaw('lower(email) = ?', ['dev_vendor1@dkm']).pluck('location_id');

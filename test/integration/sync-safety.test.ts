@@ -14,6 +14,7 @@ import {
   runRow,
   snapshot,
   waitForAdvisoryWaiter,
+  waitForRun,
   type LocalUser,
 } from '../support/sync-fixtures';
 
@@ -82,7 +83,7 @@ describe('single use', () => {
     expect(page).toContain('Sync completed: 1 added, 1 updated, 1 deactivated, 2 unchanged.');
   });
 
-  it('applies it once when two tabs execute at the same moment', async () => {
+  it('applies it once when two tabs execute at the same moment: one hands it to the job, the other is told it runs', async () => {
     const { locationId } = await scenario('RACE', { added: 5 });
     const runId = await previewSync(agent, locationId);
     const before = await snapshot(database.db);
@@ -101,12 +102,17 @@ describe('single use', () => {
         .send({ _csrf: csrfFrom(pageB) }),
     ]);
     expect(responses.map((r) => r.status)).toEqual([303, 303]);
+    await waitForRun(agent, runId);
     await expectPlanApplied(database.db, runId, before);
     expect(await database.db('users').where({ location_id: locationId }).count<{ count: number }[]>('* as count')).toEqual([{ count: 9 }]);
     expect(t.logs.entries().filter((e) => e.msg === 'sync executed' && e.runId === runId)).toHaveLength(1);
-    expect(t.logs.entries().filter((e) => e.msg === 'sync execute refused' && e.runId === runId && e.outcome === 'already-completed')).toHaveLength(
-      1,
-    );
+    const refused = t.logs.entries().filter((e) => e.msg === 'sync execute refused' && e.runId === runId);
+    // The second found the run executing, or (when the job was quicker) already completed.
+    expect(refused).toHaveLength(1);
+    expect([
+      ['not-executable', 'executing'],
+      ['already-completed', undefined],
+    ]).toContainEqual([refused[0]!.outcome, refused[0]!.status]);
   });
 });
 
@@ -179,7 +185,7 @@ describe('one sync per location at a time', () => {
     const pending = executeSync(agent, runId).then((r) => r);
     await waitForAdvisoryWaiter(database.db, new URL(database.url).pathname.slice(1));
     expect(await snapshot(database.db)).toEqual(before);
-    expect(await runRow(database.db, runId)).toMatchObject({ status: 'previewed' });
+    expect(await runRow(database.db, runId)).toMatchObject({ status: 'executing' });
 
     await holder.commit();
     expect((await pending).status).toBe(303);
@@ -187,7 +193,7 @@ describe('one sync per location at a time', () => {
     expect(await runRow(database.db, runId)).toMatchObject({ status: 'completed' });
   });
 
-  it('of two previews of one location executed together, applies one; the other is stale', async () => {
+  it('of two previews of one location executed together, applies one; the other waits for the admin, then is stale', async () => {
     const { locationId } = await scenario('PAIR');
     const first = await previewSync(agent, locationId);
     const second = await previewSync(agent, locationId);
@@ -206,10 +212,20 @@ describe('one sync per location at a time', () => {
         .type('form')
         .send({ _csrf: csrfFrom(pageB) }),
     ]);
+    await waitForRun(agent, first);
+    await waitForRun(agent, second);
+    // One active run per location: the second execute was refused while the first ran.
     const statuses = [(await runRow(database.db, first)).status, (await runRow(database.db, second)).status].sort();
-    expect(statuses).toEqual(['completed', 'failed']);
+    expect(statuses).toEqual(['completed', 'previewed']);
     const winner = (await runRow(database.db, first)).status === 'completed' ? first : second;
+    const loser = winner === first ? second : first;
     await expectPlanApplied(database.db, winner, before);
+    expect((await (loser === first ? agent : other).get(`/admin/users/sync/${loser}`)).text).toContain('Another sync of this location is running');
+
+    const afterWinner = await snapshot(database.db);
+    await executeSync(agent, loser);
+    expect(await runRow(database.db, loser)).toMatchObject({ status: 'failed', error: 'Data changed since the preview; run the preview again.' });
+    expect(await snapshot(database.db)).toEqual(afterWinner);
   });
 
   it('rolls back, marks the run failed and keeps serving when the connection dies mid-execute', async () => {
@@ -225,8 +241,8 @@ describe('one sync per location at a time', () => {
     const response = await pending;
     await holder.commit();
 
-    expect(response.status).toBe(500);
-    expect(response.text).toContain('The sync could not be applied and nothing was changed (the database connection was terminated)');
+    // The execute ran in a job: the admin was already on the run's page, which shows the failure.
+    expect(response.status).toBe(303);
     expect(await snapshot(database.db)).toEqual(before);
     const run = await runRow(database.db, runId);
     expect(run).toMatchObject({ status: 'failed' });

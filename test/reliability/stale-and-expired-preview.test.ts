@@ -4,7 +4,17 @@ import { postForm, signedInAgent, type Agent } from '../support/browser-session'
 import { snapshotTables } from '../support/db-snapshot';
 import type { TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
-import { REMOTE_ENV, addLocation, executeSync, expectPlanApplied, insertUsers, previewSync, runRow, snapshot } from '../support/sync-fixtures';
+import {
+  REMOTE_ENV,
+  addLocation,
+  executeSync,
+  expectPlanApplied,
+  insertUsers,
+  previewSync,
+  runRow,
+  snapshot,
+  waitForRun,
+} from '../support/sync-fixtures';
 
 let database: TestDatabase;
 let t: TestApp;
@@ -54,6 +64,7 @@ async function expectRefused(runId: number, expected: { status: string; shown: s
   const response = await postForm(agent, `/admin/users/sync/${runId}/execute`, {}, '/admin/users');
   expect(response.status).toBe(303);
   expect(response.headers.location).toBe(`/admin/users/sync/${runId}`);
+  await waitForRun(agent, runId);
   const page = await agent.get(`/admin/users/sync/${runId}`);
   expect(page.text).toContain(expected.shown);
   expect(page.text).not.toContain(`action="/admin/users/sync/${runId}/execute"`);

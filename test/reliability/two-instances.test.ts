@@ -6,7 +6,7 @@ import { buildTestApp, listen, TEST_ADMIN, type TestApp } from '../support/app';
 import { csrfFrom } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
-import { REMOTE_ENV, addLocation, expectPlanApplied, insertUsers, runRow, snapshot } from '../support/sync-fixtures';
+import { REMOTE_ENV, addLocation, expectPlanApplied, insertUsers, runRow, snapshot, waitForRun } from '../support/sync-fixtures';
 
 /** One Sinkron instance: its own app, pool, session store and port, on the shared database. */
 interface Instance {
@@ -20,8 +20,6 @@ let databaseName: string;
 let a: Instance;
 let b: Instance;
 const servers: LaravelServer[] = [];
-
-const SYNC_LOCK_NAMESPACE = 0x53594e43;
 
 async function startInstance(): Promise<Instance> {
   const db = createDb(database.url);
@@ -111,10 +109,15 @@ async function scenario(code: string) {
   return { locationId, remote };
 }
 
+/** The run's progress, read through one instance as the page's script would. */
+const follow = (browser: Browser, on: Instance, runId: number) => waitForRun({ get: (path) => browser.get(on, path) }, runId);
+
 async function preview(browser: Browser, on: Instance, locationId: number): Promise<number> {
   const response = await browser.post(on, '/admin/users/sync/preview', { location_id: String(locationId) }, { instance: on, path: '/admin/users' });
   expect(response.status).toBe(303);
-  return Number(/^\/admin\/users\/sync\/(\d+)$/.exec(response.headers.location ?? '')![1]);
+  const runId = Number(/^\/admin\/users\/sync\/(\d+)$/.exec(response.headers.location ?? '')![1]);
+  await follow(browser, on, runId);
+  return runId;
 }
 
 /** Waits, polling pg_stat_activity, until `count` backends of the app wait on a lock. */
@@ -156,14 +159,16 @@ describe('two instances on one database', () => {
 
     const response = await browser.post(b, `/admin/users/sync/${runId}/execute`, {}, { instance: b, path: `/admin/users/sync/${runId}` });
     expect(response.status).toBe(303);
+    await follow(browser, a, runId);
     expect(await runRow(database.db, runId)).toMatchObject({ status: 'completed' });
     await expectPlanApplied(database.db, runId, before);
     const result = await browser.get(a, `/admin/users/sync/${runId}`);
     expect(result.text).toContain('Sync completed: 1 added, 1 updated, 1 deactivated, 0 unchanged.');
-    expect(b.t.logs.entries().filter((e) => e.msg === 'sync executed' && e.runId === runId)).toHaveLength(1);
+    // Whichever instance's worker took the job, it applied the plan once.
+    expect(logsOfBoth().filter((e) => e.msg === 'sync executed' && e.runId === runId)).toHaveLength(1);
   });
 
-  it('when two admins execute one preview at the same moment on the two instances, then it is applied once and the other lands on the result', async () => {
+  it('when two admins execute one preview at the same moment on the two instances, then it is applied once and the other is told so', async () => {
     const { locationId } = await scenario('RACE');
     const first = await signIn(a);
     const second = await signIn(b);
@@ -171,40 +176,33 @@ describe('two instances on one database', () => {
     const before = await snapshot(database.db);
     const [pageA, pageB] = [await first.get(a, `/admin/users/sync/${runId}`), await second.get(b, `/admin/users/sync/${runId}`)];
 
-    // Hold the location's lock so that both executes are in flight together before either can apply.
-    const dba = await database.directClient();
-    try {
-      await dba.query('SELECT pg_advisory_lock($1::int, $2::int)', [SYNC_LOCK_NAMESPACE, locationId]);
-      const both = Promise.all([
-        request(a.url)
-          .post(`/admin/users/sync/${runId}/execute`)
-          .set('Cookie', first.cookie)
-          .type('form')
-          .send({ _csrf: csrfFrom(pageA.text) }),
-        request(b.url)
-          .post(`/admin/users/sync/${runId}/execute`)
-          .set('Cookie', second.cookie)
-          .type('form')
-          .send({ _csrf: csrfFrom(pageB.text) }),
-      ]);
-      await waitForLockWaiters(dba, 2);
-      await dba.query('SELECT pg_advisory_unlock($1::int, $2::int)', [SYNC_LOCK_NAMESPACE, locationId]);
-      const responses = await both;
-      expect(responses.map((r) => r.status)).toEqual([303, 303]);
-    } finally {
-      await dba.end();
-    }
+    const responses = await Promise.all([
+      request(a.url)
+        .post(`/admin/users/sync/${runId}/execute`)
+        .set('Cookie', first.cookie)
+        .type('form')
+        .send({ _csrf: csrfFrom(pageA.text) }),
+      request(b.url)
+        .post(`/admin/users/sync/${runId}/execute`)
+        .set('Cookie', second.cookie)
+        .type('form')
+        .send({ _csrf: csrfFrom(pageB.text) }),
+    ]);
+    expect(responses.map((r) => r.status)).toEqual([303, 303]);
+    await follow(first, a, runId);
 
     expect(await runRow(database.db, runId)).toMatchObject({ status: 'completed' });
     await expectPlanApplied(database.db, runId, before);
     expect(await database.db('users').where({ email: 'added@race.test' }).count({ n: '*' }).first()).toEqual({ n: 1 });
+    expect(logsOfBoth().filter((e) => e.msg === 'sync execute handed to a job' && e.runId === runId)).toHaveLength(1);
     expect(logsOfBoth().filter((e) => e.msg === 'sync executed' && e.runId === runId)).toHaveLength(1);
     const landed = [await first.get(a, `/admin/users/sync/${runId}`), await second.get(b, `/admin/users/sync/${runId}`)];
     for (const page of landed) expect(page.text).toContain('Sync completed: 1 added, 1 updated, 1 deactivated, 0 unchanged.');
-    expect(landed.filter((page) => page.text.includes('This sync had already been executed; this is its result.'))).toHaveLength(1);
+    const told = landed.filter((page) => /This sync (is already being executed|had already been executed)/.test(page.text));
+    expect(told).toHaveLength(1);
   });
 
-  it('when two previews of one location are executed on the two instances, then the advisory lock makes the second wait and find the first applied', async () => {
+  it('when two previews of one location are executed on the two instances, then the second waits for the first and finds it applied', async () => {
     const { locationId } = await scenario('SERIAL');
     const browser = await signIn(a);
     const firstRun = await preview(browser, a, locationId);
@@ -215,51 +213,34 @@ describe('two instances on one database', () => {
     const holder = await database.directClient();
     const dba = await database.directClient();
     try {
-      // The first execute takes the location lock, inserts, then waits on a row held here.
+      // The first execute's job takes the location lock, inserts, then waits on a row held here.
       await holder.query('BEGIN');
       await holder.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [changed.id]);
-      const firstPage = await browser.get(a, `/admin/users/sync/${firstRun}`);
-      const firstDone = request(a.url)
-        .post(`/admin/users/sync/${firstRun}/execute`)
-        .set('Cookie', browser.cookie)
-        .type('form')
-        .send({ _csrf: csrfFrom(firstPage.text) })
-        .then((r) => r);
+      const first = await browser.post(a, `/admin/users/sync/${firstRun}/execute`, {}, { instance: a, path: `/admin/users/sync/${firstRun}` });
+      expect(first.status).toBe(303);
       await waitForLockWaiters(dba, 1);
 
-      // The second, on the other instance, must wait for the location lock rather than interleave.
-      const secondPage = await browser.get(b, `/admin/users/sync/${secondRun}`);
-      const secondDone = request(b.url)
-        .post(`/admin/users/sync/${secondRun}/execute`)
-        .set('Cookie', browser.cookie)
-        .type('form')
-        .send({ _csrf: csrfFrom(secondPage.text) })
-        .then((r) => r);
-      for (let attempt = 0; ; attempt += 1) {
-        const waiting = await dba.query(
-          `SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND wait_event = 'advisory'`,
-          [databaseName],
-        );
-        if (waiting.rowCount) break;
-        if (attempt > 1000) throw new Error('the second execute never waited for the location lock');
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      // The second, on the other instance, is refused while the first runs: one job per location.
+      const second = await browser.post(b, `/admin/users/sync/${secondRun}/execute`, {}, { instance: b, path: `/admin/users/sync/${secondRun}` });
+      expect(second.status).toBe(303);
+      expect((await browser.get(b, `/admin/users/sync/${secondRun}`)).text).toContain('Another sync of this location is running');
       expect(await runRow(database.db, secondRun)).toMatchObject({ status: 'previewed' });
-
       await holder.query('COMMIT');
-      expect((await firstDone).status).toBe(303);
-      expect((await secondDone).status).toBe(303);
     } finally {
       await holder.end();
       await dba.end();
     }
-
+    await follow(browser, a, firstRun);
     expect(await runRow(database.db, firstRun)).toMatchObject({ status: 'completed' });
+    await expectPlanApplied(database.db, firstRun, before);
+
+    const again = await browser.post(b, `/admin/users/sync/${secondRun}/execute`, {}, { instance: b, path: `/admin/users/sync/${secondRun}` });
+    expect(again.status).toBe(303);
+    await follow(browser, b, secondRun);
     expect(await runRow(database.db, secondRun)).toMatchObject({
       status: 'failed',
       error: 'Data changed since the preview; run the preview again.',
     });
-    await expectPlanApplied(database.db, firstRun, before);
     const page = await browser.get(a, `/admin/users/sync/${secondRun}`);
     expect(page.text).toContain('Data changed since the preview; run the preview again.');
   });

@@ -5,7 +5,7 @@ import { postForm, signedInAgent, type Agent } from '../support/browser-session'
 import { snapshotTables } from '../support/db-snapshot';
 import type { TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
-import { REMOTE_ENV, addLocation, insertUsers, runRow } from '../support/sync-fixtures';
+import { REMOTE_ENV, addLocation, insertUsers, runRow, waitForRun } from '../support/sync-fixtures';
 
 let database: TestDatabase;
 let t: TestApp;
@@ -123,6 +123,7 @@ describe('mass assignment on the sync forms', () => {
     });
     expect(preview.status).toBe(303);
     const runId = Number(/(\d+)$/.exec(preview.headers.location ?? '')![1]);
+    await waitForRun(agent, runId);
     expect(await runRow(database.db, runId)).toMatchObject({
       location_id: locationId,
       status: 'previewed',
@@ -140,6 +141,7 @@ describe('mass assignment on the sync forms', () => {
       `/admin/users/sync/${runId}`,
     );
     expect(execute.status).toBe(303);
+    await waitForRun(agent, runId);
     expect(await runRow(database.db, runId)).toMatchObject({ status: 'previewed', executed_by: null });
     expect(await snapshotTables(database.db, ['users'])).toEqual(before);
   });

@@ -45,9 +45,19 @@ export async function buildTestApp(database: TestDatabase, env: Record<string, s
   const logs = captureLogs();
   const container = await buildContainer({ config, db: database.db, logger: logs.logger });
   await container.services.auth.ensureInitialAdmin(config.initialAdmin);
+  await container.services.syncJobs.start();
   const sessions = createSessionStore(database.url, { pruneIntervalSeconds: false, logger: logs.logger });
   const app = createApp({ ...container, sessionStore: sessions.store });
-  return { app, config, container, logs, close: () => sessions.close() };
+  return {
+    app,
+    config,
+    container,
+    logs,
+    async close() {
+      await container.services.syncJobs.stop();
+      await sessions.close();
+    },
+  };
 }
 
 /** Creates (or resets) an `api` account on the app's own location, as `npm run admin:create -- --role api` does. */

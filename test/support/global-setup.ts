@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { createDb } from '../../src/platform/db/knex';
 import { startEmbeddedPostgres, type EmbeddedCluster } from '../../src/platform/db/embedded-postgres';
+import { JobQueue } from '../../src/platform/db/job-queue';
 import { migrateLatest } from '../../src/platform/db/migrate';
 import { findFreePort } from '../../src/platform/free-port';
 
@@ -44,6 +45,8 @@ export default async function setup(project: TestProject) {
   templateUrl.pathname = `/${TEMPLATE_DATABASE}`;
   const db = createDb(templateUrl.toString());
   await migrateLatest(db);
+  // Each test database starts with the job engine's schema, as a started instance leaves it.
+  await JobQueue.install(db);
   await db.destroy();
 
   project.provide('adminDatabaseUrl', adminUrl);

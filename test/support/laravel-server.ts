@@ -20,6 +20,8 @@ export interface LaravelServerOptions {
   defaultPerPage?: number;
   /** The origin written into next/prev links instead of the server's own (to test foreign links). */
   linkOrigin?: string;
+  /** Each users page is answered this long after it was asked for (a slow remote). */
+  pageDelayMs?: number;
 }
 
 export type Fault =
@@ -51,6 +53,8 @@ export interface LaravelServer {
   /** Scripted faults, consumed in order of matching requests. */
   fault(f: Fault): void;
   requests: RecordedRequest[];
+  /** The users pages answered, in order (a page whose client hung up before its answer is not). */
+  answeredPages: number[];
   /** Tokens issued by successful logins, in order (to assert they never reach the logs). */
   issuedTokens: string[];
   close(): Promise<void>;
@@ -101,6 +105,7 @@ export async function startLaravelServer(options: LaravelServerOptions): Promise
   const validTokens = new Set<string>();
   const issuedTokens: string[] = [];
   const requests: RecordedRequest[] = [];
+  const answeredPages: number[] = [];
   let looping = false;
   let origin = '';
 
@@ -335,7 +340,10 @@ export async function startLaravelServer(options: LaravelServerOptions): Promise
       sendJson(res, 401, { message: 'Unauthenticated.' });
       return;
     }
+    if (options.pageDelayMs) await new Promise((resolve) => setTimeout(resolve, options.pageDelayMs));
+    if (req.socket.destroyed) return;
     listUsers(url, res);
+    answeredPages.push(page!);
   }
 
   const server = http.createServer((req, res) => {
@@ -350,6 +358,7 @@ export async function startLaravelServer(options: LaravelServerOptions): Promise
   return {
     url: origin,
     requests,
+    answeredPages,
     issuedTokens,
     setUsers(next) {
       users = next;

@@ -46,7 +46,39 @@ export async function snapshot(db: Knex, table = 'users'): Promise<Row[]> {
   return JSON.parse(JSON.stringify(await db(table).select('*').orderBy('id'))) as Row[];
 }
 
-/** Posts the Sync from Server form and returns the run id it redirects to. */
+/** The progress of a run as its page's script reads it. */
+export interface RunProgress {
+  status: string;
+  running: boolean;
+  phase: string;
+  pagesFetched: number;
+  usersFetched: number;
+  pagesTotal: number | null;
+  usersTotal: number | null;
+  elapsedSeconds: number;
+}
+
+/**
+ * Follows a run's job as the progress page does: polls its progress until it no longer runs (a preview
+ * ready, failed or cancelled; an execute done). `seen` receives every answer on the way.
+ */
+export async function waitForRun(
+  agent: { get(path: string): PromiseLike<{ status: number; body: unknown }> },
+  runId: number,
+  seen?: (progress: RunProgress) => void,
+): Promise<RunProgress> {
+  for (let attempt = 0; attempt < 3000; attempt += 1) {
+    const response = await agent.get(`/admin/users/sync/${runId}/progress`);
+    expect(response.status).toBe(200);
+    const progress = response.body as RunProgress;
+    seen?.(progress);
+    if (!progress.running) return progress;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`sync run ${runId} never stopped running`);
+}
+
+/** Posts the Sync from Server form (a 303 to the run's page) and waits for the preview to be ready. */
 export async function previewSync(agent: Agent, locationId: number): Promise<number> {
   const page = await agent.get('/admin/users');
   const response = await agent
@@ -56,16 +88,20 @@ export async function previewSync(agent: Agent, locationId: number): Promise<num
   expect(response.status, response.text).toBe(303);
   const match = /^\/admin\/users\/sync\/(\d+)$/.exec(response.headers.location ?? '');
   expect(match, response.headers.location).not.toBeNull();
-  return Number(match![1]);
+  const runId = Number(match![1]);
+  await waitForRun(agent, runId);
+  return runId;
 }
 
-/** Presses Confirm & Execute on the run's page (with the code typed in, when given). */
+/** Presses Confirm & Execute on the run's page (with the code typed in, when given) and waits for its job. */
 export async function executeSync(agent: Agent, runId: number, fields: Record<string, string | undefined> = {}) {
   const page = await agent.get(`/admin/users/sync/${runId}`);
-  return agent
+  const response = await agent
     .post(`/admin/users/sync/${runId}/execute`)
     .type('form')
     .send({ ...fields, _csrf: csrfFrom(page.text) });
+  await waitForRun(agent, runId);
+  return response;
 }
 
 export async function runRow(db: Knex, runId: number): Promise<Row> {

@@ -21,9 +21,22 @@ export function flash(req: Request, type: FlashType, message: string): void {
   req.session.flash = [...(req.session.flash ?? []), { type, message }];
 }
 
-/** Moves the session's flash messages into the page being rendered, once. */
+/**
+ * Moves the session's flash messages into the page being rendered, once. Taken when a view reads them,
+ * so the JSON a running sync's page polls for does not swallow the message meant for the page.
+ */
 export function exposeFlash(req: Request, res: Response, next: NextFunction): void {
-  res.locals.flash = req.session?.flash ?? [];
-  if (req.session?.flash) delete req.session.flash;
+  let taken: FlashMessage[] | undefined;
+  Object.defineProperty(res.locals, 'flash', {
+    enumerable: true,
+    configurable: true,
+    get() {
+      if (taken === undefined) {
+        taken = req.session?.flash ?? [];
+        if (req.session?.flash) delete req.session.flash;
+      }
+      return taken;
+    },
+  });
   next();
 }

@@ -73,6 +73,7 @@ const SERVICE_MESSAGES: Array<[pattern: RegExp, key: string]> = [
   [/^At most 2048 characters\.$/, 'validation.tooLong2048'],
   [/^Enter an absolute http:\/\/ or https:\/\/ URL/, 'validation.urlAbsolute'],
   [/^A location with code (?<code>\S+) exists\.$/, 'validation.codeTaken'],
+  [/^Enter a cron expression of 5 fields/, 'validation.cron'],
   [/^Check the highlighted fields\.$/, 'validation.summary'],
 ];
 

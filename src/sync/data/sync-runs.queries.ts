@@ -1,6 +1,9 @@
 import type { Knex } from 'knex';
 
-export type SyncRunStatus = 'previewed' | 'executing' | 'completed' | 'failed' | 'expired';
+export type SyncRunStatus =
+  'queued' | 'previewing' | 'previewed' | 'no_change' | 'executing' | 'completed' | 'failed' | 'expired' | 'discarded' | 'superseded' | 'cancelled';
+/** A sync run is planned to be executed; a drift check is a report that never is. */
+export type SyncRunType = 'sync' | 'drift' | 'revert';
 export type SyncItemKind = 'new' | 'update' | 'deactivate' | 'rejected';
 /** How a step of a run was taken: in the admin pages or with `npm run sync`. */
 export type SyncVia = 'web' | 'cli';
@@ -11,6 +14,7 @@ export interface SyncRun {
   locationCode: string;
   locationName: string;
   status: SyncRunStatus;
+  runType: SyncRunType;
   previewedBy: number | null;
   previewedByEmail: string | null;
   previewedVia: SyncVia;
@@ -71,6 +75,18 @@ export interface PreviewTotals {
   ttlMinutes: number;
 }
 
+/** The newest executed sync and the newest drift report of a location, for the Locations page. */
+export interface LocationRunSummary {
+  runId: number;
+  runType: 'sync' | 'drift';
+  status: SyncRunStatus;
+  newCount: number;
+  updateCount: number;
+  deactivateCount: number;
+  guardRequired: boolean;
+  at: Date;
+}
+
 export interface SyncRunListFilter {
   locationCode?: string;
   page: number;
@@ -83,6 +99,7 @@ export interface SyncRunRow {
   location_code: string;
   location_name: string;
   status: SyncRunStatus;
+  run_type: SyncRunType;
   previewed_by: number | null;
   previewed_by_email: string | null;
   previewed_via: SyncVia;
@@ -123,6 +140,7 @@ const toSyncRun = (row: SyncRunRow): SyncRun => ({
   locationCode: row.location_code,
   locationName: row.location_name,
   status: row.status,
+  runType: row.run_type,
   previewedBy: row.previewed_by,
   previewedByEmail: row.previewed_by_email,
   previewedVia: row.previewed_via,
@@ -168,6 +186,7 @@ function runQuery(db: Knex) {
       'r.id',
       'r.location_id',
       'r.status',
+      'r.run_type',
       'r.previewed_by',
       'r.executed_by',
       'r.remote_count',
@@ -196,7 +215,7 @@ function runQuery(db: Knex) {
 export function createSyncRunsRepository(db: Knex) {
   return {
     /** Starts a run inside the preview transaction; it becomes visible only with the finished plan. */
-    async createPreview(trx: Knex.Transaction, input: { locationId: number; previewedBy: number; via: SyncVia }): Promise<number> {
+    async createPreview(trx: Knex.Transaction, input: { locationId: number; previewedBy: number | null; via: SyncVia }): Promise<number> {
       const [row] = await trx('sync_runs')
         .insert({ location_id: input.locationId, previewed_by: input.previewedBy, previewed_via: input.via, status: 'previewed' })
         .returning('id');
@@ -216,13 +235,21 @@ export function createSyncRunsRepository(db: Knex) {
           rejected_count: totals.rejectedCount,
           guard_required: totals.guardRequired,
           preview_ms: totals.previewMs,
+          // A queued run becomes the preview here, with its plan, in the preview's transaction.
+          status: 'previewed',
           expires_at: trx.raw('now() + make_interval(mins => ?::int)', [totals.ttlMinutes]),
           updated_at: trx.fn.now(),
         });
     },
 
     /** The audit record of a preview that could not fetch the remote list: nothing in it can be executed. */
-    async recordFailedPreview(input: { locationId: number; previewedBy: number; via: SyncVia; error: string; previewMs: number }): Promise<number> {
+    async recordFailedPreview(input: {
+      locationId: number;
+      previewedBy: number | null;
+      via: SyncVia;
+      error: string;
+      previewMs: number;
+    }): Promise<number> {
       const [row] = await db('sync_runs')
         .insert({
           location_id: input.locationId,
@@ -234,6 +261,38 @@ export function createSyncRunsRepository(db: Knex) {
         })
         .returning('id');
       return (row as { id: number }).id;
+    },
+
+    /**
+     * Takes a queued run for the preview's transaction. The key-share lock, held until the transaction
+     * ends, tells other instances the run's worker is alive without blocking its progress writes.
+     */
+    async claimQueuedPreview(trx: Knex.Transaction, runId: number): Promise<boolean> {
+      const result = await trx.raw(`SELECT id FROM sync_runs WHERE id = ?::int AND status = 'previewing' FOR KEY SHARE`, [runId]);
+      return result.rows.length === 1;
+    },
+
+    /** A queued or running preview that could not fetch the remote list becomes its failed audit record. */
+    async failPreview(runId: number, input: { error: string; previewMs: number }): Promise<void> {
+      await db('sync_runs')
+        .where({ id: runId })
+        .whereIn('status', ['queued', 'previewing'])
+        .update({ status: 'failed', error: input.error, preview_ms: input.previewMs, updated_at: db.fn.now() });
+    },
+
+    /** Hands a checked preview to the execute job; a second active run of the location is refused by the index. */
+    async markExecuting(trx: Knex.Transaction, id: number, executedBy: number | null): Promise<void> {
+      await trx('sync_runs').where({ id, status: 'previewed' }).update({ status: 'executing', updated_at: trx.fn.now() });
+      // Its progress row says it waits for a worker, from the same commit on (a run without one was made inline).
+      await trx('sync_run_progress').insert({ sync_run_id: id, phase: 'queued', requested_by: executedBy }).onConflict('sync_run_id').merge({
+        phase: 'queued',
+        requested_by: executedBy,
+        worker: null,
+        job_id: null,
+        started_at: null,
+        heartbeat_at: trx.fn.now(),
+        cancel_requested_at: null,
+      });
     },
 
     async findById(id: number, trx: Knex = db): Promise<SyncRun | undefined> {
@@ -268,7 +327,7 @@ export function createSyncRunsRepository(db: Knex) {
         .update({ status: 'failed', error, updated_at: trx.fn.now() });
     },
 
-    async markCompleted(trx: Knex.Transaction, id: number, input: { executedBy: number; executeMs: number; via: SyncVia }): Promise<void> {
+    async markCompleted(trx: Knex.Transaction, id: number, input: { executedBy: number | null; executeMs: number; via: SyncVia }): Promise<void> {
       await trx('sync_runs').where({ id }).update({
         status: 'completed',
         executed_by: input.executedBy,
@@ -340,6 +399,28 @@ export function createSyncRunsRepository(db: Knex) {
         name: row.name,
         role: row.role,
         isActive: row.is_active,
+      }));
+    },
+
+    /** Per location, its newest completed sync and its newest drift report (ready or expired). */
+    async latestPerLocation(): Promise<Array<LocationRunSummary & { locationId: number }>> {
+      const result = await db.raw(
+        `SELECT DISTINCT ON (location_id, run_type) id, location_id, run_type, status, new_count, update_count, deactivate_count,
+           guard_required, coalesce(executed_at, created_at) AS at
+         FROM sync_runs
+         WHERE (run_type = 'sync' AND status = 'completed') OR (run_type = 'drift' AND status IN ('previewed', 'expired'))
+         ORDER BY location_id, run_type, id DESC`,
+      );
+      return result.rows.map((row: SyncRunRow & { run_type: 'sync' | 'drift'; at: Date }): LocationRunSummary & { locationId: number } => ({
+        runId: row.id,
+        locationId: row.location_id,
+        runType: row.run_type,
+        status: row.status,
+        newCount: row.new_count,
+        updateCount: row.update_count,
+        deactivateCount: row.deactivate_count,
+        guardRequired: row.guard_required,
+        at: row.at,
       }));
     },
 
