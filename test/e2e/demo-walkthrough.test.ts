@@ -398,7 +398,7 @@ describe('every page, in both languages, at desktop and phone sizes', () => {
           expect(widths.scroll, `${name} scrolls sideways at ${viewport.width} px`).toBeLessThanOrEqual(widths.inner);
           const violations = await seriousViolations(p);
           report.push({ language: language.code, viewport: viewport.name, page: name, violations });
-          expect(violations, name).toEqual([]);
+          expect(violations, `${name}: ${violations.join('; ')}`).toEqual([]);
         };
         const openMenu = async () => {
           if (
@@ -463,9 +463,19 @@ describe('every page, in both languages, at desktop and phone sizes', () => {
           // A preview with every kind of change (set up above; one per language and size).
           const form = p.locator('form[action="/admin/users/sync/preview"]');
           await form.locator('select').selectOption(String(await locationId('DEV')));
-          await form.locator('button[type="submit"]').click();
-          await p.waitForURL(/\/admin\/users\/sync\/\d+$/);
+          // The running preview's page first (its writes held back so that it is seen), then the preview.
+          const release = await holdPreviews();
+          try {
+            await form.locator('button[type="submit"]').click();
+            await p.waitForURL(/\/admin\/users\/sync\/\d+$/);
+            await p.locator('.sync-progress').waitFor();
+            await check('sync running');
+            await shot('04-sinkronisasi-berjalan');
+          } finally {
+            await release();
+          }
           previewPath = new URL(p.url()).pathname;
+          await p.locator('[data-count="unchanged"]').waitFor({ timeout: 15_000 });
           for (const kind of ['new', 'update', 'deactivate'])
             expect(await p.locator(`table[data-kind="${kind}"] tbody tr`).count(), kind).toBeGreaterThan(0);
           // The changes are on screen, not off to the side: the update table's cells fit the window.
@@ -503,7 +513,7 @@ describe('every page, in both languages, at desktop and phone sizes', () => {
           await p.goto(url(previewPath));
           await p.locator('form.sync-execute button[type="submit"]').click();
           await p.waitForURL(url(previewPath));
-          expect(await p.locator('.sync-result').count()).toBe(1);
+          await p.locator('.sync-result').waitFor({ timeout: 15_000 });
           await check('sync result');
           await shot('05-hasil-sinkronisasi');
 
