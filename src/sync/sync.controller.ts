@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import type { TFunction } from 'i18next';
 import { pipeline } from 'node:stream/promises';
-import type { SyncRunExportService } from './run-export.service';
+import { EXPORT_COLUMNS, type ExportColumn, type SyncRunExportService } from './run-export.service';
 import { z } from 'zod';
 import type { LocationService } from '../locations/location.service';
 import type { SyncProgress } from './data/sync-jobs.queries';
@@ -93,7 +93,8 @@ export function createSyncController(deps: {
     /** The run's plan (or what it did) as a CSV download; streamed, so a run of any size costs little memory. */
     async exportCsv(req: Request, res: Response) {
       const id = readId(req);
-      const { filename, stream } = await deps.syncExport.csv(id);
+      const headers = Object.fromEntries(EXPORT_COLUMNS.map((column) => [column, req.t(`export.columns.${column}`)])) as Record<ExportColumn, string>;
+      const { filename, stream } = await deps.syncExport.csv(id, headers);
       res.attachment(filename);
       res.type('text/csv; charset=utf-8');
       res.set('Cache-Control', 'no-store');
