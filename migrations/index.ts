@@ -8,6 +8,7 @@ import * as addUsersListingIndexes from './2025_11_21_000000_add_users_listing_i
 import * as addUnchangedUserIds from './2025_11_22_000000_add_unchanged_user_ids_to_sync_runs';
 import * as checkSyncRunItemsPerStatement from './2025_11_30_000000_check_sync_run_items_per_statement';
 import * as skipTouchTriggerWhenSet from './2025_11_30_000001_skip_touch_trigger_when_updated_at_is_set';
+import * as bindPreviewsAndRecordEndings from './2026_11_30_140000_bind_previews_and_record_endings';
 import * as addTokenVersionAndUrlConfirmation from './2026_11_30_150000_add_token_version_and_online_url_confirmation';
 import * as runSyncsAsJobs from './2026_11_30_160000_run_syncs_as_jobs';
 import * as addViaToSyncRuns from './2026_11_30_180000_add_via_to_sync_runs';
@@ -33,6 +34,7 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['2025_11_22_000000_add_unchanged_user_ids_to_sync_runs', addUnchangedUserIds],
   ['2025_11_30_000000_check_sync_run_items_per_statement', checkSyncRunItemsPerStatement],
   ['2025_11_30_000001_skip_touch_trigger_when_updated_at_is_set', skipTouchTriggerWhenSet],
+  ['2026_11_30_140000_bind_previews_and_record_endings', bindPreviewsAndRecordEndings],
   ['2026_11_30_150000_add_token_version_and_online_url_confirmation', addTokenVersionAndUrlConfirmation],
   ['2026_11_30_160000_run_syncs_as_jobs', runSyncsAsJobs],
   ['2026_11_30_180000_add_via_to_sync_runs', addViaToSyncRuns],

@@ -47,7 +47,6 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
   const auth = new AuthService({ users: repositories.users, ownLocation, logger, allowAdminsOnApi: config.api.allowAdmins });
   const metrics = createMetricsRegistry();
   const externalApi = new ExternalApiService({ remote: config.remote, urlPolicy, logger, onFailure: registerRemoteMetrics(metrics) });
-  const locations = new LocationService({ locations: repositories.locations, checkOnlineUrl: urlPolicy.checkOnlineUrl });
   const userSync = new UserSyncService({
     db,
     remote: externalApi,
@@ -58,6 +57,11 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
     logger,
     revokeSessions,
     observer: registerSyncMetrics(metrics, createSyncMetricsQueries(db)),
+  });
+  const locations = new LocationService({
+    locations: repositories.locations,
+    checkOnlineUrl: urlPolicy.checkOnlineUrl,
+    onChanged: (locationId, reason) => userSync.supersedeOpenPreviews(locationId, reason),
   });
   const queue = new JobQueue({
     db,

@@ -160,6 +160,7 @@ const OUTCOME_EXIT: Record<ExecuteOutcome['kind'], number> = {
   'confirmation-required': EXIT.needsConfirmation,
   expired: EXIT.notExecutable,
   stale: EXIT.notExecutable,
+  superseded: EXIT.notExecutable,
   'not-executable': EXIT.notExecutable,
   // Outcomes of the web's hand-over to a job; the CLI executes in its own process.
   'handed-over': EXIT.done,
@@ -180,6 +181,8 @@ function outcomeText(id: number, outcome: ExecuteOutcome): string {
       return `Run ${id} expired before it was executed; nothing was changed. Run the preview again.`;
     case 'stale':
       return `The users changed since preview ${id}; nothing was changed. Run the preview again.`;
+    case 'superseded':
+      return `${outcome.reason} Run ${id} is superseded; nothing was changed. Run the preview again.`;
     case 'not-executable':
       return `Run ${id} is ${outcome.status} and cannot be executed; nothing was changed. Run the preview again.`;
     case 'handed-over':

@@ -56,8 +56,11 @@ function isAbsoluteHttpUrl(value: string): boolean {
 /** Checks an online URL beyond its syntax (SSRF rules); throws a ValidationError when refused. */
 export type OnlineUrlPolicy = (url: string) => Promise<void>;
 
+/** Told when a location was edited or (de)activated: its open sync previews read another source. */
+export type LocationChangedHook = (locationId: number, reason: string) => Promise<unknown>;
+
 export class LocationService {
-  constructor(private readonly deps: { locations: LocationsRepository; checkOnlineUrl?: OnlineUrlPolicy }) {}
+  constructor(private readonly deps: { locations: LocationsRepository; checkOnlineUrl?: OnlineUrlPolicy; onChanged?: LocationChangedHook }) {}
 
   list(): Promise<Location[]> {
     return this.deps.locations.list();
@@ -101,6 +104,7 @@ export class LocationService {
     const urlChanged = input.onlineUrl !== current.onlineUrl;
     const updated = await this.deps.locations.update(id, { ...input, ...(urlChanged ? { onlineUrlConfirmed: input.onlineUrl === null } : {}) });
     if (!updated) throw new ConflictError('The location changed while saving; try again.');
+    await this.deps.onChanged?.(id, `${updated.code} was edited after the preview.`);
     return { location: updated, previousUrl: current.onlineUrl, urlChanged };
   }
 
@@ -128,6 +132,7 @@ export class LocationService {
   async setActive(id: number, isActive: boolean): Promise<Location> {
     const updated = await this.deps.locations.setActive(id, isActive);
     if (!updated) throw new NotFoundError('Location not found.');
+    await this.deps.onChanged?.(id, `${updated.code} was ${isActive ? 'activated' : 'deactivated'} after the preview.`);
     return updated;
   }
 

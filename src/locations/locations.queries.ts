@@ -58,8 +58,11 @@ export function createLocationsRepository(db: Knex) {
       return rows.map(toLocation);
     },
 
-    async findById(id: number, trx: Knex = db): Promise<Location | undefined> {
-      const row = await trx<LocationRow>('locations').where({ id }).first();
+    /** `lock: 'share'` holds off edits of the location until the transaction ends. */
+    async findById(id: number, trx: Knex = db, options: { lock?: 'share' } = {}): Promise<Location | undefined> {
+      const query = trx<LocationRow>('locations').where({ id });
+      if (options.lock === 'share') query.forShare();
+      const row = await query.first();
       return row && toLocation(row);
     },
 

@@ -72,6 +72,8 @@ export type Env = z.infer<typeof envSchema>;
 export interface RemoteCredentials {
   email: string;
   password: string;
+  /** Where the pair comes from when not from the EXTERNAL_API_* variables (the demo's built-in account). */
+  source?: string;
 }
 
 export interface Config {
@@ -158,7 +160,7 @@ function readRemoteCredentials(source: NodeJS.ProcessEnv, env: Env, demo: boolea
   if (env.EXTERNAL_API_EMAIL && env.EXTERNAL_API_PASSWORD) {
     credentials['*'] = { email: env.EXTERNAL_API_EMAIL, password: env.EXTERNAL_API_PASSWORD };
   } else if (demo && !env.EXTERNAL_API_EMAIL && !env.EXTERNAL_API_PASSWORD) {
-    credentials['*'] = { ...DEMO_API_CREDENTIALS };
+    credentials['*'] = { ...DEMO_API_CREDENTIALS, source: 'the demo account (DEMO=1)' };
   }
   const perLocation: Record<string, Partial<RemoteCredentials>> = {};
   for (const [key, value] of Object.entries(source)) {

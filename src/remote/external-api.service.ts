@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import type { Config } from '../platform/config';
+import type { Config, RemoteCredentials } from '../platform/config';
 import type { Location } from '../locations/locations.queries';
 import { readPage, isLastPage, type PageInfo } from './page-shapes';
 import { RemoteSession } from './remote-session';
 import { RemoteApiError } from './remote-api-errors';
-import { parseRemoteUsers, type RemoteUserPage, type RemoteUserSource } from './remote-users';
+import { parseRemoteUsers, type RemoteSource, type RemoteUserPage, type RemoteUserSource } from './remote-users';
 import { UrlRefusedError, type UrlPolicy } from '../locations/url-policy';
 
 export interface ConnectionTestResult {
@@ -114,6 +114,27 @@ export class ExternalApiService implements RemoteUserSource {
         { kind: 'refused_url', locationCode: code },
       );
     }
+    const { credentials, variables } = this.credentialsFor(code);
+    return new RemoteSession({
+      locationCode: code,
+      onlineUrl: location.onlineUrl,
+      credentials,
+      credentialHint: variables,
+      remote: this.deps.remote,
+      urlPolicy: this.deps.urlPolicy,
+      logger: this.deps.logger,
+      signal,
+    });
+  }
+
+  /** The URL, API login and credential variables a fetch of the location would use now (never the password). */
+  describeSource(location: Location): RemoteSource {
+    const { credentials, variables } = this.credentialsFor(location.code.toUpperCase());
+    return { url: location.onlineUrl ?? '', login: credentials.email, credential: variables };
+  }
+
+  /** The location's own credentials when set, else the default pair; with the variables they come from. */
+  private credentialsFor(code: string): { credentials: RemoteCredentials; variables: string } {
     const { credentials } = this.deps.remote;
     const own = credentials[code];
     const chosen = own ?? credentials['*'];
@@ -123,16 +144,10 @@ export class ExternalApiService implements RemoteUserSource {
         { kind: 'auth', locationCode: code },
       );
     }
-    return new RemoteSession({
-      locationCode: code,
-      onlineUrl: location.onlineUrl,
+    return {
       credentials: chosen,
-      credentialHint: own ? `EXTERNAL_API_${code}_EMAIL / EXTERNAL_API_${code}_PASSWORD` : 'EXTERNAL_API_EMAIL / EXTERNAL_API_PASSWORD',
-      remote: this.deps.remote,
-      urlPolicy: this.deps.urlPolicy,
-      logger: this.deps.logger,
-      signal,
-    });
+      variables: chosen.source ?? (own ? `EXTERNAL_API_${code}_EMAIL / EXTERNAL_API_${code}_PASSWORD` : 'EXTERNAL_API_EMAIL / EXTERNAL_API_PASSWORD'),
+    };
   }
 
   private async *pages(session: RemoteSession, location: Location): AsyncGenerator<RemoteUserPage> {

@@ -28,9 +28,18 @@ export interface RemoteUserPage {
   of?: { pages: number | null; users: number | null };
 }
 
+/** Where a location's list is read from: the online URL, the API login and the variables that hold it. */
+export interface RemoteSource {
+  url: string;
+  login: string;
+  credential: string;
+}
+
 /** Where the sync reads a location's users from: all pages, in order, or an error. */
 export interface RemoteUserSource {
   fetchUsers(location: Location, options?: { signal?: AbortSignal }): AsyncIterable<RemoteUserPage>;
+  /** The source a fetch of the location would read now; throws like a fetch when it has none. */
+  describeSource(location: Location): RemoteSource;
 }
 
 const EXCERPT_LENGTH = 200;
@@ -40,7 +49,31 @@ const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+$/;
 
 export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
 
-export const isValidEmail = (email: string): boolean => EMAIL_PATTERN.test(email) && email.length <= 320;
+const MAX_EMAIL_LENGTH = 320;
+
+export const isValidEmail = (email: string): boolean => EMAIL_PATTERN.test(email) && email.length <= MAX_EMAIL_LENGTH;
+
+/**
+ * Text PostgreSQL cannot store (NUL, a lone UTF-16 surrogate) or that is unsafe to show an admin (any
+ * other C0 or C1 control character, tabs and line breaks included): such a row is rejected, not stored.
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f]|\p{Cs}/u;
+
+/** Why a text value of a remote row cannot be used, or undefined when it can. */
+export function unsafeTextReason(field: string, value: string): string | undefined {
+  const match = UNSAFE_TEXT.exec(value);
+  if (!match) return undefined;
+  const code = match[0].charCodeAt(0);
+  const hex = code.toString(16).toUpperCase().padStart(4, '0');
+  return code >= 0xd800 && code <= 0xdfff ? `${field} contains an unpaired surrogate (U+${hex})` : `${field} contains a control character (U+${hex})`;
+}
+
+/** Any control character or surrogate, paired or not: a cheaper first test, since almost no value has one. */
+// eslint-disable-next-line no-control-regex -- as above
+const MAYBE_UNSAFE = /[\u0000-\u001f\u007f-\u009f\ud800-\udfff]/;
+
+const hasUnsafeText = (value: unknown) => typeof value === 'string' && MAYBE_UNSAFE.test(value) && UNSAFE_TEXT.test(value);
 
 const activeFlag = z
   .union([z.boolean(), z.literal(0), z.literal(1), z.literal('0'), z.literal('1')])
@@ -54,7 +87,8 @@ const remoteUserSchema = z.object({
     .nullish()
     .transform((v) => v ?? ''),
   id: z
-    .union([z.number().int(), z.string().max(255)], { error: 'id is neither a number nor a string' })
+    .union([z.number().int(), z.string()], { error: 'id is neither a number nor a string' })
+    .refine((v) => typeof v !== 'string' || v.length <= 255, 'id is longer than 255 characters')
     .nullish()
     .transform((v) => (v === null || v === undefined ? null : String(v))),
   role: z
@@ -83,6 +117,7 @@ function excerptOf(raw: unknown): string {
 function readPlainRow(row: Record<string, unknown>): RemoteUser | undefined {
   const { email, name, id, role, is_active: isActive } = row;
   if (typeof email !== 'string') return undefined;
+  if (hasUnsafeText(email) || hasUnsafeText(name) || hasUnsafeText(id) || hasUnsafeText(role)) return undefined;
   if (name != null && !(typeof name === 'string' && name.length <= 255)) return undefined;
   if (id != null && !((typeof id === 'number' && Number.isSafeInteger(id)) || (typeof id === 'string' && id.length <= 255))) return undefined;
   if (role != null && !(typeof role === 'string' && role.length <= 64)) return undefined;
@@ -104,10 +139,10 @@ export function parseRemoteUser(raw: unknown, page: number): { ok: true; user: R
     const plain = readPlainRow(raw as Record<string, unknown>);
     if (plain) return { ok: true, user: plain };
   }
+  const sentEmail = raw !== null && typeof raw === 'object' ? (raw as { email?: unknown }).email : undefined;
+  // Kept for the "a rejected row does not deactivate" rule only when it can be stored and shown.
   const rawEmail =
-    raw !== null && typeof raw === 'object' && typeof (raw as { email?: unknown }).email === 'string'
-      ? normaliseEmail((raw as { email: string }).email)
-      : null;
+    typeof sentEmail === 'string' && !hasUnsafeText(sentEmail) && sentEmail.length <= MAX_EMAIL_LENGTH ? normaliseEmail(sentEmail) : null;
   const reject = (reason: string) => ({
     ok: false as const,
     rejected: { page, email: rawEmail, reason, excerpt: excerptOf(raw) },
@@ -121,8 +156,14 @@ export function parseRemoteUser(raw: unknown, page: number): { ok: true; user: R
     const reason = issue.message.startsWith(field) ? issue.message : `${field || 'row'}: ${issue.message}`;
     return reject(field === 'is_active' ? 'is_active is not a boolean, 0/1 or "0"/"1"' : reason);
   }
+  for (const field of ['email', 'name', 'id', 'role'] as const) {
+    const value = (raw as Record<string, unknown>)[field];
+    const unsafe = typeof value === 'string' ? unsafeTextReason(field, value) : undefined;
+    if (unsafe) return reject(unsafe);
+  }
   const email = normaliseEmail(parsed.data.email);
   if (email === '') return reject('email is empty');
+  if (email.length > MAX_EMAIL_LENGTH) return reject(`email is longer than ${MAX_EMAIL_LENGTH} characters`);
   if (!isValidEmail(email)) return reject(`invalid email "${email}"`);
   return {
     ok: true,

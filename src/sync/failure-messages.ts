@@ -35,3 +35,10 @@ export function describeFetchFailure(locationCode: string, error: unknown): stri
   const cause = error instanceof Error && error.message ? error.message : 'unknown error';
   return `Fetching the users of ${locationCode} failed: ${cause}`;
 }
+
+/** The admin-facing reason a preview failed for a cause other than the remote list: a database error or a bug. */
+export function describePreviewFailure(locationCode: string, error: unknown): string {
+  const database = describeDatabaseFailure(error);
+  const cause = database === 'an unexpected database error' ? 'an internal error' : database;
+  return `The preview of ${locationCode} failed unexpectedly (${cause}); nothing was changed. Run the preview again; if it fails again, the log has the details.`;
+}

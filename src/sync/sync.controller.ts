@@ -4,9 +4,10 @@ import { pipeline } from 'node:stream/promises';
 import { EXPORT_COLUMNS, type ExportColumn, type SyncRunExportService } from './run-export.service';
 import { z } from 'zod';
 import type { LocationService } from '../locations/location.service';
+import { SYNC_RUN_STATUSES, type SyncRunStatus } from './data/sync-runs.queries';
 import type { SyncProgress } from './data/sync-jobs.queries';
 import type { SyncJobService } from './sync-jobs.service';
-import { SECTION_KINDS, type SectionKind, type UserSyncService } from './user-sync.service';
+import { CHANGED_FIELDS, SECTION_KINDS, type SectionFilters, type SectionKind, type UserSyncService } from './user-sync.service';
 import { flash } from '../platform/http/flash';
 import type { Formatter } from '../platform/i18n/format';
 import { readId, rowId } from '../platform/http/params';
@@ -18,13 +19,25 @@ const previewForm = z.object({ location_id: rowId });
 const executeForm = z.object({ confirm_code: z.string().max(64).optional() });
 // A page number out of range (an edited link, a run that shrank) shows the first page rather than an error.
 const pageNumber = z.coerce.number().int().min(1).max(1_000_000).catch(1).default(1);
-const sectionPagesQuery = z.object({
-  new_page: pageNumber,
-  update_page: pageNumber,
-  deactivate_page: pageNumber,
-  rejected_page: pageNumber,
-  unchanged_page: pageNumber,
-});
+const searchText = z
+  .string()
+  .trim()
+  .max(200)
+  .optional()
+  .catch(undefined)
+  .transform((v) => v || undefined);
+/** The sections of a run's page that page and filter: each its own `<kind>_page` and `<kind>_q`. */
+const PAGED_SECTIONS = [...SECTION_KINDS, 'unchanged'] as const;
+const sectionQuery = z.object({
+  ...Object.fromEntries(
+    PAGED_SECTIONS.flatMap((kind) => [
+      [`${kind}_page`, pageNumber],
+      [`${kind}_q`, searchText],
+    ]),
+  ),
+  update_field: z.enum(CHANGED_FIELDS).optional().catch(undefined),
+}) as unknown as z.ZodType<Record<string, string | number | undefined> & { update_field?: (typeof CHANGED_FIELDS)[number] }>;
+const statusFilter = z.enum(SYNC_RUN_STATUSES).optional().catch(undefined);
 const runsQuery = z.object({
   location: z
     .string()
@@ -32,21 +45,26 @@ const runsQuery = z.object({
     .max(32)
     .optional()
     .transform((v) => v || undefined),
+  status: statusFilter,
   page: pageNumber,
 });
 const readPreviewForm = validate.body(previewForm);
 const readExecuteForm = validate.body(executeForm);
-const readSectionPages = validate.query(sectionPagesQuery);
+const readSectionPages = validate.query(sectionQuery);
 const readRunsQuery = validate.query(runsQuery);
 
-/** The catalog key of why a run cannot be executed. */
-function notExecutableKey(status: string): string {
-  if (status === 'expired') return 'sync.flash.expired';
-  if (status === 'executing') return 'sync.flash.alreadyExecuting';
-  if (status === 'queued' || status === 'previewing') return 'sync.flash.notReady';
-  if (status === 'failed') return 'sync.flash.notExecutable';
-  return 'sync.flash.reportOnly';
-}
+/** The catalog key of why a run that is not an open preview cannot be executed, by its status. */
+const NOT_EXECUTABLE: Partial<Record<SyncRunStatus, string>> = {
+  expired: 'sync.flash.expired',
+  executing: 'sync.flash.alreadyExecuting',
+  queued: 'sync.flash.notReady',
+  previewing: 'sync.flash.notReady',
+  failed: 'sync.flash.notExecutable',
+  cancelled: 'sync.flash.notExecutableCancelled',
+  discarded: 'sync.flash.notExecutableDiscarded',
+  superseded: 'sync.flash.notExecutableSuperseded',
+  no_change: 'sync.flash.nothingToExecute',
+};
 
 const RUNNING_STATUSES: ReadonlySet<string> = new Set(['queued', 'previewing', 'executing']);
 /** How often a running run's page reloads itself without JavaScript (the script polls faster). */
@@ -138,31 +156,49 @@ export function createSyncController(deps: {
         return;
       }
       const query = readSectionPages(req);
-      const pages: Record<SectionKind, number> = {
-        new: query.new_page,
-        update: query.update_page,
-        deactivate: query.deactivate_page,
-        rejected: query.rejected_page,
-        unchanged: query.unchanged_page,
+      const pages = Object.fromEntries(PAGED_SECTIONS.map((kind) => [kind, query[`${kind}_page`] as number])) as Record<SectionKind, number>;
+      const filters: SectionFilters = {
+        search: Object.fromEntries(PAGED_SECTIONS.map((kind) => [kind, query[`${kind}_q`] as string | undefined])),
+        field: query.update_field,
       };
-      const { run, sections, unchanged } = await deps.userSync.describeRun(id, pages);
-      const sectionPageUrl = (kind: SectionKind, page: number) => {
-        const params = new URLSearchParams();
-        for (const k of [...SECTION_KINDS, 'unchanged'] as const) {
-          const value = k === kind ? page : pages[k];
-          if (value > 1) params.set(`${k}_page`, String(value));
+      const { run, sections, unchanged, deactivationReasons } = await deps.userSync.describeRun(id, pages, filters);
+      /** The page's query with one section's parameters replaced: every other section keeps its page and filter. */
+      const sectionParams = (kind: SectionKind, changes: Record<string, string | number | undefined>) => {
+        const params: Array<[string, string]> = [];
+        for (const k of PAGED_SECTIONS) {
+          const values: Record<string, string | number | undefined> = { [`${k}_page`]: pages[k], [`${k}_q`]: filters.search[k] };
+          if (k === 'update') values.update_field = filters.field;
+          if (k === kind) Object.assign(values, changes);
+          for (const [key, value] of Object.entries(values)) {
+            if (value !== undefined && value !== '' && !(key.endsWith('_page') && value === 1)) params.push([key, String(value)]);
+          }
         }
-        const search = params.toString();
+        return params;
+      };
+      const sectionPageUrl = (kind: SectionKind, page: number) => {
+        const search = new URLSearchParams(sectionParams(kind, { [`${kind}_page`]: page })).toString();
         return `/admin/users/sync/${run.id}${search ? `?${search}` : ''}#section-${kind}`;
       };
+      /** Hidden fields that keep the other sections' state in a section's filter or jump form. */
+      const otherSectionFields = (kind: SectionKind) =>
+        sectionParams(kind, { [`${kind}_page`]: undefined, [`${kind}_q`]: undefined, ...(kind === 'update' ? { update_field: undefined } : {}) });
+      /** Hidden fields that keep everything but the section's page, for its jump-to-page form. */
+      const pageJumpFields = (kind: SectionKind) => sectionParams(kind, { [`${kind}_page`]: undefined });
       res.render('admin/sync/show', {
         title: req.t('sync.title', { code: run.locationCode, id: run.id }),
         run,
         sections,
         unchanged,
-        // Folded unless the admin is paging through it.
-        unchangedOpen: req.query.unchanged_page !== undefined,
+        deactivationReasons,
+        filters,
+        changedFields: CHANGED_FIELDS,
+        // Folded unless the admin is paging through them or filtering them.
+        unchangedOpen: req.query.unchanged_page !== undefined || unchanged.filtered,
+        linkedOpen: req.query.linked_page !== undefined || Boolean(filters.search.linked),
         sectionPageUrl,
+        otherSectionFields,
+        pageJumpFields,
+        formAction: `/admin/users/sync/${run.id}`,
       });
     },
 
@@ -195,7 +231,12 @@ export function createSyncController(deps: {
           flash(req, 'error', req.t('sync.flash.expired'));
           break;
         case 'not-executable':
-          flash(req, 'error', req.t(notExecutableKey(outcome.status)));
+          // An open preview refused anyway is a drift check's report.
+          flash(req, outcome.status === 'no_change' ? 'info' : 'error', req.t(NOT_EXECUTABLE[outcome.status] ?? 'sync.flash.reportOnly'));
+          break;
+        case 'superseded':
+          // The reason is the service's (in English, as the log has it).
+          flash(req, 'error', req.t('sync.flash.superseded', { reason: outcome.reason }));
           break;
         case 'stale':
         case 'completed':
@@ -205,10 +246,18 @@ export function createSyncController(deps: {
       res.redirect(303, `/admin/users/sync/${id}`);
     },
 
+    async discard(req: Request, res: Response) {
+      const id = readId(req);
+      const outcome = await deps.userSync.discard(id, req.currentUser!.id);
+      if (outcome.kind === 'discarded') flash(req, 'success', req.t('sync.flash.discarded'));
+      else flash(req, 'error', req.t('sync.flash.notOpen', { status: req.t(`status.${outcome.status}`).toLowerCase() }));
+      res.redirect(303, `/admin/users/sync/${id}`);
+    },
+
     async history(req: Request, res: Response) {
       const filter = readRunsQuery(req);
       const [result, locations] = await Promise.all([
-        deps.userSync.listRuns({ locationCode: filter.location, page: filter.page, perPage: RUNS_PER_PAGE }),
+        deps.userSync.listRuns({ locationCode: filter.location, status: filter.status, page: filter.page, perPage: RUNS_PER_PAGE }),
         deps.locations.list(),
       ]);
       res.render('admin/sync/runs', {
@@ -216,9 +265,11 @@ export function createSyncController(deps: {
         filter,
         result,
         locations,
+        statuses: SYNC_RUN_STATUSES,
         pageUrl: (page: number) => {
           const params = new URLSearchParams();
           if (filter.location) params.set('location', filter.location);
+          if (filter.status) params.set('status', filter.status);
           params.set('page', String(page));
           return `/admin/sync-runs?${params.toString()}`;
         },

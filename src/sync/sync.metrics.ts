@@ -3,7 +3,7 @@ import type { SyncMetricsQueries } from './data/sync-metrics.queries';
 
 /** What the sync service reports as it works; the metrics count it, tests may pass nothing. */
 export interface SyncObserver {
-  previewFinished(location: string, outcome: 'previewed' | 'failed' | 'error', seconds: number): void;
+  previewFinished(location: string, outcome: 'previewed' | 'no_change' | 'failed' | 'error', seconds: number): void;
   executeFinished(outcome: string, seconds: number): void;
 }
 

@@ -20,6 +20,7 @@ export function createSyncRoutes(deps: {
   router.get('/users/sync/:id/progress', sync.progress);
   router.post('/users/sync/:id/cancel', sync.cancel);
   router.post('/users/sync/:id/execute', sync.execute);
+  router.post('/users/sync/:id/discard', sync.discard);
   router.get('/sync-runs', sync.history);
   return router;
 }

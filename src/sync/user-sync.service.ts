@@ -14,9 +14,9 @@ import type {
   SyncVia,
   UnchangedUser,
 } from './data/sync-runs.queries';
-import type { RemoteUserSource } from '../remote/remote-users';
+import type { RemoteSource, RemoteUserSource } from '../remote/remote-users';
 import { applyPlan, deactivatedUserIds, lockLocation, StalePlanError } from './data/apply.queries';
-import { describeDatabaseFailure, describeFetchFailure } from './failure-messages';
+import { describeDatabaseFailure, describeFetchFailure, describePreviewFailure } from './failure-messages';
 import { LocalUserIndex } from './preview/local-index';
 import { PlanPacer } from './preview/plan-pacer';
 import { createStaging, PlanWriter, type PlanCounts, type TriagedList } from './data/plan.queries';
@@ -34,7 +34,10 @@ const PAGES_AHEAD = 16;
 
 export const STALE_PLAN_MESSAGE = 'Data changed since the preview; run the preview again.';
 export const SECTION_PAGE_SIZE = 100;
-export const SECTION_KINDS = ['new', 'update', 'deactivate', 'rejected'] as const satisfies readonly SyncItemKind[];
+/** The sections of a run's page, in page order; linked and unchanged are folded away. */
+export const SECTION_KINDS = ['new', 'update', 'deactivate', 'linked', 'rejected'] as const satisfies readonly SyncItemKind[];
+/** The fields an Updated row can be filtered by. */
+export const CHANGED_FIELDS = ['name', 'role', 'is_active', 'remote_id'] as const;
 
 /** What a preview run as a job hands in: its queued run, a way to stop it, and a listener for its figures. */
 export interface PreviewOptions {
@@ -54,7 +57,16 @@ export type ExecuteOutcome =
   | { kind: 'confirmation-required'; run: SyncRun }
   | { kind: 'expired' }
   | { kind: 'stale' }
+  | { kind: 'superseded'; reason: string }
   | { kind: 'not-executable'; status: SyncRun['status'] };
+
+export type DiscardOutcome = { kind: 'discarded' } | { kind: 'not-open'; status: SyncRun['status'] };
+
+/** What narrows the sections of a run's page: a search per section, and a changed field for Updated. */
+export interface SectionFilters {
+  search: Partial<Record<SectionKind, string>>;
+  field?: (typeof CHANGED_FIELDS)[number];
+}
 
 export type SectionKind = SyncItemKind | 'unchanged';
 
@@ -74,7 +86,12 @@ export interface RunSection {
   pageCount: number;
   pageSize: number;
   items: SyncRunItem[];
+  /** True when a filter narrowed the section (total is then the filtered count). */
+  filtered: boolean;
 }
+
+/** A job's queued run was cancelled (or taken over) before its job claimed it: there is nothing to record. */
+class RunNotWaiting extends ValidationError {}
 
 /** Marks an error raised by the remote source, as opposed to one raised while storing its pages. */
 class FetchFailure extends Error {
@@ -84,11 +101,15 @@ class FetchFailure extends Error {
 }
 
 /**
- * The guard against a broken remote wiping a location: many deactivations at once, or an empty list
- * while local users are active, need the admin to type the location code.
+ * The guard against a broken remote wiping a location: many deactivations at once (users missing from
+ * the list or inactive there), an empty list, or a plan that leaves no active user, while local users
+ * are active, need the admin to type the location code.
  */
-export function guardRequired(counts: Pick<PlanCounts, 'deactivateCount' | 'localActiveCount' | 'usableCount'>, settings: SyncSettings): boolean {
-  if (counts.usableCount === 0 && counts.localActiveCount > 0) return true;
+export function guardRequired(
+  counts: Pick<PlanCounts, 'deactivateCount' | 'localActiveCount' | 'usableCount' | 'activeAfterCount'>,
+  settings: SyncSettings,
+): boolean {
+  if (counts.localActiveCount > 0 && (counts.usableCount === 0 || counts.activeAfterCount <= 0)) return true;
   return counts.deactivateCount > (counts.localActiveCount * settings.guardPercent) / 100 && counts.deactivateCount > settings.guardMin;
 }
 
@@ -113,16 +134,20 @@ export class UserSyncService {
     },
   ) {}
 
-  /** Fetches all remote users of the location and saves the plan. A fetch error leaves a failed run. */
+  /**
+   * Fetches all remote users of the location and saves the plan, bound to the source it was read from.
+   * Whatever goes wrong after the location is accepted (a fetch error, a row the database refuses, a
+   * bug) leaves a failed run that says why, and the admin is sent to it. A job passes its queued run.
+   */
   async preview(
     locationId: number,
     adminId: number | null,
     via: SyncVia = 'web',
     options: PreviewOptions = {},
-  ): Promise<{ runId: number; status: 'previewed' | 'failed' }> {
+  ): Promise<{ runId: number; status: 'previewed' | 'no_change' | 'failed' }> {
     const location = await this.syncableLocation(locationId);
     const started = performance.now();
-    let outcome: 'previewed' | 'failed' | 'error' = 'error';
+    let outcome: 'previewed' | 'no_change' | 'failed' | 'error' = 'error';
     try {
       const result = await this.previewLocation(location, adminId, via, options);
       outcome = result.status;
@@ -137,33 +162,46 @@ export class UserSyncService {
     adminId: number | null,
     via: SyncVia,
     options: PreviewOptions,
-  ): Promise<{ runId: number; status: 'previewed' | 'failed' }> {
+  ): Promise<{ runId: number; status: 'previewed' | 'no_change' | 'failed' }> {
     const { db, syncRuns, logger, settings } = this.deps;
     const started = performance.now();
     // Where the time went, for the log line: an admin asking why a preview is slow gets the answer.
     const phasesMs = { localIndex: 0, fetchAndStage: 0, finishPlan: 0 };
+    let source: RemoteSource | null = null;
     try {
+      try {
+        source = this.deps.remote.describeSource(location);
+      } catch (error) {
+        throw new FetchFailure(error);
+      }
+      const bound = source;
       // REPEATABLE READ: the local index and the plan statements read the users from one snapshot.
-      const { runId, counts, remoteCount, guard } = await db.transaction(
+      const { runId, counts, remoteCount, guard, status } = await db.transaction(
         async (trx) => {
           const runId = await this.openRun(trx, location.id, adminId, via, options.runId);
           await createStaging(trx);
-          const planner = new PlanWriter(trx, runId);
+          const planner = new PlanWriter(trx, runId, location.code);
           const { remoteCount, triaged } = await this.stageRemoteList(trx, { runId, location, planner, phasesMs, options });
+          const fetchedAt = new Date();
           options.signal?.throwIfAborted();
           options.onProgress?.({ phase: 'planning' });
           const planStarted = performance.now();
           const counts = await planner.finish(triaged);
           phasesMs.finishPlan = Math.round(performance.now() - planStarted);
           const guard = guardRequired(counts, settings);
+          const changes = counts.newCount + counts.updateCount + counts.linkedCount + counts.deactivateCount;
+          const status = changes === 0 ? ('no_change' as const) : ('previewed' as const);
           await syncRuns.finishPreview(trx, runId, {
             ...counts,
+            status,
             remoteCount,
             guardRequired: guard,
             previewMs: Math.round(performance.now() - started),
             ttlMinutes: settings.previewTtlMinutes,
+            source: bound,
+            fetchedAt,
           });
-          return { runId, counts, remoteCount, guard };
+          return { runId, counts, remoteCount, guard, status };
         },
         { isolationLevel: 'repeatable read' },
       );
@@ -173,6 +211,8 @@ export class UserSyncService {
           location: location.code,
           adminId,
           via,
+          status,
+          source: bound.url,
           remoteCount,
           counts: countsForLog(counts),
           guardRequired: guard,
@@ -181,20 +221,26 @@ export class UserSyncService {
         },
         'sync preview saved',
       );
-      return { runId, status: 'previewed' };
+      return { runId, status };
     } catch (error) {
-      // A stopped preview is its caller's to record (as cancelled), not a failure of the remote.
+      // A stopped preview is its caller's to record (as cancelled), not a failure of the remote; a queued
+      // run cancelled before its job claimed it has nothing to record either.
       options.signal?.throwIfAborted();
-      if (!(error instanceof FetchFailure)) throw error;
-      const message = describeFetchFailure(location.code, error.sourceError);
+      if (error instanceof RunNotWaiting) throw error;
+      const fetchFailed = error instanceof FetchFailure;
+      const message = fetchFailed ? describeFetchFailure(location.code, error.sourceError) : describePreviewFailure(location.code, error);
       const previewMs = Math.round(performance.now() - started);
       let runId = options.runId;
       if (runId === undefined) {
-        runId = await syncRuns.recordFailedPreview({ locationId: location.id, previewedBy: adminId, via, error: message, previewMs });
+        runId = await syncRuns.recordFailedPreview({ locationId: location.id, previewedBy: adminId, via, error: message, previewMs, source });
       } else {
-        await syncRuns.failPreview(runId, { error: message, previewMs });
+        await syncRuns.failPreview(runId, { error: message, previewMs, source });
       }
-      logger.warn({ runId, location: location.code, adminId, cause: message }, 'sync preview failed: remote list not fetched');
+      if (fetchFailed) {
+        logger.warn({ runId, location: location.code, adminId, cause: message }, 'sync preview failed: remote list not fetched');
+      } else {
+        logger.error({ runId, location: location.code, adminId, err: error }, 'sync preview failed: unexpected error');
+      }
       return { runId, status: 'failed' };
     }
   }
@@ -209,7 +255,7 @@ export class UserSyncService {
   ): Promise<number> {
     if (queuedRunId === undefined) return this.deps.syncRuns.createPreview(trx, { locationId, previewedBy: adminId, via });
     if (!(await this.deps.syncRuns.claimQueuedPreview(trx, queuedRunId))) {
-      throw new ValidationError(`Sync run ${queuedRunId} is no longer waiting for its preview.`);
+      throw new RunNotWaiting(`Sync run ${queuedRunId} is no longer waiting for its preview.`);
     }
     return queuedRunId;
   }
@@ -329,14 +375,18 @@ export class UserSyncService {
     const run = (await syncRuns.findById(runId, trx))!;
     // A drift check is a report: nothing in it is ever applied.
     if (run.runType === 'drift') return { kind: 'not-executable', status: locked.status };
-    if (!handedOver) {
-      if (locked.expired) {
-        await syncRuns.markExpired(trx, runId);
-        return { kind: 'expired' };
-      }
-      if (run.guardRequired && confirmCode?.trim().toUpperCase() !== run.locationCode.toUpperCase()) {
-        return { kind: 'confirmation-required', run };
-      }
+    if (!handedOver && locked.expired) {
+      await syncRuns.markExpired(trx, runId);
+      return { kind: 'expired' };
+    }
+    // Checked before the hand-over and again in the job: a location edited in between still supersedes.
+    const changedSource = await this.sourceChange(trx, run);
+    if (changedSource) {
+      await syncRuns.markSuperseded(trx, { id: runId }, changedSource);
+      return { kind: 'superseded', reason: changedSource };
+    }
+    if (!handedOver && run.guardRequired && confirmCode?.trim().toUpperCase() !== run.locationCode.toUpperCase()) {
+      return { kind: 'confirmation-required', run };
     }
     if (input.handOver) return this.handOver(trx, run, adminId);
     await lockLocation(trx, run.locationId);
@@ -344,6 +394,53 @@ export class UserSyncService {
     const sessionsEnded = await this.deps.revokeSessions(trx, await deactivatedUserIds(trx, runId));
     await syncRuns.markCompleted(trx, runId, { executedBy: adminId, executeMs: Math.round(performance.now() - started), via });
     return { kind: 'completed', run: (await syncRuns.findById(runId, trx))!, sessionsEnded };
+  }
+
+  /**
+   * Why the run's preview no longer describes its location's list: the location is gone or inactive, or
+   * its URL or API login changed since the preview. Read under a share lock, so an edit waits for the
+   * execute. Undefined when the source is the same.
+   */
+  private async sourceChange(trx: Knex.Transaction, run: SyncRun): Promise<string | undefined> {
+    const location = await this.deps.locations.findById(run.locationId, trx, { lock: 'share' });
+    const code = run.locationCode;
+    if (!location) return `${code} was removed after the preview.`;
+    if (!location.isActive) return `${code} was deactivated after the preview.`;
+    if (!run.source) return `The preview of ${code} does not record where its list came from.`;
+    if (location.onlineUrl !== run.source.url) {
+      return `The online URL of ${code} changed after the preview (from ${run.source.url} to ${location.onlineUrl ?? 'none'}).`;
+    }
+    let now: RemoteSource;
+    try {
+      now = this.deps.remote.describeSource(location);
+    } catch {
+      return `The API credentials of ${code} were removed after the preview.`;
+    }
+    if (now.login !== run.source.login || now.credential !== run.source.credential) {
+      return `The API login of ${code} changed after the preview (from ${run.source.login ?? 'none'} to ${now.login}).`;
+    }
+    return undefined;
+  }
+
+  /** Ends an open preview without executing it, recording who discarded it and when. */
+  async discard(runId: number, adminId: number): Promise<DiscardOutcome> {
+    const { syncRuns, logger } = this.deps;
+    await syncRuns.expireOverdue({ id: runId });
+    const discarded = await syncRuns.markDiscarded(runId, adminId);
+    if (discarded) {
+      logger.info({ runId, adminId }, 'sync preview discarded');
+      return { kind: 'discarded' };
+    }
+    const run = await syncRuns.findById(runId);
+    if (!run) throw new NotFoundError('Sync run not found.');
+    return { kind: 'not-open', status: run.status };
+  }
+
+  /** Ends the open previews of a location whose URL, credentials or state changed: they describe another source. */
+  async supersedeOpenPreviews(locationId: number, reason: string): Promise<number> {
+    const count = await this.deps.syncRuns.markSuperseded(this.deps.db, { locationId }, reason);
+    if (count > 0) this.deps.logger.info({ locationId, previews: count, reason }, 'open sync previews superseded');
+    return count;
   }
 
   /** Marks the checked run executing for its job; another running job of the location makes it wait for the admin. */
@@ -369,31 +466,49 @@ export class UserSyncService {
   async describeRun(
     runId: number,
     pages: Partial<Record<SectionKind, number>> = {},
-  ): Promise<{ run: SyncRun; sections: RunSection[]; unchanged: UnchangedSection }> {
-    await this.deps.syncRuns.expireOverdue({ id: runId });
-    const run = await this.deps.syncRuns.findById(runId);
+    filters: SectionFilters = { search: {} },
+  ): Promise<{
+    run: SyncRun;
+    sections: RunSection[];
+    unchanged: UnchangedSection & { filtered: boolean };
+    deactivationReasons: Array<{ reason: string; count: number }>;
+  }> {
+    const { syncRuns } = this.deps;
+    await syncRuns.expireOverdue({ id: runId });
+    const run = await syncRuns.findById(runId);
     if (!run) throw new NotFoundError('Sync run not found.');
-    const totals: Record<SyncItemKind, number> = {
+    const totals: Record<SectionKind, number> = {
       new: run.newCount,
       update: run.updateCount,
+      linked: run.linkedCount,
       deactivate: run.deactivateCount,
       rejected: run.rejectedCount,
+      conflict: 0,
+      unchanged: run.unchangedCount,
     };
     const paging = (kind: SectionKind, total: number) => {
       const pageCount = Math.max(1, Math.ceil(total / SECTION_PAGE_SIZE));
       const page = Math.min(Math.max(1, pages[kind] ?? 1), pageCount);
       return { total, page, pageCount, pageSize: SECTION_PAGE_SIZE, window: { limit: SECTION_PAGE_SIZE, offset: (page - 1) * SECTION_PAGE_SIZE } };
     };
+    const filterOf = (kind: SectionKind) => ({ search: filters.search[kind], field: kind === 'update' ? filters.field : undefined });
+    const isFiltered = (kind: SectionKind) => Boolean(filters.search[kind] || (kind === 'update' && filters.field));
     const sections = await Promise.all(
       SECTION_KINDS.map(async (kind): Promise<RunSection> => {
-        const { window, ...section } = paging(kind, totals[kind]);
-        const items = section.total === 0 ? [] : await this.deps.syncRuns.listItems(run.id, kind, window);
-        return { kind, ...section, items };
+        const filtered = isFiltered(kind);
+        const total = filtered && totals[kind] > 0 ? await syncRuns.countItems(run.id, kind, filterOf(kind)) : totals[kind];
+        const { window, ...section } = paging(kind, total);
+        const items = section.total === 0 ? [] : await syncRuns.listItems(run.id, kind, window, filterOf(kind));
+        return { kind, ...section, items, filtered };
       }),
     );
-    const { window, ...unchangedPaging } = paging('unchanged', run.unchangedCount);
-    const users = unchangedPaging.total === 0 ? [] : await this.deps.syncRuns.listUnchangedUsers(run.id, window);
-    return { run, sections, unchanged: { ...unchangedPaging, users } };
+    const unchangedFiltered = isFiltered('unchanged');
+    const unchangedTotal =
+      unchangedFiltered && run.unchangedCount > 0 ? await syncRuns.countUnchangedUsers(run.id, filterOf('unchanged')) : run.unchangedCount;
+    const { window, ...unchangedPaging } = paging('unchanged', unchangedTotal);
+    const users = unchangedPaging.total === 0 ? [] : await syncRuns.listUnchangedUsers(run.id, window, filterOf('unchanged'));
+    const deactivationReasons = run.deactivateCount === 0 ? [] : await syncRuns.countDeactivationReasons(run.id);
+    return { run, sections, unchanged: { ...unchangedPaging, users, filtered: unchangedFiltered }, deactivationReasons };
   }
 
   /** By location id: its last executed sync and its last drift check, for the Locations page. */

@@ -8,6 +8,7 @@ import { DEMO_API_CREDENTIALS } from '../../src/platform/config';
 import { launchBrowser, screenshot, watchConsole, type TestBrowser } from './support/browser';
 import { E2E_ADMIN, startDemoEnvironment, type DemoEnvironment } from './support/demo';
 import { expectedPlan, usersOf, type ExpectedPlan } from './support/expected';
+import { startLaravelServer } from '../support/laravel-server';
 
 /**
  * The seed's testing checklist, walked as a person would in Chromium against the demo that `npm start`
@@ -43,6 +44,11 @@ afterAll(async () => {
   await browser?.close();
   await env?.stop();
 });
+
+/** The bit of the browser's window a page script here uses (the project compiles without the DOM library). */
+interface BrowserWindow {
+  getComputedStyle(element: unknown): { backgroundColor: string };
+}
 
 const url = (path: string) => `${env.demo.hub.url}${path}`;
 /** A figure the page shows formatted for its language ("1,250" / "1.250"). */
@@ -152,6 +158,9 @@ describe('the demo, in the browser', () => {
     expect(await emailsIn(page, 'new')).toEqual(plan.added);
     expect(await emailsIn(page, 'update')).toEqual(plan.updated);
     expect(await emailsIn(page, 'deactivate')).toEqual(plan.deactivated);
+    expect(await emailsIn(page, 'linked')).toEqual(plan.linked);
+    // Linked users (a remote id recorded, nothing else) are folded away like the unchanged ones.
+    expect(await page.locator('table[data-kind="linked"]').isVisible()).toBe(false);
     expect(await page.locator('[data-count="unchanged"]').textContent()).toBe(String(plan.unchanged.length));
     // The unchanged users are listed (the first 100), folded away until the admin opens them.
     const unchangedShown = await emailsIn(page, 'unchanged');
@@ -178,9 +187,15 @@ describe('the demo, in the browser', () => {
     await page.waitForURL(url(runPath));
     const notification = page.locator('.alert-success[role="status"]');
     await notification.waitFor({ timeout: 15_000 });
+    const reasons = [
+      [plan.inactiveRemotely.length, 'inactive on DEV'],
+      [plan.missingRemotely.length, 'missing from DEV'],
+    ]
+      .filter(([count]) => count !== 0)
+      .map(([count, reason]) => `${count} ${reason}`);
     const summary =
-      `Sync completed: ${plan.added.length} added, ${plan.updated.length} updated, ` +
-      `${plan.deactivated.length} deactivated, ${plan.unchanged.length} unchanged`;
+      `Sync completed: ${plan.added.length} added, ${plan.updated.length} updated, ${plan.linked.length} linked, ` +
+      `${plan.deactivated.length} deactivated${reasons.length ? ` (${reasons.join(', ')})` : ''}, ${plan.unchanged.length} unchanged`;
     expect(await notification.textContent()).toContain(`${summary}.`);
     // The docs quote this first DEV sync of the demo.
     for (const doc of ['README.md', 'docs/USER_SYNC_FEATURE.md']) {
@@ -243,6 +258,64 @@ describe('the demo, in the browser', () => {
     expect(await runRow.textContent()).toContain('DEV');
     expect(await runRow.textContent()).toMatch(/Completed/i);
     await screenshot(page, '07-sync-history', { fullPage: false });
+  });
+
+  it('9. shows a remote that marks every user inactive as a guarded mass deactivation, and discards it', async () => {
+    // DEV's server, as if it had marked every user inactive: a Laravel-shaped server with DEV's users.
+    const devUsers = await devServer.db('users').where({ location_id: devServer.ownLocation.id }).orderBy('id');
+    const credentials = env.config.remote.credentials.DEV ?? env.config.remote.credentials['*']!;
+    const allInactive = await startLaravelServer({
+      users: devUsers.map((u) => ({ id: u.id, email: u.email, name: u.name, role: u.role, is_active: 0 })),
+      credentials,
+    });
+    const devId = await locationId('DEV');
+    const devUrl = (await hub.db('locations').where({ id: devId }).first('online_url')).online_url as string;
+    await hub.db('locations').where({ id: devId }).update({ online_url: allInactive.url });
+    try {
+      const activeBefore = await hub.db('users').where({ location_id: devId, is_active: true }).count({ n: '*' }).first();
+      await page.goto(url('/admin/users'));
+      await syncForm().getByLabel('Location').selectOption(String(devId));
+      await syncForm().getByRole('button', { name: 'Sync from Server' }).click();
+      await page.waitForURL(/\/admin\/users\/sync\/\d+$/);
+      const offPath = new URL(page.url()).pathname;
+
+      const everyone = String(activeBefore!.n);
+      expect(await page.locator('[data-count="deactivate"]').textContent()).toBe(everyone);
+      expect(await page.locator('.sync-guard').textContent()).toContain('has no active user left');
+      expect(await page.locator('.sync-guard').textContent()).toContain(`${everyone} inactive on DEV`);
+      expect(await page.locator('.sync-source').textContent()).toContain(allInactive.url);
+      // Red, not green: the rows and the button.
+      const rowColour = await page
+        .locator('table[data-kind="deactivate"] tbody tr')
+        .first()
+        .evaluate((row) => (globalThis as unknown as BrowserWindow).getComputedStyle(row).backgroundColor);
+      expect(rowColour).toBe('rgb(254, 243, 242)');
+      expect(await page.getByRole('button', { name: 'Confirm & Execute' }).getAttribute('class')).toContain('btn-danger');
+      expect(await page.getByLabel(/Type the location code/).isVisible()).toBe(true);
+      // Tall enough to show the warning, the actions and the first red rows. The docs show this one:
+      // SCREENSHOTS_TO_DOCS=1 npm run test:e2e refreshes docs/screenshots/sync-all-inactive.png.
+      await page.setViewportSize({ width: 1280, height: 1400 });
+      const shot = await screenshot(page, '11-sync-all-inactive', { fullPage: false });
+      if (process.env.SCREENSHOTS_TO_DOCS === '1') fs.copyFileSync(shot, 'docs/screenshots/sync-all-inactive.png');
+      await page.setViewportSize({ width: 1280, height: 860 });
+
+      // Discard needs no location code, and changes nothing.
+      const before = await hub.db('users').where({ location_id: devId }).orderBy('id');
+      await page.getByRole('button', { name: 'Discard' }).click();
+      await page.waitForURL(url(offPath));
+      expect(await page.locator('.sync-status').getAttribute('data-status')).toBe('discarded');
+      expect(await page.locator('.sync-discarded').textContent()).toContain(`discarded by ${E2E_ADMIN.email}`);
+      expect(await page.getByRole('button', { name: 'Confirm & Execute' }).count()).toBe(0);
+      expect(await hub.db('users').where({ location_id: devId }).orderBy('id')).toEqual(before);
+
+      await page.goto(url('/admin/sync-runs?status=discarded'));
+      expect(await page.locator(`a[href="${offPath}"]`).count()).toBe(1);
+      expect(await page.locator('tbody tr[data-run]').count()).toBe(1);
+      expect(await page.getByLabel('Outcome').inputValue()).toBe('discarded');
+    } finally {
+      await hub.db('locations').where({ id: devId }).update({ online_url: devUrl });
+      await allInactive.close();
+    }
   });
 
   it('shows the locations and a 404 page', async () => {

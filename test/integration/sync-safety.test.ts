@@ -80,7 +80,7 @@ describe('single use', () => {
     expect(await snapshot(database.db)).toEqual(afterFirst);
     const page = await pageOf(runId);
     expect(page).toContain('This sync had already been executed; this is its result.');
-    expect(page).toContain('Sync completed: 1 added, 1 updated, 1 deactivated, 2 unchanged.');
+    expect(page).toContain('Sync completed: 1 added, 1 updated, 0 linked, 1 deactivated (1 missing from TWICE), 2 unchanged.');
   });
 
   it('applies it once when two tabs execute at the same moment: one hands it to the job, the other is told it runs', async () => {

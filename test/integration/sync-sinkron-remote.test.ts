@@ -62,18 +62,20 @@ describe('Sync from Server against another Sinkron instance', () => {
       status: 'previewed',
       remote_count: 16,
       new_count: 12,
-      update_count: 3,
-      deactivate_count: 1,
+      update_count: 2,
+      deactivate_count: 2,
       unchanged_count: 1,
       rejected_count: 0,
       guard_required: false,
     });
-    expect((await itemsOf(database.db, runId, 'deactivate')).map((i) => i.email)).toEqual(['retired@hq.test']);
+    expect((await itemsOf(database.db, runId, 'deactivate')).map((i) => [i.email, i.reason])).toEqual([
+      ['left@hq.test', 'inactive on HQ'],
+      ['retired@hq.test', 'missing from HQ'],
+    ]);
     const updates = await itemsOf(database.db, runId, 'update');
     expect(updates.map((i) => i.after)).toEqual([
       { email: 'STAFF2@hq.test', name: 'Staff 2' },
       { email: 'dev_vendor1@dkm', role: 'vendor' },
-      { email: 'left@hq.test', is_active: false },
     ]);
     const page = await agent.get(`/admin/users/sync/${runId}`);
     expect(page.text).toContain('data-count="new">12<');
@@ -82,7 +84,9 @@ describe('Sync from Server against another Sinkron instance', () => {
     const before = await snapshot(database.db);
     expect((await executeSync(agent, runId)).status).toBe(303);
     await expectPlanApplied(database.db, runId, before);
-    expect((await agent.get(`/admin/users/sync/${runId}`)).text).toContain('Sync completed: 12 added, 3 updated, 1 deactivated, 1 unchanged.');
+    expect((await agent.get(`/admin/users/sync/${runId}`)).text).toContain(
+      'Sync completed: 12 added, 2 updated, 0 linked, 2 deactivated (1 inactive on HQ, 1 missing from HQ), 1 unchanged.',
+    );
 
     const remoteUsers = await remoteDatabase
       .db('users')

@@ -18,18 +18,7 @@ import {
 // The preview streams the remote rows into its staging table with COPY in text format, where a tab ends a
 // column, a newline ends a row, a backslash starts an escape and \N means NULL: these values must arrive
 // exactly as sent.
-const HOSTILE_NAMES = [
-  'Tab\tInside',
-  'Line\nBreak',
-  'Carriage\rReturn\r\nInside',
-  'Back\\slash',
-  '\\N',
-  '\\.',
-  'Ends with a backslash\\',
-  '\\t is not a tab',
-  'Ünïcødé 名前 🚀 שלום',
-  '',
-];
+const HOSTILE_NAMES = ['Back\\slash', '\\N', '\\.', 'Ends with a backslash\\', '\\t is not a tab', 'Ünïcødé 名前 🚀 שלום', ''];
 
 // Two different emails whose 32-bit staging hash is the same: the preview must count their copies and
 // find one of each, not a duplicate.
@@ -43,9 +32,14 @@ let hostileId: number;
 
 const hostileRows = [
   ...HOSTILE_NAMES.map((name, i) => ({ id: i + 1, name, email: `hostile${i}@copy.test`, role: 'vendor', is_active: true })),
-  { id: 'id\twith\\tab', name: 'Odd Id', email: 'odd-id@copy.test', role: '\\N', is_active: true },
+  { id: 'id\\twith\\tab', name: 'Odd Id', email: 'odd-id@copy.test', role: '\\N', is_active: true },
   { id: null, name: 'No Role', email: 'no-role@copy.test', role: null, is_active: false },
-  { id: 42, name: 'Renamed\tRemotely\\', email: 'renamed@copy.test', role: 'role\nwith newline', is_active: true },
+  { id: 42, name: 'Renamed \\t Remotely\\', email: 'renamed@copy.test', role: 'role\\nwith backslash-n', is_active: true },
+  // Control characters, a NUL among them, cannot be stored or shown: each row is rejected with its reason.
+  { id: 90, name: 'Tab\tInside', email: 'tab@copy.test', role: 'vendor', is_active: true },
+  { id: 91, name: 'Line\nBreak', email: 'line@copy.test', role: 'vendor', is_active: true },
+  { id: 92, name: 'Nul\u0000Byte', email: 'nul@copy.test', role: 'vendor', is_active: true },
+  { id: 93, name: 'Lone \ud800 surrogate', email: 'surrogate@copy.test', role: 'vendor', is_active: true },
 ];
 
 beforeAll(async () => {
@@ -63,9 +57,15 @@ afterAll(async () => {
 });
 
 describe('staging the remote list', () => {
-  it('when names, roles and ids hold tabs, newlines, backslashes, \\N and unicode, then the plan and the users hold them exactly', async () => {
+  it('when names, roles and ids hold backslashes, \\N and unicode, then the plan and the users hold them exactly; control characters reject the row', async () => {
     const runId = await previewSync(agent, hostileId);
-    expect(await runRow(database.db, runId)).toMatchObject({ new_count: 12, update_count: 1, rejected_count: 0 });
+    expect(await runRow(database.db, runId)).toMatchObject({ new_count: HOSTILE_NAMES.length + 2, update_count: 1, rejected_count: 4 });
+    expect((await itemsOf(database.db, runId, 'rejected')).map((i) => [i.email, i.reason])).toEqual([
+      ['tab@copy.test', 'name contains a control character (U+0009)'],
+      ['line@copy.test', 'name contains a control character (U+000A)'],
+      ['nul@copy.test', 'name contains a control character (U+0000)'],
+      ['surrogate@copy.test', 'name contains an unpaired surrogate (U+D800)'],
+    ]);
 
     const newItems = await itemsOf(database.db, runId, 'new');
     expect(newItems.map((i) => i.email)).toEqual([...HOSTILE_NAMES.map((_, i) => `hostile${i}@copy.test`), 'odd-id@copy.test', 'no-role@copy.test']);
@@ -75,7 +75,7 @@ describe('staging the remote list', () => {
       name: 'Odd Id',
       role: '\\N',
       is_active: true,
-      remote_id: 'id\twith\\tab',
+      remote_id: 'id\\twith\\tab',
     });
     expect(newItems[HOSTILE_NAMES.length + 1]!.after).toEqual({
       email: 'no-role@copy.test',
@@ -87,7 +87,7 @@ describe('staging the remote list', () => {
     const [update] = await itemsOf(database.db, runId, 'update');
     expect(update).toMatchObject({
       before: { email: 'renamed@copy.test', name: 'Old Name', role: 'vendor' },
-      after: { email: 'renamed@copy.test', name: 'Renamed\tRemotely\\', role: 'role\nwith newline' },
+      after: { email: 'renamed@copy.test', name: 'Renamed \\t Remotely\\', role: 'role\\nwith backslash-n' },
     });
 
     const before = await snapshot(database.db);
@@ -96,9 +96,9 @@ describe('staging the remote list', () => {
     await expectPlanApplied(database.db, runId, before);
     const users = await database.db('users').where({ location_id: hostileId }).orderBy('id');
     expect(users.map((u) => [u.email, u.name, u.role, u.remote_id])).toEqual([
-      ['renamed@copy.test', 'Renamed\tRemotely\\', 'role\nwith newline', '42'],
+      ['renamed@copy.test', 'Renamed \\t Remotely\\', 'role\\nwith backslash-n', '42'],
       ...HOSTILE_NAMES.map((name, i) => [`hostile${i}@copy.test`, name, 'vendor', String(i + 1)]),
-      ['odd-id@copy.test', 'Odd Id', '\\N', 'id\twith\\tab'],
+      ['odd-id@copy.test', 'Odd Id', '\\N', 'id\\twith\\tab'],
       ['no-role@copy.test', 'No Role', null, null],
     ]);
   });
@@ -176,7 +176,7 @@ describe('staging the remote list', () => {
     rows[10] = remoteRow(10, 'dup-unchanged@long.test', 'Same');
     rows[20] = remoteRow(20, 'dup-changed@long.test', 'New Name');
     rows[30] = remoteRow(30, 'dup-new@long.test');
-    rows[40] = remoteRow(40, 'control@long.test', 'Back\bspace \u0001 and\ttab');
+    rows[40] = remoteRow(40, 'control@long.test', 'Back\\bspace \\u0001 and\\ttab');
     rows[50] = remoteRow(50, 'dup-early@long.test', 'Early');
     rows[4000] = remoteRow(4000, 'dup-early@long.test', 'Early');
     rows[5500] = remoteRow(5500, 'dup-changed@long.test', 'Newer Name');

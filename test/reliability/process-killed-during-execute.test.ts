@@ -147,7 +147,7 @@ describe('when the app process is killed (SIGKILL) in the middle of execute', ()
     expect(await runRow(database.db, runId)).toMatchObject({ status: 'completed' });
     await expectPlanApplied(database.db, runId, before);
     const result = await request(second.url).get(`/admin/users/sync/${runId}`).set('Cookie', cookie);
-    expect(result.text).toContain('Sync completed: 2 added, 1 updated, 1 deactivated, 0 unchanged.');
+    expect(result.text).toContain('Sync completed: 2 added, 1 updated, 0 linked, 1 deactivated (1 missing from DEV), 0 unchanged.');
     expect(second.output()).toMatch(/"msg":"sync executed"/);
 
     second.child.kill('SIGTERM');

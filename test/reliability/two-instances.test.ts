@@ -163,7 +163,7 @@ describe('two instances on one database', () => {
     expect(await runRow(database.db, runId)).toMatchObject({ status: 'completed' });
     await expectPlanApplied(database.db, runId, before);
     const result = await browser.get(a, `/admin/users/sync/${runId}`);
-    expect(result.text).toContain('Sync completed: 1 added, 1 updated, 1 deactivated, 0 unchanged.');
+    expect(result.text).toContain('Sync completed: 1 added, 1 updated, 0 linked, 1 deactivated (1 missing from HANDOVER), 0 unchanged.');
     // Whichever instance's worker took the job, it applied the plan once.
     expect(logsOfBoth().filter((e) => e.msg === 'sync executed' && e.runId === runId)).toHaveLength(1);
   });
@@ -197,7 +197,8 @@ describe('two instances on one database', () => {
     expect(logsOfBoth().filter((e) => e.msg === 'sync execute handed to a job' && e.runId === runId)).toHaveLength(1);
     expect(logsOfBoth().filter((e) => e.msg === 'sync executed' && e.runId === runId)).toHaveLength(1);
     const landed = [await first.get(a, `/admin/users/sync/${runId}`), await second.get(b, `/admin/users/sync/${runId}`)];
-    for (const page of landed) expect(page.text).toContain('Sync completed: 1 added, 1 updated, 1 deactivated, 0 unchanged.');
+    for (const page of landed)
+      expect(page.text).toContain('Sync completed: 1 added, 1 updated, 0 linked, 1 deactivated (1 missing from RACE), 0 unchanged.');
     const told = landed.filter((page) => /This sync (is already being executed|had already been executed)/.test(page.text));
     expect(told).toHaveLength(1);
   });

@@ -35,6 +35,7 @@ const isUniqueEmailViolation = (error: unknown) =>
 export interface PlannedCounts {
   newCount: number;
   updateCount: number;
+  linkedCount: number;
   deactivateCount: number;
 }
 
@@ -69,7 +70,8 @@ export async function applyPlan(trx: Knex.Transaction, runId: number, locationId
   }
   if (added.rowCount !== planned.newCount) throw new StalePlanError(`${added.rowCount} of ${planned.newCount} users added`);
 
-  // One pass for updates and deactivations alike: a deactivation's `after` is {email, is_active: false}.
+  // One pass for updates, links and deactivations alike: a deactivation's `after` is {email, is_active: false}
+  // plus any other field the remote changed.
   // A key present in `after` means "write this field"; `->` yields SQL NULL only for an absent key.
   const changed = await trx.raw(
     `WITH changed AS (
@@ -85,17 +87,19 @@ export async function applyPlan(trx: Knex.Transaction, runId: number, locationId
          last_synced_at = now(),
          updated_at = now()
        FROM sync_run_items i
-       WHERE i.sync_run_id = ?::int AND i.kind IN ('update', 'deactivate') AND u.id = i.user_id AND u.location_id = ?::int
+       WHERE i.sync_run_id = ?::int AND i.kind IN ('update', 'linked', 'deactivate') AND u.id = i.user_id AND u.location_id = ?::int
          AND u.updated_at IS NOT DISTINCT FROM i.user_updated_at
        RETURNING i.kind
      )
      SELECT count(*) FILTER (WHERE kind = 'update')::int AS updated,
+            count(*) FILTER (WHERE kind = 'linked')::int AS linked,
             count(*) FILTER (WHERE kind = 'deactivate')::int AS deactivated
      FROM changed`,
     [runId, locationId],
   );
-  const { updated, deactivated } = changed.rows[0] as { updated: number; deactivated: number };
+  const { updated, linked, deactivated } = changed.rows[0] as { updated: number; linked: number; deactivated: number };
   if (updated !== planned.updateCount) throw new StalePlanError(`${updated} of ${planned.updateCount} users as previewed for update`);
+  if (linked !== planned.linkedCount) throw new StalePlanError(`${linked} of ${planned.linkedCount} users as previewed for linking`);
   if (deactivated !== planned.deactivateCount) {
     throw new StalePlanError(`${deactivated} of ${planned.deactivateCount} users as previewed for deactivation`);
   }

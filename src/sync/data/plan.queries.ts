@@ -10,20 +10,47 @@ import type { Knex } from 'knex';
 export interface PlanCounts {
   newCount: number;
   updateCount: number;
+  /** Changes that only record the remote id of a local user that had none. */
+  linkedCount: number;
+  /** Inactive remotely plus missing from the remote list. */
   deactivateCount: number;
   unchangedCount: number;
   rejectedCount: number;
   /** Usable remote users after removing duplicates. */
   usableCount: number;
   localActiveCount: number;
+  /** Active users the location would have after execute. */
+  activeAfterCount: number;
 }
 
 /** The fields a sync compares and writes; an update item records only those that differ. */
 const SYNCED_FIELDS = ['name', 'role', 'is_active', 'remote_id'] as const;
 
-/** SQL that is true when the local user (`local.`) and the remote row (`remote.`) differ in any synced field. */
-const anyFieldDiffers = (local: string, remote: string) =>
-  SYNCED_FIELDS.map((field) => `${local}${field} IS DISTINCT FROM ${remote}${field}`).join('\n                    OR ');
+/** SQL that is true when the local user (`local.`) and the remote row (`remote.`) differ in any of the fields. */
+const anyFieldDiffers = (local: string, remote: string, fields: readonly string[] = SYNCED_FIELDS) =>
+  fields.map((field) => `${local}${field} IS DISTINCT FROM ${remote}${field}`).join('\n                    OR ');
+
+/**
+ * The kind of item a remote row of a local user becomes (NULL: unchanged). A user active here and inactive
+ * there is a deactivation, like one missing from the list, so the guard counts it; a change that only
+ * gives a user without one its remote id is a link, kept apart from the updates an admin must read.
+ */
+const KIND_OF_KNOWN_USER = `CASE
+                  WHEN u.is_active AND NOT s.is_active THEN 'deactivate'
+                  WHEN NOT (${anyFieldDiffers(
+                    'u.',
+                    's.',
+                    SYNCED_FIELDS.filter((f) => f !== 'remote_id'),
+                  )})
+                       AND u.remote_id IS NULL AND s.remote_id IS NOT NULL THEN 'linked'
+                  WHEN ${anyFieldDiffers('u.', 's.')} THEN 'update'
+                END`;
+
+/** The reason recorded on a deactivation, naming the location: "inactive on DEV", "missing from DEV". */
+export const DEACTIVATION_REASONS = {
+  inactive: (code: string) => `inactive on ${code}`,
+  missing: (code: string) => `missing from ${code}`,
+};
 
 /** SQL that appends to a jsonb object the differing fields, with their local (before) or remote (after) values. */
 const differingFields = (side: 'before' | 'after') =>
@@ -52,6 +79,15 @@ export async function createStaging(trx: Knex.Transaction): Promise<void> {
   await trx.raw('CREATE INDEX ON sync_staging (position)');
 }
 
+/** Items a statement wrote or dropped, by kind; `adds_active`: new active users and reactivations. */
+interface ItemCounts {
+  new: number;
+  update: number;
+  linked: number;
+  inactive: number;
+  adds_active: number;
+}
+
 /** Past every position: a list position is a count of remote rows, an int4. */
 const END_OF_LIST = 2 ** 31 - 1;
 
@@ -73,40 +109,46 @@ export class PlanWriter {
   private plannedUpTo = 0;
   private newCount = 0;
   private updateCount = 0;
+  private linkedCount = 0;
+  /** Deactivations of users the list names as inactive (the missing ones are planned in finish()). */
+  private inactiveCount = 0;
+  /** New active users and reactivations: what keeps a location from being left without active users. */
+  private addsActiveCount = 0;
   /** Staged rows the statement found unchanged (the index compares COPY texts, which can differ for equal values). */
   private alsoUnchanged: number[] = [];
 
   constructor(
     private readonly trx: Knex.Transaction,
     private readonly runId: number,
+    private readonly locationCode: string,
   ) {}
 
   /**
-   * Plans the staged remote rows before `position` not planned yet, as new or update items: each joined
-   * with its local user by id (the same snapshot the index read). Duplicates are settled in finish().
+   * Plans the staged remote rows before `position` not planned yet, as new, update, linked or deactivate
+   * items: each joined with its local user by id (the same snapshot the index read). Duplicates are
+   * settled in finish().
    */
   async planUpTo(position: number | null): Promise<void> {
     const result = await this.trx.raw(
       `WITH plan AS MATERIALIZED (
          SELECT s.*, u.email AS user_email, u.name AS user_name, u.role AS user_role,
                 u.is_active AS user_is_active, u.remote_id AS user_remote_id, u.updated_at AS user_updated_at,
-                CASE
-                  WHEN s.user_id IS NULL THEN 'new'
-                  WHEN ${anyFieldDiffers('u.', 's.')} THEN 'update'
-                END AS kind
+                CASE WHEN s.user_id IS NULL THEN 'new' ELSE ${KIND_OF_KNOWN_USER} END AS kind
          FROM sync_staging s
          -- By primary key: a few thousand lookups, where a hash join would read every user of every location.
          LEFT JOIN LATERAL (SELECT * FROM users WHERE id = s.user_id) u ON true
          WHERE s.email IS NOT NULL AND s.position >= ?::int AND s.position < ?::int
        ),
        items AS (
-         INSERT INTO sync_run_items (sync_run_id, kind, user_id, email, before, after, user_updated_at, remote_page)
+         INSERT INTO sync_run_items (sync_run_id, kind, user_id, email, before, after, user_updated_at, remote_page, reason)
          SELECT ?::int, p.kind,
                 p.user_id,
-                CASE p.kind WHEN 'update' THEN p.user_email ELSE p.email END,
-                CASE WHEN p.kind = 'update' THEN
+                CASE p.kind WHEN 'new' THEN p.email ELSE p.user_email END,
+                CASE WHEN p.kind <> 'new' THEN
                   jsonb_build_object('email', p.user_email)
                   ${differingFields('before')}
+                  -- A deactivation's row names the user even when the name does not change.
+                  || CASE WHEN p.kind = 'deactivate' THEN jsonb_build_object('name', p.user_name) ELSE '{}' END
                 END,
                 CASE p.kind
                   WHEN 'new' THEN
@@ -118,22 +160,33 @@ export class PlanWriter {
                     || CASE WHEN p.is_active AND NOT p.user_is_active THEN '{"reactivated": true}'::jsonb ELSE '{}' END
                 END,
                 p.user_updated_at,
-                p.page
+                p.page,
+                CASE WHEN p.kind = 'deactivate' THEN ?::text END
          FROM plan p
          WHERE p.kind IS NOT NULL
          ORDER BY p.position
-         RETURNING kind
+         RETURNING kind, (kind = 'new' AND (after->>'is_active')::boolean) OR after->>'reactivated' IS NOT NULL AS adds_active
        )
        SELECT (SELECT count(*) FROM items WHERE kind = 'new')::int AS new,
               (SELECT count(*) FROM items WHERE kind = 'update')::int AS update,
+              (SELECT count(*) FROM items WHERE kind = 'linked')::int AS linked,
+              (SELECT count(*) FROM items WHERE kind = 'deactivate')::int AS inactive,
+              (SELECT count(*) FROM items WHERE adds_active)::int AS adds_active,
               (SELECT coalesce(array_agg(user_id), '{}') FROM plan WHERE kind IS NULL) AS also_unchanged`,
-      [this.plannedUpTo, position ?? END_OF_LIST, this.runId],
+      [this.plannedUpTo, position ?? END_OF_LIST, this.runId, DEACTIVATION_REASONS.inactive(this.locationCode)],
     );
-    const row = result.rows[0] as { new: number; update: number; also_unchanged: number[] };
-    this.newCount += row.new;
-    this.updateCount += row.update;
+    const row = result.rows[0] as ItemCounts & { also_unchanged: number[] };
+    this.count(row, 1);
     this.alsoUnchanged.push(...row.also_unchanged);
     if (position !== null) this.plannedUpTo = position;
+  }
+
+  private count(counts: ItemCounts, sign: 1 | -1): void {
+    this.newCount += sign * counts.new;
+    this.updateCount += sign * counts.update;
+    this.linkedCount += sign * counts.linked;
+    this.inactiveCount += sign * counts.inactive;
+    this.addsActiveCount += sign * counts.adds_active;
   }
 
   /**
@@ -144,7 +197,7 @@ export class PlanWriter {
   async finish(list: TriagedList): Promise<PlanCounts> {
     await this.planUpTo(null);
     const { duplicateRows, duplicateUserIds } = await this.rejectDuplicates(list.possibleDuplicates);
-    const deactivateCount = await this.deactivateMissing();
+    const missingCount = await this.deactivateMissing();
     const unchangedUserIds = mergeSorted(
       list.unchangedUserIds,
       this.alsoUnchanged.filter((id) => !duplicateUserIds.has(id)),
@@ -158,14 +211,17 @@ export class PlanWriter {
       [`{${unchangedUserIds.join(',')}}`, this.runId, this.runId],
     );
     const usableCount = list.remoteUserCount - duplicateRows;
+    const deactivateCount = this.inactiveCount + missingCount;
     return {
       newCount: this.newCount,
       updateCount: this.updateCount,
+      linkedCount: this.linkedCount,
       deactivateCount,
-      unchangedCount: usableCount - this.newCount - this.updateCount,
+      unchangedCount: usableCount - this.newCount - this.updateCount - this.linkedCount - this.inactiveCount,
       rejectedCount: result.rows[0].rejected,
       usableCount,
       localActiveCount: list.localActiveCount,
+      activeAfterCount: list.localActiveCount - deactivateCount + this.addsActiveCount,
     };
   }
 
@@ -184,8 +240,8 @@ export class PlanWriter {
          DELETE FROM sync_run_items i
          WHERE i.sync_run_id = ?::int
            AND ((i.kind = 'new' AND i.email IN (SELECT email FROM duplicate))
-             OR (i.kind = 'update' AND i.user_id IN (SELECT unnest(user_ids) FROM duplicate)))
-         RETURNING i.kind
+             OR (i.kind IN ('update', 'linked', 'deactivate') AND i.user_id IN (SELECT unnest(user_ids) FROM duplicate)))
+         RETURNING i.kind, (i.kind = 'new' AND (i.after->>'is_active')::boolean) OR i.after->>'reactivated' IS NOT NULL AS adds_active
        ),
        rejected AS (
          INSERT INTO sync_run_items (sync_run_id, kind, email, reason, excerpt, remote_page)
@@ -197,26 +253,28 @@ export class PlanWriter {
          ORDER BY s.position
          RETURNING 1
        )
-       SELECT (SELECT count(*) FROM dropped WHERE kind = 'new')::int AS new_dropped,
-              (SELECT count(*) FROM dropped WHERE kind = 'update')::int AS update_dropped,
+       SELECT (SELECT count(*) FROM dropped WHERE kind = 'new')::int AS new,
+              (SELECT count(*) FROM dropped WHERE kind = 'update')::int AS update,
+              (SELECT count(*) FROM dropped WHERE kind = 'linked')::int AS linked,
+              (SELECT count(*) FROM dropped WHERE kind = 'deactivate')::int AS inactive,
+              (SELECT count(*) FROM dropped WHERE adds_active)::int AS adds_active,
               (SELECT count(*) FROM rejected)::int AS rejected,
               (SELECT coalesce(array_agg(id), '{}') FROM duplicate, unnest(user_ids) AS id) AS user_ids`,
       [possibleDuplicates, this.runId, this.runId],
     );
-    const row = result.rows[0] as { new_dropped: number; update_dropped: number; rejected: number; user_ids: number[] };
-    this.newCount -= row.new_dropped;
-    this.updateCount -= row.update_dropped;
+    const row = result.rows[0] as ItemCounts & { rejected: number; user_ids: number[] };
+    this.count(row, -1);
     return { duplicateRows: row.rejected, duplicateUserIds: new Set(row.user_ids) };
   }
 
   /** Local users missing remotely are deactivated, unless a rejected row names the email: a broken row is not a departure. */
   private async deactivateMissing(): Promise<number> {
     const result = await this.trx.raw(
-      `INSERT INTO sync_run_items (sync_run_id, kind, user_id, email, before, after, user_updated_at)
+      `INSERT INTO sync_run_items (sync_run_id, kind, user_id, email, before, after, user_updated_at, reason)
        SELECT ?::int, 'deactivate', u.id, u.email,
               jsonb_build_object('email', u.email, 'name', u.name, 'is_active', true),
               jsonb_build_object('email', u.email, 'is_active', false),
-              u.updated_at
+              u.updated_at, ?::text
        FROM sync_staging s
        JOIN users u ON u.id = s.user_id
        WHERE s.email IS NULL AND u.is_active
@@ -224,7 +282,7 @@ export class PlanWriter {
            SELECT r.email FROM sync_run_items r
            WHERE r.sync_run_id = ?::int AND r.kind = 'rejected' AND r.email IS NOT NULL)
        ORDER BY u.id`,
-      [this.runId, this.runId],
+      [this.runId, DEACTIVATION_REASONS.missing(this.locationCode), this.runId],
     );
     return result.rowCount ?? 0;
   }

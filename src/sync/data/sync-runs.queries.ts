@@ -1,10 +1,24 @@
 import type { Knex } from 'knex';
+import type { RemoteSource } from '../../remote/remote-users';
 
-export type SyncRunStatus =
-  'queued' | 'previewing' | 'previewed' | 'no_change' | 'executing' | 'completed' | 'failed' | 'expired' | 'discarded' | 'superseded' | 'cancelled';
+/** The canonical lists (see the 2026_11_30_140000 migration); some statuses belong to other features. */
+export const SYNC_RUN_STATUSES = [
+  'queued',
+  'previewing',
+  'previewed',
+  'no_change',
+  'executing',
+  'completed',
+  'failed',
+  'expired',
+  'discarded',
+  'superseded',
+  'cancelled',
+] as const;
+export type SyncRunStatus = (typeof SYNC_RUN_STATUSES)[number];
 /** A sync run is planned to be executed; a drift check is a report that never is. */
 export type SyncRunType = 'sync' | 'drift' | 'revert';
-export type SyncItemKind = 'new' | 'update' | 'deactivate' | 'rejected';
+export type SyncItemKind = 'new' | 'update' | 'linked' | 'deactivate' | 'rejected' | 'conflict';
 /** How a step of a run was taken: in the admin pages or with `npm run sync`. */
 export type SyncVia = 'web' | 'cli';
 
@@ -25,9 +39,11 @@ export interface SyncRun {
   localActiveCount: number;
   newCount: number;
   updateCount: number;
+  linkedCount: number;
   deactivateCount: number;
   unchangedCount: number;
   rejectedCount: number;
+  activeAfterCount: number | null;
   guardRequired: boolean;
   error: string | null;
   previewMs: number | null;
@@ -35,6 +51,12 @@ export interface SyncRun {
   expiresAt: Date | null;
   executedAt: Date | null;
   createdAt: Date;
+  /** Where the preview's list came from (null on runs from before this was recorded). */
+  source: { url: string; login: string | null; credential: string | null; fetchedAt: Date | null } | null;
+  discardedByEmail: string | null;
+  discardedAt: Date | null;
+  supersededReason: string | null;
+  supersededAt: Date | null;
 }
 
 export interface SyncRunItem {
@@ -63,16 +85,21 @@ export interface UnchangedUser {
 }
 
 export interface PreviewTotals {
+  status: 'previewed' | 'no_change';
   remoteCount: number;
   localActiveCount: number;
   newCount: number;
   updateCount: number;
+  linkedCount: number;
   deactivateCount: number;
   unchangedCount: number;
   rejectedCount: number;
+  activeAfterCount: number;
   guardRequired: boolean;
   previewMs: number;
   ttlMinutes: number;
+  source: RemoteSource;
+  fetchedAt: Date;
 }
 
 /** The newest executed sync and the newest drift report of a location, for the Locations page. */
@@ -89,6 +116,7 @@ export interface LocationRunSummary {
 
 export interface SyncRunListFilter {
   locationCode?: string;
+  status?: SyncRunStatus;
   page: number;
   perPage: number;
 }
@@ -110,9 +138,11 @@ export interface SyncRunRow {
   local_active_count: number;
   new_count: number;
   update_count: number;
+  linked_count: number;
   deactivate_count: number;
   unchanged_count: number;
   rejected_count: number;
+  active_after_count: number | null;
   guard_required: boolean;
   error: string | null;
   preview_ms: number | null;
@@ -120,6 +150,14 @@ export interface SyncRunRow {
   expires_at: Date | null;
   executed_at: Date | null;
   created_at: Date;
+  source_url: string | null;
+  source_login: string | null;
+  source_credential: string | null;
+  fetched_at: Date | null;
+  discarded_by_email: string | null;
+  discarded_at: Date | null;
+  superseded_reason: string | null;
+  superseded_at: Date | null;
 }
 
 interface SyncRunItemRow {
@@ -151,9 +189,11 @@ const toSyncRun = (row: SyncRunRow): SyncRun => ({
   localActiveCount: row.local_active_count,
   newCount: row.new_count,
   updateCount: row.update_count,
+  linkedCount: row.linked_count,
   deactivateCount: row.deactivate_count,
   unchangedCount: row.unchanged_count,
   rejectedCount: row.rejected_count,
+  activeAfterCount: row.active_after_count,
   guardRequired: row.guard_required,
   error: row.error,
   previewMs: row.preview_ms,
@@ -161,6 +201,12 @@ const toSyncRun = (row: SyncRunRow): SyncRun => ({
   expiresAt: row.expires_at,
   executedAt: row.executed_at,
   createdAt: row.created_at,
+  source:
+    row.source_url === null ? null : { url: row.source_url, login: row.source_login, credential: row.source_credential, fetchedAt: row.fetched_at },
+  discardedByEmail: row.discarded_by_email,
+  discardedAt: row.discarded_at,
+  supersededReason: row.superseded_reason,
+  supersededAt: row.superseded_at,
 });
 
 const toItem = (row: SyncRunItemRow): SyncRunItem => ({
@@ -175,12 +221,38 @@ const toItem = (row: SyncRunItemRow): SyncRunItem => ({
   remotePage: row.remote_page,
 });
 
+/** Narrows a section of a run: by email or name (a substring, any case), and updates by a changed field. */
+export interface ItemFilter {
+  search?: string;
+  field?: string;
+}
+
+/** A LIKE pattern matching the text anywhere, its own % _ and \\ taken literally. */
+const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, '\\$&')}%`;
+
+function itemsQuery(db: Knex, runId: number, kind: SyncItemKind, filter: ItemFilter) {
+  const query = db('sync_run_items').where({ sync_run_id: runId, kind });
+  if (filter.search) {
+    const pattern = likePattern(filter.search);
+    query.andWhere((q) =>
+      q
+        .where('email', 'ilike', pattern)
+        .orWhereRaw("before->>'name' ILIKE ?", [pattern])
+        .orWhereRaw("after->>'name' ILIKE ?", [pattern])
+        .orWhere((r) => r.where('kind', 'rejected').andWhere('excerpt', 'ilike', pattern)),
+    );
+  }
+  if (filter.field) query.andWhereRaw('(after -> ?::text) IS NOT NULL', [filter.field]);
+  return query;
+}
+
 /** A sync run with its location and the emails of the admins who previewed and executed it. */
 function runQuery(db: Knex) {
   return db('sync_runs as r')
     .join('locations as l', 'l.id', 'r.location_id')
     .leftJoin('users as p', 'p.id', 'r.previewed_by')
     .leftJoin('users as e', 'e.id', 'r.executed_by')
+    .leftJoin('users as d', 'd.id', 'r.discarded_by')
     .select(
       // Not r.*: the run's unchanged_user_ids can hold a hundred thousand ids; they are read a page at a time.
       'r.id',
@@ -193,9 +265,11 @@ function runQuery(db: Knex) {
       'r.local_active_count',
       'r.new_count',
       'r.update_count',
+      'r.linked_count',
       'r.deactivate_count',
       'r.unchanged_count',
       'r.rejected_count',
+      'r.active_after_count',
       'r.guard_required',
       'r.error',
       'r.preview_ms',
@@ -203,6 +277,14 @@ function runQuery(db: Knex) {
       'r.expires_at',
       'r.executed_at',
       'r.created_at',
+      'r.source_url',
+      'r.source_login',
+      'r.source_credential',
+      'r.fetched_at',
+      'r.discarded_at',
+      'r.superseded_reason',
+      'r.superseded_at',
+      'd.email as discarded_by_email',
       'r.previewed_via',
       'r.executed_via',
       'l.code as location_code',
@@ -211,6 +293,13 @@ function runQuery(db: Knex) {
       'e.email as executed_by_email',
     );
 }
+
+/** A failed preview keeps the source it tried, when it got as far as knowing it. */
+const sourceColumns = (source: RemoteSource | null) => ({
+  source_url: source?.url ?? null,
+  source_login: source?.login ?? null,
+  source_credential: source?.credential ?? null,
+});
 
 export function createSyncRunsRepository(db: Knex) {
   return {
@@ -226,18 +315,25 @@ export function createSyncRunsRepository(db: Knex) {
       await trx('sync_runs')
         .where({ id: runId })
         .update({
+          status: totals.status,
           remote_count: totals.remoteCount,
           local_active_count: totals.localActiveCount,
           new_count: totals.newCount,
           update_count: totals.updateCount,
+          linked_count: totals.linkedCount,
           deactivate_count: totals.deactivateCount,
           unchanged_count: totals.unchangedCount,
           rejected_count: totals.rejectedCount,
+          active_after_count: totals.activeAfterCount,
           guard_required: totals.guardRequired,
           preview_ms: totals.previewMs,
-          // A queued run becomes the preview here, with its plan, in the preview's transaction.
-          status: 'previewed',
-          expires_at: trx.raw('now() + make_interval(mins => ?::int)', [totals.ttlMinutes]),
+          source_url: totals.source.url,
+          source_login: totals.source.login,
+          source_credential: totals.source.credential,
+          fetched_at: totals.fetchedAt,
+          // A queued run becomes the preview here, with its plan, in the preview's transaction. One with
+          // nothing to change has nothing to execute, so it never expires.
+          expires_at: totals.status === 'previewed' ? trx.raw('now() + make_interval(mins => ?::int)', [totals.ttlMinutes]) : null,
           updated_at: trx.fn.now(),
         });
     },
@@ -249,6 +345,7 @@ export function createSyncRunsRepository(db: Knex) {
       via: SyncVia;
       error: string;
       previewMs: number;
+      source: RemoteSource | null;
     }): Promise<number> {
       const [row] = await db('sync_runs')
         .insert({
@@ -258,6 +355,7 @@ export function createSyncRunsRepository(db: Knex) {
           status: 'failed',
           error: input.error,
           preview_ms: input.previewMs,
+          ...sourceColumns(input.source),
         })
         .returning('id');
       return (row as { id: number }).id;
@@ -273,11 +371,17 @@ export function createSyncRunsRepository(db: Knex) {
     },
 
     /** A queued or running preview that could not fetch the remote list becomes its failed audit record. */
-    async failPreview(runId: number, input: { error: string; previewMs: number }): Promise<void> {
+    async failPreview(runId: number, input: { error: string; previewMs: number; source: RemoteSource | null }): Promise<void> {
       await db('sync_runs')
         .where({ id: runId })
         .whereIn('status', ['queued', 'previewing'])
-        .update({ status: 'failed', error: input.error, preview_ms: input.previewMs, updated_at: db.fn.now() });
+        .update({
+          status: 'failed',
+          error: input.error,
+          preview_ms: input.previewMs,
+          ...sourceColumns(input.source),
+          updated_at: db.fn.now(),
+        });
     },
 
     /** Hands a checked preview to the execute job; a second active run of the location is refused by the index. */
@@ -327,6 +431,25 @@ export function createSyncRunsRepository(db: Knex) {
         .update({ status: 'failed', error, updated_at: trx.fn.now() });
     },
 
+    /** Ends an open preview as discarded by the admin; false when it was not open (any more). */
+    async markDiscarded(id: number, discardedBy: number): Promise<boolean> {
+      const count = await db('sync_runs')
+        .where({ id, status: 'previewed' })
+        .update({ status: 'discarded', discarded_by: discardedBy, discarded_at: db.fn.now(), updated_at: db.fn.now() });
+      return count > 0;
+    },
+
+    /**
+     * Ends previews whose source changed; returns how many. One run: open, or handed to its execute job
+     * (which checks again before applying). Every one of a location: the open ones.
+     */
+    async markSuperseded(trx: Knex, filter: { id: number } | { locationId: number }, reason: string): Promise<number> {
+      const query = trx('sync_runs');
+      if ('id' in filter) query.where('id', filter.id).whereIn('status', ['previewed', 'executing']);
+      else query.where({ location_id: filter.locationId, status: 'previewed' });
+      return query.update({ status: 'superseded', superseded_reason: reason, superseded_at: trx.fn.now(), updated_at: trx.fn.now() });
+    },
+
     async markCompleted(trx: Knex.Transaction, id: number, input: { executedBy: number | null; executeMs: number; via: SyncVia }): Promise<void> {
       await trx('sync_runs').where({ id }).update({
         status: 'completed',
@@ -339,12 +462,8 @@ export function createSyncRunsRepository(db: Knex) {
     },
 
     /** One page of a run's items of one kind, in plan order, read through the (run, kind, id) index. */
-    async listItems(runId: number, kind: SyncItemKind, page: { limit: number; offset: number }): Promise<SyncRunItem[]> {
-      const rows: SyncRunItemRow[] = await db('sync_run_items')
-        .where({ sync_run_id: runId, kind })
-        .orderBy('id')
-        .limit(page.limit)
-        .offset(page.offset);
+    async listItems(runId: number, kind: SyncItemKind, page: { limit: number; offset: number }, filter: ItemFilter = {}): Promise<SyncRunItem[]> {
+      const rows: SyncRunItemRow[] = await itemsQuery(db, runId, kind, filter).orderBy('id').limit(page.limit).offset(page.offset);
       return rows.map(toItem);
     },
 
@@ -382,17 +501,34 @@ export function createSyncRunsRepository(db: Knex) {
       }));
     },
 
-    /** A page of the users the run found unchanged, as they are now, in id order. */
-    async listUnchangedUsers(runId: number, page: { limit: number; offset: number }): Promise<UnchangedUser[]> {
-      const result = await db.raw(
-        `SELECT u.id, u.email, u.name, u.role, u.is_active
-         FROM sync_runs r
-         CROSS JOIN LATERAL unnest(r.unchanged_user_ids[?::int : ?::int]) AS x(id)
-         JOIN users u ON u.id = x.id
-         WHERE r.id = ?::int
-         ORDER BY u.id`,
-        [page.offset + 1, page.offset + page.limit, runId],
-      );
+    /** How many of a run's items of one kind the filter keeps (unfiltered, the run's counts say it). */
+    async countItems(runId: number, kind: SyncItemKind, filter: ItemFilter): Promise<number> {
+      const row = await itemsQuery(db, runId, kind, filter).count({ count: '*' }).first();
+      return Number(row?.count ?? 0);
+    },
+
+    /** A page of the users the run found unchanged, as they are now, in id order; with their count when filtered. */
+    async listUnchangedUsers(runId: number, page: { limit: number; offset: number }, filter: ItemFilter = {}): Promise<UnchangedUser[]> {
+      const result = filter.search
+        ? await db.raw(
+            `SELECT u.id, u.email, u.name, u.role, u.is_active
+             FROM sync_runs r
+             CROSS JOIN LATERAL unnest(r.unchanged_user_ids) AS x(id)
+             JOIN users u ON u.id = x.id
+             WHERE r.id = ?::int AND (u.email ILIKE ? OR u.name ILIKE ?)
+             ORDER BY u.id
+             LIMIT ?::int OFFSET ?::int`,
+            [runId, likePattern(filter.search), likePattern(filter.search), page.limit, page.offset],
+          )
+        : await db.raw(
+            `SELECT u.id, u.email, u.name, u.role, u.is_active
+             FROM sync_runs r
+             CROSS JOIN LATERAL unnest(r.unchanged_user_ids[?::int : ?::int]) AS x(id)
+             JOIN users u ON u.id = x.id
+             WHERE r.id = ?::int
+             ORDER BY u.id`,
+            [page.offset + 1, page.offset + page.limit, runId],
+          );
       return result.rows.map((row: { id: number; email: string; name: string; role: string | null; is_active: boolean }) => ({
         id: row.id,
         email: row.email,
@@ -402,13 +538,36 @@ export function createSyncRunsRepository(db: Knex) {
       }));
     },
 
-    /** Per location, its newest completed sync and its newest drift report (ready or expired). */
+    /** How many of the run's deactivations each reason accounts for ("inactive on DEV", "missing from DEV"). */
+    async countDeactivationReasons(runId: number): Promise<Array<{ reason: string; count: number }>> {
+      const rows: Array<{ reason: string | null; count: string | number }> = await db('sync_run_items')
+        .where({ sync_run_id: runId, kind: 'deactivate' })
+        .groupBy('reason')
+        .orderBy('reason')
+        .select('reason')
+        .count({ count: '*' });
+      return rows.map((row) => ({ reason: row.reason ?? 'missing from the remote list', count: Number(row.count) }));
+    },
+
+    async countUnchangedUsers(runId: number, filter: ItemFilter): Promise<number> {
+      const result = await db.raw(
+        `SELECT count(*)::int AS count
+         FROM sync_runs r
+         CROSS JOIN LATERAL unnest(r.unchanged_user_ids) AS x(id)
+         JOIN users u ON u.id = x.id
+         WHERE r.id = ?::int AND (u.email ILIKE ? OR u.name ILIKE ?)`,
+        [runId, likePattern(filter.search ?? ''), likePattern(filter.search ?? '')],
+      );
+      return result.rows[0].count as number;
+    },
+
+    /** Per location, its newest completed sync and its newest drift report (ready, with nothing to change, expired or superseded). */
     async latestPerLocation(): Promise<Array<LocationRunSummary & { locationId: number }>> {
       const result = await db.raw(
         `SELECT DISTINCT ON (location_id, run_type) id, location_id, run_type, status, new_count, update_count, deactivate_count,
            guard_required, coalesce(executed_at, created_at) AS at
          FROM sync_runs
-         WHERE (run_type = 'sync' AND status = 'completed') OR (run_type = 'drift' AND status IN ('previewed', 'expired'))
+         WHERE (run_type = 'sync' AND status = 'completed') OR (run_type = 'drift' AND status IN ('previewed', 'no_change', 'expired', 'superseded'))
          ORDER BY location_id, run_type, id DESC`,
       );
       return result.rows.map((row: SyncRunRow & { run_type: 'sync' | 'drift'; at: Date }): LocationRunSummary & { locationId: number } => ({
@@ -431,6 +590,7 @@ export function createSyncRunsRepository(db: Knex) {
         .limit(filter.perPage + 1)
         .offset((filter.page - 1) * filter.perPage);
       if (filter.locationCode) query.whereRaw('upper(l.code) = upper(?)', [filter.locationCode]);
+      if (filter.status) query.where('r.status', filter.status);
       const rows: SyncRunRow[] = await query;
       return {
         runs: rows.slice(0, filter.perPage).map(toSyncRun),

@@ -4,7 +4,11 @@ export interface ExpectedPlan {
   added: string[];
   updated: string[];
   reactivated: string[];
+  linked: string[];
+  /** Active here and inactive on the remote, or missing from its list. */
   deactivated: string[];
+  inactiveRemotely: string[];
+  missingRemotely: string[];
   unchanged: string[];
 }
 
@@ -33,24 +37,39 @@ export async function expectedPlan(hub: Container, remote: Container, code: stri
   const local = new Map(hubRows.map((row) => [row.email.toLowerCase(), row]));
   const remoteEmails = new Set(remoteRows.map((row) => row.email.toLowerCase()));
 
-  const plan: ExpectedPlan = { added: [], updated: [], reactivated: [], deactivated: [], unchanged: [] };
+  const plan: ExpectedPlan = {
+    added: [],
+    updated: [],
+    reactivated: [],
+    linked: [],
+    deactivated: [],
+    inactiveRemotely: [],
+    missingRemotely: [],
+    unchanged: [],
+  };
   for (const row of remoteRows) {
     const email = row.email.toLowerCase();
     const mine = local.get(email);
+    const sameButId = mine && mine.name === row.name && mine.role === row.role && mine.is_active === row.is_active;
     if (!mine) plan.added.push(email);
-    else if (mine.name !== row.name || mine.role !== row.role || mine.is_active !== row.is_active || mine.remote_id !== String(row.id)) {
+    else if (mine.is_active && !row.is_active) plan.inactiveRemotely.push(email);
+    else if (sameButId && mine.remote_id === null && mine.remote_id !== String(row.id)) plan.linked.push(email);
+    else if (!sameButId || mine.remote_id !== String(row.id)) {
       plan.updated.push(email);
       if (!mine.is_active && row.is_active) plan.reactivated.push(email);
     } else plan.unchanged.push(email);
   }
   for (const row of hubRows) {
-    if (row.is_active && !remoteEmails.has(row.email.toLowerCase())) plan.deactivated.push(row.email.toLowerCase());
+    if (row.is_active && !remoteEmails.has(row.email.toLowerCase())) plan.missingRemotely.push(row.email.toLowerCase());
   }
   return {
     added: sorted(plan.added),
     updated: sorted(plan.updated),
     reactivated: sorted(plan.reactivated),
-    deactivated: sorted(plan.deactivated),
+    linked: sorted(plan.linked),
+    deactivated: sorted([...plan.inactiveRemotely, ...plan.missingRemotely]),
+    inactiveRemotely: sorted(plan.inactiveRemotely),
+    missingRemotely: sorted(plan.missingRemotely),
     unchanged: sorted(plan.unchanged),
   };
 }
