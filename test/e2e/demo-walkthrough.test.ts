@@ -260,6 +260,24 @@ describe('the demo, in the browser', () => {
     await screenshot(page, '07-sync-history', { fullPage: false });
   });
 
+  it('8b. exports the executed run as a CSV file, one line per user it changed', async () => {
+    await page.goto(url(runPath));
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('a.sync-export').click()]);
+    expect(download.suggestedFilename()).toBe(`sinkron-sync-DEV-run-${runPath.split('/').pop()}.csv`);
+    const lines = fs
+      .readFileSync((await download.path())!, 'utf8')
+      .trim()
+      .split(/\r?\n/);
+    expect(lines[0]).toBe('category,reason,email,name,role,status,changes');
+    const emailsOf = (category: string) =>
+      lines
+        .filter((line) => line.startsWith(`${category},`))
+        .map((line) => line.split(',')[2]!.toLowerCase())
+        .sort();
+    expect(emailsOf('new')).toEqual(plan.added);
+    expect(emailsOf('deactivate')).toEqual(plan.deactivated);
+  });
+
   it('9. shows a remote that marks every user inactive as a guarded mass deactivation, and discards it', async () => {
     // DEV's server, as if it had marked every user inactive: a Laravel-shaped server with DEV's users.
     const devUsers = await devServer.db('users').where({ location_id: devServer.ownLocation.id }).orderBy('id');
