@@ -152,7 +152,13 @@ export function createApp(deps: AppDeps): Express {
   admin.use(requireAdmin);
   admin.use(createUsersRoutes({ users: deps.repositories.users, locations: services.locations }));
   admin.use(
-    createSyncRoutes({ userSync: services.userSync, syncJobs: services.syncJobs, locations: services.locations, syncExport: services.syncExport }),
+    createSyncRoutes({
+      userSync: services.userSync,
+      syncJobs: services.syncJobs,
+      syncRevert: services.syncRevert,
+      locations: services.locations,
+      syncExport: services.syncExport,
+    }),
   );
   admin.use(
     createLocationsRoutes({

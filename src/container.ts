@@ -11,6 +11,7 @@ import { ExternalApiService } from './remote/external-api.service';
 import { LocationService } from './locations/location.service';
 import { createUrlPolicy } from './locations/url-policy';
 import { UserSyncService } from './sync/user-sync.service';
+import { SyncRevertService } from './sync/sync-revert.service';
 import { UsersApiService } from './api/users-api.service';
 import { SyncRunExportService } from './sync/run-export.service';
 import { createMetricsRegistry } from './platform/metrics';
@@ -80,6 +81,7 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
     userSync,
     /** Not started here: `start()` begins the workers (boot does, and the test app). */
     syncJobs: new SyncJobService({ userSync, jobs: repositories.syncJobs, queue, settings: config.jobs, logger, driftSchedules: locations }),
+    syncRevert: new SyncRevertService({ db, settings: config.sync, logger }),
   };
   return { config, db, logger, ownLocation, repositories, services, metrics };
 }

@@ -24,6 +24,7 @@ Commands:
   show <run>           a run's status and counts
   runs                 the sync history, newest first
   export <run>         the run's plan (or what it did) as CSV on stdout
+  revert <run>         plan the revert of a completed run as a preview of its own; execute it like any run
 
 Exit codes: 0 done, 1 failure, 2 the guard needs --confirm <CODE>, 3 the preview is stale, expired or superseded.
 Run \`npm run sync -- <command> --help\` for a command's options.`,
@@ -33,12 +34,14 @@ Fetches every user of the location from its server and saves the plan as a sync 
 Prints the counts and the run id (exit 0), or why the fetch failed (exit 1).
   --json         print one JSON object instead of text
 ${COMMON_HELP}`,
-  execute: `Usage: npm run sync -- execute <run> --as <email> [--confirm <CODE>] [--json]
+  execute: `Usage: npm run sync -- execute <run> --as <email> [--confirm <CODE>] [--accept-conflicts <ids|all>] [--json]
 
 Applies the saved plan of the run in one transaction, exactly as previewed, or nothing.
 Exit 0 when applied (or already applied), 2 when the deactivation guard needs --confirm with the location
 code, 3 when the preview is stale, expired or superseded (run the preview again), 1 on failure.
   --confirm <CODE>  the location code, to confirm a plan that deactivates many users
+  --accept-conflicts <ids|all>
+                    a revert's conflicts to revert too: item ids, comma-separated, or all (others are left alone)
   --json            print one JSON object instead of text
 ${COMMON_HELP}`,
   show: `Usage: npm run sync -- show <run> --as <email> [--json]
@@ -57,6 +60,14 @@ ${COMMON_HELP}`,
 Writes the run's plan (or, once executed, what it did) as CSV to stdout, one line per user:
 category, reason, email, name, role, status, and each changed field as "field: before → after".
 ${COMMON_HELP}`,
+  revert: `Usage: npm run sync -- revert <run> --as <email> [--json]
+
+Plans the way back from a completed run as a revert preview (a run of its own): users it added are
+deactivated, users it updated get their values before it back, users it deactivated are reactivated; users
+changed since are conflicts, left alone unless accepted. Nothing changes yet: execute the printed run.
+Exit 0 with the revert's run id, 1 when the run cannot be reverted (with the reason).
+  --json         print one JSON object instead of text
+${COMMON_HELP}`,
 } as const;
 
 type Command = Exclude<keyof typeof HELP, 'main'>;
@@ -65,21 +76,29 @@ const common = { as: { type: 'string' }, help: { type: 'boolean', short: 'h' } }
 const json = { json: { type: 'boolean' } } as const;
 const OPTIONS = {
   preview: { ...common, ...json },
-  execute: { ...common, ...json, confirm: { type: 'string' } },
+  execute: { ...common, ...json, confirm: { type: 'string' }, 'accept-conflicts': { type: 'string' } },
   show: { ...common, ...json },
   runs: { ...common, ...json, location: { type: 'string' } },
   export: common,
+  revert: { ...common, ...json },
 } as const satisfies Record<Command, ParseArgsConfig['options']>;
 
 /** Positional arguments each command takes. */
-const POSITIONALS: Record<Command, string[]> = { preview: ['LOCATION'], execute: ['run'], show: ['run'], runs: [], export: ['run'] };
+const POSITIONALS: Record<Command, string[]> = {
+  preview: ['LOCATION'],
+  execute: ['run'],
+  show: ['run'],
+  runs: [],
+  export: ['run'],
+  revert: ['run'],
+};
 
 class UsageError extends Error {}
 
 interface Invocation {
   command: Command;
   positionals: string[];
-  values: { as?: string; help?: boolean; json?: boolean; confirm?: string; location?: string };
+  values: { as?: string; help?: boolean; json?: boolean; confirm?: string; location?: string; 'accept-conflicts'?: string };
 }
 
 function parseInvocation(argv: string[]): Invocation | 'help' {
@@ -112,6 +131,7 @@ const runJson = (run: SyncRun) => ({
   id: run.id,
   location: run.locationCode,
   status: run.status,
+  ...(run.revertsRunId === null ? {} : { revertsRunId: run.revertsRunId }),
   counts: runCounts(run),
   localActive: run.localActiveCount,
   guardRequired: run.guardRequired,
@@ -131,12 +151,14 @@ function describeRun(run: SyncRun): string {
   const c = runCounts(run);
   const via = (how: string | null) => (how === 'cli' ? ' via CLI' : '');
   return [
-    `Run ${run.id}: ${run.locationCode} (${run.locationName}), ${run.status}`,
+    `Run ${run.id}: ${run.locationCode} (${run.locationName}), ${run.status}${run.revertsRunId === null ? '' : `, revert of run ${run.revertsRunId}`}`,
     `  previewed by ${run.previewedByEmail ?? '(removed admin)'}${via(run.previewedVia)} at ${time(run.createdAt)}`,
     ...(run.executedAt ? [`  executed by ${run.executedByEmail ?? '(removed admin)'}${via(run.executedVia)} at ${time(run.executedAt)}`] : []),
     ...(run.status === 'previewed' ? [`  expires at ${time(run.expiresAt)}`] : []),
     ...(run.error ? [`  error: ${run.error}`] : []),
-    `  remote ${c.remote}, new ${c.new}, update ${c.update}, deactivate ${c.deactivate}, unchanged ${c.unchanged}, rejected ${c.rejected}`,
+    run.revertsRunId === null
+      ? `  remote ${c.remote}, new ${c.new}, update ${c.update}, deactivate ${c.deactivate}, unchanged ${c.unchanged}, rejected ${c.rejected}`
+      : `  update ${c.update}, deactivate ${c.deactivate}, conflict ${run.conflictCount} (left alone unless accepted), unchanged ${c.unchanged}`,
     ...(run.guardRequired && run.status === 'previewed' ? [`  the guard asks for confirmation: execute with --confirm ${run.locationCode}`] : []),
   ].join('\n');
 }
@@ -192,9 +214,19 @@ function outcomeText(id: number, outcome: ExecuteOutcome): string {
   }
 }
 
+/** --accept-conflicts: "all", or item ids separated by commas. */
+function acceptedConflicts(invocation: Invocation): number[] | 'all' {
+  const given = invocation.values['accept-conflicts']?.trim();
+  if (!given) return [];
+  if (given === 'all') return 'all';
+  return given.split(',').map((id) => runId(id.trim()));
+}
+
 async function execute(container: Container, adminId: number, invocation: Invocation): Promise<number> {
   const id = runId(invocation.positionals[0]!);
-  const outcome = await container.services.userSync.execute(id, adminId, invocation.values.confirm, 'cli');
+  const outcome = await container.services.userSync.execute(id, adminId, invocation.values.confirm, 'cli', {
+    acceptedConflicts: acceptedConflicts(invocation),
+  });
   const code = OUTCOME_EXIT[outcome.kind];
   if (invocation.values.json) {
     const status = outcome.kind === 'not-executable' ? { status: outcome.status } : {};
@@ -228,6 +260,20 @@ async function runs(container: Container, invocation: Invocation): Promise<numbe
       );
     }
   }
+  return EXIT.done;
+}
+
+async function revert(container: Container, adminId: number, invocation: Invocation): Promise<number> {
+  const id = runId(invocation.positionals[0]!);
+  const outcome = await container.services.syncRevert.preview(id, adminId, 'cli');
+  if (outcome.kind === 'refused') {
+    if (invocation.values.json) print(JSON.stringify({ runId: id, outcome: 'refused', reason: outcome.reason }));
+    else process.stderr.write(`${outcome.reason}\n`);
+    return EXIT.failure;
+  }
+  const run = (await container.services.userSync.describeRun(outcome.runId)).run;
+  if (invocation.values.json) print(JSON.stringify(runJson(run)));
+  else print(`${describeRun(run)}\nNext: npm run sync -- execute ${run.id} --as ${invocation.values.as!.trim()}`);
   return EXIT.done;
 }
 
@@ -276,6 +322,9 @@ if (invocation === 'help') {
           break;
         case 'export':
           process.exitCode = await exportCsv(container, called);
+          break;
+        case 'revert':
+          process.exitCode = await revert(container, admin.id, called);
           break;
       }
     } catch (error) {

@@ -36,7 +36,10 @@ function excerptFields(excerpt: string | null): Record<string, unknown> {
 export function exportRow(item: ExportedItem): ExportRow {
   const before = item.before ?? {};
   const after = item.after ?? {};
-  const changes = CHANGED_FIELDS.filter((field) => field in after && (item.kind === 'update' || item.kind === 'deactivate'))
+  // A revert's conflict lists what reverting it would write (now → before the reverted run), were it ticked.
+  const changes = CHANGED_FIELDS.filter(
+    (field) => field in after && (item.kind === 'update' || item.kind === 'deactivate' || item.kind === 'conflict'),
+  )
     .map((field) => `${field}: ${shown(before[field])} → ${shown(after[field])}`)
     .join('; ');
   const base = { category: item.kind, reason: item.reason ?? '', email: item.email ?? '', changes };
@@ -47,6 +50,14 @@ export function exportRow(item: ExportedItem): ExportRow {
       const remote = excerptFields(item.excerpt);
       return { ...base, name: text(remote.name), role: text(remote.role), status: '' };
     }
+    case 'conflict':
+      // Left alone unless ticked: the user stays as it is now.
+      return {
+        ...base,
+        name: text(before.name ?? item.user?.name),
+        role: text(before.role ?? item.user?.role),
+        status: statusOf(before.is_active ?? item.user?.isActive),
+      };
     default: {
       // Update and deactivate items hold only the fields they change; the rest is the user's own.
       const pick = (field: 'name' | 'role') =>

@@ -90,9 +90,12 @@ export class SyncJobService {
     }
   }
 
-  /** Checks the execute as the inline one does (single use, expiry, guard), then hands it to a job. */
-  async startExecute(runId: number, adminId: number, confirmCode?: string): Promise<ExecuteOutcome> {
-    const outcome = await this.deps.userSync.execute(runId, adminId, confirmCode, 'web', { handOver: true });
+  /**
+   * Checks the execute as the inline one does (single use, expiry, guard), then hands it to a job. A
+   * revert's ticked conflicts are accepted with the checks: the job applies the plan as it then reads.
+   */
+  async startExecute(runId: number, adminId: number, confirmCode?: string, acceptedConflicts: number[] | 'all' = []): Promise<ExecuteOutcome> {
+    const outcome = await this.deps.userSync.execute(runId, adminId, confirmCode, 'web', { handOver: true, acceptedConflicts });
     if (outcome.kind === 'handed-over') await this.send({ kind: 'execute', runId, locationId: outcome.run.locationId, adminId });
     return outcome;
   }

@@ -6,8 +6,10 @@ import { z } from 'zod';
 import type { LocationService } from '../locations/location.service';
 import { SYNC_RUN_STATUSES, type SyncRunStatus } from './data/sync-runs.queries';
 import type { SyncProgress } from './data/sync-jobs.queries';
+import type { SyncRun } from './data/sync-runs.queries';
 import type { SyncJobService } from './sync-jobs.service';
 import { CHANGED_FIELDS, SECTION_KINDS, type SectionFilters, type SectionKind, type UserSyncService } from './user-sync.service';
+import type { SyncRevertService } from './sync-revert.service';
 import { flash } from '../platform/http/flash';
 import type { Formatter } from '../platform/i18n/format';
 import { readId, rowId } from '../platform/http/params';
@@ -16,7 +18,15 @@ import { validate } from '../platform/http/validate';
 const RUNS_PER_PAGE = 50;
 
 const previewForm = z.object({ location_id: rowId });
-const executeForm = z.object({ confirm_code: z.string().max(64).optional() });
+const executeForm = z.object({
+  confirm_code: z.string().max(64).optional(),
+  // A revert's conflicts the admin ticked (one field per ticked box), or all of them.
+  accept_conflict: z
+    .union([rowId, z.array(rowId)])
+    .optional()
+    .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v])),
+  accept_all_conflicts: z.literal('1').optional(),
+});
 // A page number out of range (an edited link, a run that shrank) shows the first page rather than an error.
 const pageNumber = z.coerce.number().int().min(1).max(1_000_000).catch(1).default(1);
 const searchText = z
@@ -66,6 +76,11 @@ const NOT_EXECUTABLE: Partial<Record<SyncRunStatus, string>> = {
   no_change: 'sync.flash.nothingToExecute',
 };
 
+const runTitle = (t: TFunction, run: SyncRun) =>
+  run.revertsRunId === null
+    ? t('sync.title', { code: run.locationCode, id: run.id })
+    : t('sync.revertTitle', { reverts: run.revertsRunId, code: run.locationCode, id: run.id });
+
 const RUNNING_STATUSES: ReadonlySet<string> = new Set(['queued', 'previewing', 'executing']);
 /** How often a running run's page reloads itself without JavaScript (the script polls faster). */
 const REFRESH_SECONDS = 2;
@@ -104,6 +119,7 @@ function progressView(progress: SyncProgress, t: TFunction, fmt: Formatter) {
 export function createSyncController(deps: {
   userSync: UserSyncService;
   syncJobs: SyncJobService;
+  syncRevert: SyncRevertService;
   locations: LocationService;
   syncExport: SyncRunExportService;
 }) {
@@ -148,7 +164,7 @@ export function createSyncController(deps: {
         const progress = progressView(await deps.syncJobs.progress(id), req.t, res.locals.fmt);
         res.set('Cache-Control', 'no-store');
         res.render('admin/sync/progress', {
-          title: req.t('sync.title', { code: head.locationCode, id: head.id }),
+          title: runTitle(req.t, head),
           run: head,
           progress,
           refreshSeconds: REFRESH_SECONDS,
@@ -162,6 +178,7 @@ export function createSyncController(deps: {
         field: query.update_field,
       };
       const { run, sections, unchanged, deactivationReasons } = await deps.userSync.describeRun(id, pages, filters);
+      const revert = await deps.syncRevert.status(run.id);
       /** The page's query with one section's parameters replaced: every other section keeps its page and filter. */
       const sectionParams = (kind: SectionKind, changes: Record<string, string | number | undefined>) => {
         const params: Array<[string, string]> = [];
@@ -185,8 +202,9 @@ export function createSyncController(deps: {
       /** Hidden fields that keep everything but the section's page, for its jump-to-page form. */
       const pageJumpFields = (kind: SectionKind) => sectionParams(kind, { [`${kind}_page`]: undefined });
       res.render('admin/sync/show', {
-        title: req.t('sync.title', { code: run.locationCode, id: run.id }),
+        title: runTitle(req.t, run),
         run,
+        revert,
         sections,
         unchanged,
         deactivationReasons,
@@ -204,8 +222,10 @@ export function createSyncController(deps: {
 
     async execute(req: Request, res: Response) {
       const id = readId(req);
-      const { confirm_code: confirmCode } = readExecuteForm(req);
-      const outcome = await deps.syncJobs.startExecute(id, req.currentUser!.id, confirmCode);
+      const form = readExecuteForm(req);
+      const confirmCode = form.confirm_code;
+      const accepted = form.accept_all_conflicts ? 'all' : form.accept_conflict;
+      const outcome = await deps.syncJobs.startExecute(id, req.currentUser!.id, confirmCode, accepted);
       switch (outcome.kind) {
         case 'location-busy':
           flash(req, 'error', req.t('sync.flash.locationBusy'));
@@ -244,6 +264,18 @@ export function createSyncController(deps: {
           break;
       }
       res.redirect(303, `/admin/users/sync/${id}`);
+    },
+
+    /** Revert this sync…: plans the way back as a preview of its own and lands on it. */
+    async revert(req: Request, res: Response) {
+      const id = readId(req);
+      const outcome = await deps.syncRevert.preview(id, req.currentUser!.id);
+      if (outcome.kind === 'refused') {
+        flash(req, 'error', outcome.reason);
+        res.redirect(303, `/admin/users/sync/${id}`);
+        return;
+      }
+      res.redirect(303, `/admin/users/sync/${outcome.runId}`);
     },
 
     async discard(req: Request, res: Response) {

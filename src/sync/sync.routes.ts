@@ -4,11 +4,13 @@ import { createSyncController } from './sync.controller';
 import type { SyncRunExportService } from './run-export.service';
 import type { SyncJobService } from './sync-jobs.service';
 import type { UserSyncService } from './user-sync.service';
+import type { SyncRevertService } from './sync-revert.service';
 
 /** Sync from Server and the sync history, mounted under /admin behind the sign-in check. */
 export function createSyncRoutes(deps: {
   userSync: UserSyncService;
   syncJobs: SyncJobService;
+  syncRevert: SyncRevertService;
   locations: LocationService;
   syncExport: SyncRunExportService;
 }): Router {
@@ -21,6 +23,7 @@ export function createSyncRoutes(deps: {
   router.post('/users/sync/:id/cancel', sync.cancel);
   router.post('/users/sync/:id/execute', sync.execute);
   router.post('/users/sync/:id/discard', sync.discard);
+  router.post('/users/sync/:id/revert', sync.revert);
   router.get('/sync-runs', sync.history);
   return router;
 }

@@ -22,6 +22,7 @@ import { PlanPacer } from './preview/plan-pacer';
 import { createStaging, PlanWriter, type PlanCounts, type TriagedList } from './data/plan.queries';
 import { StagingWriter } from './data/staging-writer';
 import type { SyncObserver } from './sync.metrics';
+import { acceptConflicts } from './data/revert.queries';
 
 export interface SyncSettings {
   previewTtlMinutes: number;
@@ -35,9 +36,16 @@ const PAGES_AHEAD = 16;
 export const STALE_PLAN_MESSAGE = 'Data changed since the preview; run the preview again.';
 export const SECTION_PAGE_SIZE = 100;
 /** The sections of a run's page, in page order; linked and unchanged are folded away. */
-export const SECTION_KINDS = ['new', 'update', 'deactivate', 'linked', 'rejected'] as const satisfies readonly SyncItemKind[];
+export const SECTION_KINDS = ['new', 'update', 'deactivate', 'linked', 'conflict', 'rejected'] as const satisfies readonly SyncItemKind[];
 /** The fields an Updated row can be filtered by. */
 export const CHANGED_FIELDS = ['name', 'role', 'is_active', 'remote_id'] as const;
+
+/** How an execute runs: see `execute`. */
+export interface ExecuteMode {
+  handOver?: boolean;
+  handedOver?: boolean;
+  acceptedConflicts?: number[] | 'all';
+}
 
 /** What a preview run as a job hands in: its queued run, a way to stop it, and a listener for its figures. */
 export interface PreviewOptions {
@@ -263,18 +271,12 @@ export class UserSyncService {
   /**
    * Applies the saved plan once. Refusals (expired, stale, already done, unconfirmed) are outcomes, not
    * errors; a database failure rolls everything back, marks the run failed and throws.
-   */
-  /**
    * `handOver`: check everything as an execute does, then mark the run executing for a job instead of
    * applying it. `handedOver`: the job's execute of such a run (checked already, so not checked again).
+   * `acceptedConflicts`: for a revert, the conflict items the admin ticked to be reverted too ('all' for
+   * every one); accepted with the checks, so a handed-over run's job finds them in its plan already.
    */
-  async execute(
-    runId: number,
-    adminId: number | null,
-    confirmCode?: string,
-    via: SyncVia = 'web',
-    mode: { handOver?: boolean; handedOver?: boolean } = {},
-  ): Promise<ExecuteOutcome> {
+  async execute(runId: number, adminId: number | null, confirmCode?: string, via: SyncVia = 'web', mode: ExecuteMode = {}): Promise<ExecuteOutcome> {
     const started = performance.now();
     let outcome = 'error';
     try {
@@ -291,7 +293,7 @@ export class UserSyncService {
     adminId: number | null,
     confirmCode: string | undefined,
     via: SyncVia,
-    mode: { handOver?: boolean; handedOver?: boolean },
+    mode: ExecuteMode,
   ): Promise<ExecuteOutcome> {
     const { db, syncRuns, logger } = this.deps;
     const started = performance.now();
@@ -328,6 +330,7 @@ export class UserSyncService {
           location: run.locationCode,
           adminId,
           via,
+          ...(run.revertsRunId === null ? {} : { revertsRunId: run.revertsRunId, conflictsLeft: run.conflictCount }),
           counts: countsForLog(run),
           sessionsEnded,
           durationMs: Math.round(performance.now() - started),
@@ -362,9 +365,7 @@ export class UserSyncService {
       confirmCode: string | undefined;
       started: number;
       via: SyncVia;
-      handOver?: boolean;
-      handedOver?: boolean;
-    },
+    } & ExecuteMode,
   ): Promise<ExecuteOutcome> {
     const { syncRuns } = this.deps;
     const { runId, adminId, confirmCode, started, via, handedOver = false } = input;
@@ -372,7 +373,7 @@ export class UserSyncService {
     if (!locked) throw new NotFoundError('Sync run not found.');
     if (locked.status === 'completed') return { kind: 'already-completed' };
     if (locked.status !== (handedOver ? 'executing' : 'previewed')) return { kind: 'not-executable', status: locked.status };
-    const run = (await syncRuns.findById(runId, trx))!;
+    let run = (await syncRuns.findById(runId, trx))!;
     // A drift check is a report: nothing in it is ever applied.
     if (run.runType === 'drift') return { kind: 'not-executable', status: locked.status };
     if (!handedOver && locked.expired) {
@@ -388,8 +389,11 @@ export class UserSyncService {
     if (!handedOver && run.guardRequired && confirmCode?.trim().toUpperCase() !== run.locationCode.toUpperCase()) {
       return { kind: 'confirmation-required', run };
     }
-    if (input.handOver) return this.handOver(trx, run, adminId);
+    const accepted = input.acceptedConflicts ?? [];
+    const accepting = run.conflictCount > 0 && (accepted === 'all' || accepted.length > 0) ? accepted : undefined;
+    if (input.handOver) return this.handOver(trx, run, adminId, accepting);
     await lockLocation(trx, run.locationId);
+    if (accepting) run = await this.acceptConflicts(trx, runId, accepting);
     await applyPlan(trx, runId, run.locationId, run);
     const sessionsEnded = await this.deps.revokeSessions(trx, await deactivatedUserIds(trx, runId));
     await syncRuns.markCompleted(trx, runId, { executedBy: adminId, executeMs: Math.round(performance.now() - started), via });
@@ -406,6 +410,8 @@ export class UserSyncService {
     const code = run.locationCode;
     if (!location) return `${code} was removed after the preview.`;
     if (!location.isActive) return `${code} was deactivated after the preview.`;
+    // A revert is planned from the stored run and the users now, not from the remote: its source is moot.
+    if (run.runType === 'revert') return undefined;
     if (!run.source) return `The preview of ${code} does not record where its list came from.`;
     if (location.onlineUrl !== run.source.url) {
       return `The online URL of ${code} changed after the preview (from ${run.source.url} to ${location.onlineUrl ?? 'none'}).`;
@@ -444,14 +450,30 @@ export class UserSyncService {
   }
 
   /** Marks the checked run executing for its job; another running job of the location makes it wait for the admin. */
-  private async handOver(trx: Knex.Transaction, run: SyncRun, adminId: number | null): Promise<ExecuteOutcome> {
+  private async handOver(
+    trx: Knex.Transaction,
+    run: SyncRun,
+    adminId: number | null,
+    accepting: number[] | 'all' | undefined,
+  ): Promise<ExecuteOutcome> {
     try {
-      await trx.transaction((savepoint) => this.deps.syncRuns.markExecuting(savepoint, run.id, adminId));
+      // One savepoint: a run that must wait keeps its conflicts unticked, as a refused execute does.
+      run = await trx.transaction(async (savepoint) => {
+        const planned = accepting ? await this.acceptConflicts(savepoint, run.id, accepting) : run;
+        await this.deps.syncRuns.markExecuting(savepoint, run.id, adminId);
+        return planned;
+      });
     } catch (error) {
       if ((error as { constraint?: string }).constraint === 'sync_runs_one_active_per_location') return { kind: 'location-busy' };
       throw error;
     }
     return { kind: 'handed-over', run };
+  }
+
+  /** Turns a revert's ticked conflicts into plan items; the run as it now reads (its counts moved with them). */
+  private async acceptConflicts(trx: Knex.Transaction, runId: number, accepted: number[] | 'all'): Promise<SyncRun> {
+    await acceptConflicts(trx, runId, accepted);
+    return (await this.deps.syncRuns.findById(runId, trx))!;
   }
 
   /** The run without its sections (after expiring it if its time is up). */
@@ -483,7 +505,7 @@ export class UserSyncService {
       linked: run.linkedCount,
       deactivate: run.deactivateCount,
       rejected: run.rejectedCount,
-      conflict: 0,
+      conflict: run.conflictCount,
       unchanged: run.unchangedCount,
     };
     const paging = (kind: SectionKind, total: number) => {
@@ -640,6 +662,8 @@ export const runCounts = (run: SyncRun) => ({
   deactivate: run.deactivateCount,
   unchanged: run.unchangedCount,
   rejected: run.rejectedCount,
+  // A revert's users changed since the run it reverts, left alone unless ticked.
+  ...(run.runType === 'revert' ? { conflict: run.conflictCount } : {}),
 });
 
 const countsForLog = (c: Pick<PlanCounts, 'newCount' | 'updateCount' | 'deactivateCount' | 'unchangedCount' | 'rejectedCount'>) => ({

@@ -86,6 +86,7 @@ async function locationId(code: string): Promise<number> {
 describe('the demo, in the browser', () => {
   let plan: ExpectedPlan;
   let runPath: string;
+  let devBefore: Awaited<ReturnType<typeof usersOf>>;
 
   it('1. refuses a wrong password with an error, then signs the admin in', async () => {
     await page.goto(url('/login'));
@@ -124,6 +125,7 @@ describe('the demo, in the browser', () => {
 
   it('4. previews DEV with the right users in each category', async () => {
     plan = await expectedPlan(hub, devServer, 'DEV');
+    devBefore = await usersOf(hub, { code: 'DEV' });
     // The demo seed gives the first preview every category.
     expect(plan.added.length).toBeGreaterThan(0);
     expect(plan.updated.length).toBeGreaterThan(0);
@@ -334,6 +336,47 @@ describe('the demo, in the browser', () => {
       await hub.db('locations').where({ id: devId }).update({ online_url: devUrl });
       await allInactive.close();
     }
+  });
+
+  it('10. reverts the DEV sync: a previewed plan, the user edited since left alone, the rest as before', async () => {
+    const syncId = Number(runPath.split('/').pop());
+    const devAfter = await usersOf(hub, { code: 'DEV' });
+    // An admin corrects a name the sync wrote: the revert shows it as a conflict instead of overwriting it.
+    const edited = plan.updated.find((email) => !plan.reactivated.includes(email))!;
+    await hub
+      .db('users')
+      .where({ location_id: await locationId('DEV') })
+      .whereRaw('lower(email) = ?', [edited])
+      .update({ name: 'Corrected on the hub' });
+
+    await page.goto(url(runPath));
+    await page.getByRole('button', { name: 'Revert this sync…' }).click();
+    await page.waitForURL(/\/admin\/users\/sync\/\d+$/);
+    const revertPath = new URL(page.url()).pathname;
+    expect(revertPath).not.toBe(runPath);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain(`Revert of #${syncId}`);
+    expect(await emailsIn(page, 'conflict')).toEqual([edited]);
+    const changed = [...plan.added.filter((email) => devAfter.get(email)?.isActive), ...plan.updated, ...plan.linked, ...plan.deactivated].filter(
+      (e) => e !== edited,
+    );
+    expect([...(await emailsIn(page, 'update')), ...(await emailsIn(page, 'deactivate'))].sort()).toEqual(changed.sort());
+    await screenshot(page, 'sync-revert');
+
+    const code = page.locator('input[name="confirm_code"]');
+    if ((await code.count()) > 0) await code.fill('DEV');
+    await page.getByRole('button', { name: 'Confirm & Execute' }).click();
+    await page.waitForURL(url(revertPath));
+    expect(await page.locator('.alert-success[role="status"]').textContent()).toContain(`Revert of #${syncId} completed by ${E2E_ADMIN.email}`);
+
+    const now = await usersOf(hub, { code: 'DEV' });
+    for (const [email, user] of devBefore) {
+      if (email === edited) expect(now.get(email)?.name).toBe('Corrected on the hub');
+      else expect(now.get(email), email).toEqual(user);
+    }
+    for (const email of plan.added) expect(now.get(email)?.isActive, email).toBe(false);
+
+    await page.goto(url(runPath));
+    expect(await page.locator('.sync-reverted-by').textContent()).toContain(`#${revertPath.split('/').pop()}`);
   });
 
   it('shows the locations and a 404 page', async () => {

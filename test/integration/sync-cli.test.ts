@@ -76,7 +76,7 @@ describe('npm run sync (the CLI, as a real process)', () => {
     expect(main.stdout).toContain(
       'Exit codes: 0 done, 1 failure, 2 the guard needs --confirm <CODE>, 3 the preview is stale, expired or superseded.',
     );
-    const commands = ['preview', 'execute', 'show', 'runs', 'export'];
+    const commands = ['preview', 'execute', 'show', 'runs', 'export', 'revert'];
     const helps = await Promise.all(commands.map((command) => syncCli(command, '--help')));
     for (const [k, command] of commands.entries()) {
       const help = helps[k]!;
@@ -194,5 +194,41 @@ describe('npm run sync (the CLI, as a real process)', () => {
     expect(result.stderr).toMatch(/Preview \d+ of DOWN failed: .*DOWN/);
     const failed = await database.db('sync_runs').orderBy('id', 'desc').first();
     expect(failed).toMatchObject({ status: 'failed', previewed_via: 'cli' });
+  });
+
+  it('when a completed run is reverted, then revert prints the revert preview, execute applies it with the accepted conflicts, and a second revert is refused', async () => {
+    await database.db('users').where({ location_id: devId, email: 'gone2@dev.test' }).update({ name: 'Gone Two, edited' });
+    const planned = await syncCli('revert', String(runId), ...as, '--json');
+    expect(planned.code, planned.stderr).toBe(0);
+    const revert = JSON.parse(planned.stdout) as { id: number };
+    expect(revert).toMatchObject({
+      status: 'previewed',
+      revertsRunId: runId,
+      previewedVia: 'cli',
+      // new@ was renamed locally by an earlier test, gone2@ just now: both are conflicts.
+      counts: { update: 1, deactivate: 0, conflict: 2 },
+    });
+    const shown = await syncCli('show', String(revert.id), ...as);
+    expect(shown.stdout).toContain(`revert of run ${runId}`);
+    expect(shown.stdout).toContain('conflict 2 (left alone unless accepted)');
+
+    const conflict = await database.db('sync_run_items').where({ sync_run_id: revert.id, kind: 'conflict', email: 'gone2@dev.test' }).first();
+    const done = await syncCli('execute', String(revert.id), ...as, '--accept-conflicts', String(conflict.id));
+    expect(done.code, done.stderr).toBe(0);
+    expect(await runRow(database.db, revert.id)).toMatchObject({ status: 'completed', executed_via: 'cli', update_count: 2, conflict_count: 1 });
+    const users = await database.db('users').where({ location_id: devId }).orderBy('email').select('email', 'name', 'is_active');
+    expect(users).toEqual([
+      { email: 'gone1@dev.test', name: 'Gone One', is_active: true },
+      { email: 'gone2@dev.test', name: 'Gone Two, edited', is_active: true },
+      { email: 'keep1@dev.test', name: 'Keep One', is_active: true },
+      { email: 'new@dev.test', name: 'Renamed Locally', is_active: true },
+    ]);
+
+    const again = await syncCli('revert', String(runId), ...as);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`This sync was reverted by #${revert.id}`);
+    const unknown = await syncCli('revert', 'abc', ...as);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('Not a run id: abc');
   });
 });

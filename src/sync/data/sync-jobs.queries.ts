@@ -161,23 +161,24 @@ export function createSyncJobsRepository(db: Knex) {
       return { cancelRequested: Boolean((result as { cancel_requested?: boolean } | undefined)?.cancel_requested) };
     },
 
+    /** A run made without a job (a revert, the CLI's) has no progress row: it reads as its status, no figures. */
     async read(runId: number): Promise<SyncProgress | undefined> {
-      const row: ProgressRow | undefined = await db('sync_run_progress as p')
-        .join('sync_runs as r', 'r.id', 'p.sync_run_id')
-        .where('p.sync_run_id', runId)
+      const row: ProgressRow | undefined = await db('sync_runs as r')
+        .leftJoin('sync_run_progress as p', 'p.sync_run_id', 'r.id')
+        .where('r.id', runId)
         .first(
-          'p.sync_run_id',
+          'r.id as sync_run_id',
           'r.location_id',
           'r.status',
           'r.run_type',
-          'p.phase',
-          'p.pages_fetched',
-          'p.users_fetched',
+          db.raw(`coalesce(p.phase, 'queued') AS phase`),
+          db.raw('coalesce(p.pages_fetched, 0) AS pages_fetched'),
+          db.raw('coalesce(p.users_fetched, 0) AS users_fetched'),
           'p.pages_total',
           'p.users_total',
           'p.job_id',
           'p.worker',
-          'p.attempt',
+          db.raw('coalesce(p.attempt, 0) AS attempt'),
           'r.error',
           'r.created_at',
           'p.started_at',

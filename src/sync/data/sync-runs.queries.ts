@@ -16,7 +16,7 @@ export const SYNC_RUN_STATUSES = [
   'cancelled',
 ] as const;
 export type SyncRunStatus = (typeof SYNC_RUN_STATUSES)[number];
-/** A sync run is planned to be executed; a drift check is a report that never is. */
+/** A sync run is planned to be executed; a drift check is a report that never is; a revert undoes a completed run. */
 export type SyncRunType = 'sync' | 'drift' | 'revert';
 export type SyncItemKind = 'new' | 'update' | 'linked' | 'deactivate' | 'rejected' | 'conflict';
 /** How a step of a run was taken: in the admin pages or with `npm run sync`. */
@@ -29,6 +29,8 @@ export interface SyncRun {
   locationName: string;
   status: SyncRunStatus;
   runType: SyncRunType;
+  /** For a revert: the run it reverts. */
+  revertsRunId: number | null;
   previewedBy: number | null;
   previewedByEmail: string | null;
   previewedVia: SyncVia;
@@ -44,6 +46,8 @@ export interface SyncRun {
   unchangedCount: number;
   rejectedCount: number;
   activeAfterCount: number | null;
+  /** For a revert: users changed since the reverted run, left alone unless ticked. */
+  conflictCount: number;
   guardRequired: boolean;
   error: string | null;
   previewMs: number | null;
@@ -128,6 +132,7 @@ export interface SyncRunRow {
   location_name: string;
   status: SyncRunStatus;
   run_type: SyncRunType;
+  reverts_run_id: number | null;
   previewed_by: number | null;
   previewed_by_email: string | null;
   previewed_via: SyncVia;
@@ -143,6 +148,7 @@ export interface SyncRunRow {
   unchanged_count: number;
   rejected_count: number;
   active_after_count: number | null;
+  conflict_count: number;
   guard_required: boolean;
   error: string | null;
   preview_ms: number | null;
@@ -179,6 +185,7 @@ const toSyncRun = (row: SyncRunRow): SyncRun => ({
   locationName: row.location_name,
   status: row.status,
   runType: row.run_type,
+  revertsRunId: row.reverts_run_id,
   previewedBy: row.previewed_by,
   previewedByEmail: row.previewed_by_email,
   previewedVia: row.previewed_via,
@@ -194,6 +201,7 @@ const toSyncRun = (row: SyncRunRow): SyncRun => ({
   unchangedCount: row.unchanged_count,
   rejectedCount: row.rejected_count,
   activeAfterCount: row.active_after_count,
+  conflictCount: row.conflict_count,
   guardRequired: row.guard_required,
   error: row.error,
   previewMs: row.preview_ms,
@@ -259,6 +267,7 @@ function runQuery(db: Knex) {
       'r.location_id',
       'r.status',
       'r.run_type',
+      'r.reverts_run_id',
       'r.previewed_by',
       'r.executed_by',
       'r.remote_count',
@@ -270,6 +279,7 @@ function runQuery(db: Knex) {
       'r.unchanged_count',
       'r.rejected_count',
       'r.active_after_count',
+      'r.conflict_count',
       'r.guard_required',
       'r.error',
       'r.preview_ms',
@@ -446,7 +456,8 @@ export function createSyncRunsRepository(db: Knex) {
     async markSuperseded(trx: Knex, filter: { id: number } | { locationId: number }, reason: string): Promise<number> {
       const query = trx('sync_runs');
       if ('id' in filter) query.where('id', filter.id).whereIn('status', ['previewed', 'executing']);
-      else query.where({ location_id: filter.locationId, status: 'previewed' });
+      // A revert preview reads no remote list: an edit of the location's source leaves it open.
+      else query.where({ location_id: filter.locationId, status: 'previewed' }).whereNot('run_type', 'revert');
       return query.update({ status: 'superseded', superseded_reason: reason, superseded_at: trx.fn.now(), updated_at: trx.fn.now() });
     },
 
