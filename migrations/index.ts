@@ -13,6 +13,7 @@ import * as addTokenVersionAndUrlConfirmation from './2026_11_30_150000_add_toke
 import * as runSyncsAsJobs from './2026_11_30_160000_run_syncs_as_jobs';
 import * as addViaToSyncRuns from './2026_11_30_180000_add_via_to_sync_runs';
 import * as countUsersPerLocation from './2026_11_30_180001_count_users_per_location';
+import * as addLanguageToUsers from './2026_11_30_170000_add_language_to_users';
 import * as revertSyncRuns from './2026_11_30_190000_revert_sync_runs';
 
 interface Migration {
@@ -39,5 +40,6 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['2026_11_30_160000_run_syncs_as_jobs', runSyncsAsJobs],
   ['2026_11_30_180000_add_via_to_sync_runs', addViaToSyncRuns],
   ['2026_11_30_180001_count_users_per_location', countUsersPerLocation],
+  ['2026_11_30_170000_add_language_to_users', addLanguageToUsers],
   ['2026_11_30_190000_revert_sync_runs', revertSyncRuns],
 ];

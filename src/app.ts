@@ -4,6 +4,7 @@ import session from 'express-session';
 import helmet from 'helmet';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { handle as handleLanguage } from 'i18next-http-middleware';
 import { pinoHttp } from 'pino-http';
 import { createApiRoutes } from './api/api.routes';
 import { loadCurrentUser, requireAdmin } from './auth/auth.middleware';
@@ -13,13 +14,15 @@ import { createLocationsRoutes } from './locations/locations.routes';
 import { createCsrf } from './platform/http/csrf';
 import { errorHandler, notFound } from './platform/http/error-handler';
 import { exposeFlash } from './platform/http/flash';
-import { formatCount } from './platform/http/format';
 import { saveSessionBeforeRedirect } from './platform/http/save-session-before-redirect';
 import { rejectNulCharacters } from './platform/http/reject-nul';
 import { redactUrl } from './platform/logger';
 import { metricsHandler } from './platform/metrics';
 import { createSyncRoutes } from './sync/sync.routes';
 import { createUsersRoutes } from './users/users.routes';
+import { createFormatter } from './platform/i18n/format';
+import { createI18n, isLanguage } from './platform/i18n/i18n';
+import { createLanguageRoutes } from './platform/i18n/language.routes';
 
 export type AppDeps = Container & { sessionStore: session.Store };
 
@@ -29,6 +32,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 export function createApp(deps: AppDeps): Express {
   const { config, logger } = deps;
   const app = express();
+  const i18n = createI18n(config.i18n.defaultLanguage);
   app.disable('x-powered-by');
   app.set('trust proxy', config.http.trustProxy ? 1 : false);
   app.set('views', path.join(ROOT, 'views'));
@@ -98,6 +102,8 @@ export function createApp(deps: AppDeps): Express {
     sessionCookieName: config.session.cookieName,
     secureCookies: config.http.trustProxy,
   });
+  // Before the body parser, CSRF and NUL checks: their error pages get the layout (and <html lang>) too.
+  app.use(expressLayouts);
   app.use(express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 100 }));
   app.use(rejectNulCharacters);
   app.use(
@@ -122,14 +128,26 @@ export function createApp(deps: AppDeps): Express {
   app.use(csrf.expose);
   app.use(exposeFlash);
   app.use(loadCurrentUser(deps.services.auth, config.session));
+  app.use(handleLanguage(i18n));
   app.use((req, res, next) => {
+    const language = isLanguage(req.language) ? req.language : config.i18n.defaultLanguage;
+    res.locals.lang = language;
+    res.locals.fmt = createFormatter(language, config.i18n.displayTimeZone);
     res.locals.currentPath = req.path;
+    res.locals.currentUrl = req.originalUrl;
     res.locals.appLocation = deps.ownLocation;
-    res.locals.formatCount = formatCount;
     next();
   });
-  app.use(expressLayouts);
-  app.use(createAuthRoutes({ auth: services.auth, sessionCookieName: config.session.cookieName, loginRateLimit: config.loginRateLimit, csrf }));
+  app.use(
+    createAuthRoutes({
+      auth: services.auth,
+      sessionCookieName: config.session.cookieName,
+      loginRateLimit: config.loginRateLimit,
+      csrf,
+      languages: deps.repositories.users,
+    }),
+  );
+  app.use(createLanguageRoutes({ store: deps.repositories.users, csrf }));
   const admin = Router();
   admin.use(requireAdmin);
   admin.use(createUsersRoutes({ users: deps.repositories.users, locations: services.locations }));
@@ -153,6 +171,6 @@ export function createApp(deps: AppDeps): Express {
   app.use('/admin', admin);
 
   app.use(notFound);
-  app.use(errorHandler(logger));
+  app.use(errorHandler(logger, i18n, config.i18n.displayTimeZone));
   return app;
 }

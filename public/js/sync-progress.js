@@ -12,18 +12,15 @@
     var el = box.querySelector('[data-field="' + field + '"]');
     if (el) el.textContent = text;
   }
-  var of = function (total) {
-    return total === null || total === undefined ? '' : ' of ' + total;
-  };
-
   function show(p) {
     box.setAttribute('data-phase', p.phase);
     set('phase-label', p.phaseLabel);
-    set('pages-fetched', String(p.pagesFetched));
-    set('pages-total', of(p.pagesTotal));
-    set('users-fetched', String(p.usersFetched));
-    set('users-total', of(p.usersTotal));
-    set('elapsed', String(p.elapsedSeconds));
+    // The figures come formatted in the page's language ("1.250 dari 3.000").
+    set('pages-fetched', p.text.pagesFetched);
+    set('pages-total', p.text.pagesTotal);
+    set('users-fetched', p.text.usersFetched);
+    set('users-total', p.text.usersTotal);
+    set('elapsed', p.text.elapsed);
     var steps = box.querySelectorAll('[data-step]');
     var current = -1;
     steps.forEach(function (li, i) {

@@ -2,9 +2,10 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { ValidationError } from '../platform/errors';
 import type { Csrf } from '../platform/http/csrf';
+import { rememberLanguageAtSignIn, type LanguageStore } from '../platform/i18n/language.controller';
 import { flash } from '../platform/http/flash';
 import { validate } from '../platform/http/validate';
-import { INVALID_CREDENTIALS, type AuthService } from './auth.service';
+import type { AuthService } from './auth.service';
 import { failedLoginLog, loginAccountKey } from './login-rate-limit';
 
 const loginSchema = z.object({
@@ -34,11 +35,11 @@ function destroySession(req: Request): Promise<void> {
 /** Shown back in the email field: text that looks like an address, as the admin typed it. */
 const echoable = (text: string) => (/^[^\s@]+@[^\s@]+$/.test(text) ? text : '');
 
-export function createAuthController(deps: { auth: AuthService; sessionCookieName: string; csrf: Csrf }) {
+export function createAuthController(deps: { auth: AuthService; sessionCookieName: string; csrf: Csrf; languages: LanguageStore }) {
   return {
     showLogin(req: Request, res: Response) {
       if (req.currentUser) return res.redirect(303, '/admin/users');
-      res.render('auth/login', { title: 'Sign in', email: '', next: readNext(req), error: undefined });
+      res.render('auth/login', { title: req.t('login.title'), email: '', next: readNext(req), error: undefined });
     },
 
     async login(req: Request, res: Response) {
@@ -48,14 +49,14 @@ export function createAuthController(deps: { auth: AuthService; sessionCookieNam
         form = readLogin(req);
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
-        res.status(422).render('auth/login', { title: 'Sign in', email: '', next, error: 'The email or password is too long.' });
+        res.status(422).render('auth/login', { title: req.t('login.title'), email: '', next, error: req.t('login.tooLong') });
         return;
       }
       const { email, password } = form;
       const user = await deps.auth.authenticate(email, password, 'pages');
       if (!user) {
         req.log.info(failedLoginLog(await loginAccountKey(req, deps.auth)), 'login failed');
-        res.status(401).render('auth/login', { title: 'Sign in', email: echoable(email), next, error: INVALID_CREDENTIALS });
+        res.status(401).render('auth/login', { title: req.t('login.title'), email: echoable(email), next, error: req.t('login.invalid') });
         return;
       }
       // A new session id at login makes an id planted before it worthless (session fixation).
@@ -64,7 +65,9 @@ export function createAuthController(deps: { auth: AuthService; sessionCookieNam
       req.session.tokenVersion = user.tokenVersion;
       req.session.signedInAt = Date.now();
       deps.csrf.clearLogin(res);
-      flash(req, 'success', `Signed in as ${user.email}.`);
+      const language = await rememberLanguageAtSignIn(deps.languages, user.id, req, res);
+      if (language) req.session.language = language;
+      flash(req, 'success', req.i18n.getFixedT(language ?? req.language)('login.signedIn', { email: user.email }));
       req.log.info({ userId: user.id }, 'login succeeded');
       res.redirect(303, next);
     },

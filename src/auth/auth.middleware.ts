@@ -39,5 +39,5 @@ export function requireAdmin(req: Request, res: Response, next: NextFunction): v
     res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
     return;
   }
-  res.status(401).render('errors/error', { title: 'Sign in required', message: 'Please sign in again.', reference: req.id });
+  res.status(401).render('errors/error', { title: req.t('login.required'), message: req.t('login.requiredMessage'), reference: req.id });
 }

@@ -50,7 +50,7 @@ function createFailedLoginLimiters(
   limit: LoginLimit,
   auth: AuthService,
   scope: { key: string; attempts: string; logMessage: string; slowMessage: string },
-  refuse: (req: Request, res: Response, message: string) => void,
+  refuse: (req: Request, res: Response, message: string, minutes: number) => void,
 ) {
   const minutes = Math.ceil(limit.windowMs / 60_000);
   const message = `Too many failed ${scope.attempts}. Wait ${minutes} minute${minutes === 1 ? '' : 's'} and try again.`;
@@ -62,7 +62,7 @@ function createFailedLoginLimiters(
     legacyHeaders: false,
     handler: (req: Request, res: Response) => {
       req.log.warn({ reason: `too many failed ${scope.attempts}`, limit: limit.max, windowMinutes: minutes }, scope.logMessage);
-      refuse(req, res, message);
+      refuse(req, res, message, minutes);
     },
   };
   const perAddress = rateLimit({ ...common, limit: limit.max * ADDRESS_FACTOR, keyGenerator: (req) => `${scope.key}:${address(req)}` });
@@ -93,8 +93,13 @@ export const createLoginRateLimiters = (limit: LoginLimit, auth: AuthService) =>
     limit,
     auth,
     { key: 'pages', attempts: 'sign-ins', logMessage: 'sign-in throttled', slowMessage: 'sign-in slowed' },
-    (_req, res, message) => {
-      res.status(429).render('auth/login', { title: 'Sign in', email: '', next: '/admin/users', error: message });
+    (req, res, _message, minutes) => {
+      res.status(429).render('auth/login', {
+        title: req.t('login.title'),
+        email: '',
+        next: '/admin/users',
+        error: req.t('login.throttled', { count: minutes }),
+      });
     },
   );
 

@@ -6,6 +6,7 @@ import type { LocationService } from './location.service';
 import { RemoteApiError } from '../remote/remote-api-errors';
 import { flash } from '../platform/http/flash';
 import { readId } from '../platform/http/params';
+import { translateServiceMessage } from '../platform/i18n/i18n';
 
 /** Only the fields a location form may set: anything else in the body is ignored. */
 const locationForm = (body: unknown) => {
@@ -24,14 +25,18 @@ export function createLocationsController(deps: {
   auth: Pick<AuthService, 'authenticate'>;
   syncSummaries: LocationSyncSummaries;
 }) {
+  const translateFields = (req: Request, fields: Record<string, string>) =>
+    Object.fromEntries(Object.entries(fields).map(([field, message]) => [field, translateServiceMessage(req.t, message)]));
+
   async function renderIndex(
+    req: Request,
     res: Response,
     status = 200,
     form = { code: '', name: '', online_url: '', drift_cron: '' },
     errors: Record<string, string> = {},
   ) {
     res.status(status).render('admin/locations/index', {
-      title: 'Locations',
+      title: req.t('locations.title'),
       locations: await deps.locations.list(),
       lastRuns: await deps.syncSummaries.lastRunsByLocation(),
       form,
@@ -40,19 +45,25 @@ export function createLocationsController(deps: {
   }
 
   return {
-    index: (_req: Request, res: Response) => renderIndex(res),
+    index: (req: Request, res: Response) => renderIndex(req, res),
 
     async create(req: Request, res: Response) {
       const form = locationForm(req.body);
       try {
         const location = await deps.locations.create(form);
         req.log.info({ locationId: location.id, code: location.code }, 'location created');
-        flash(req, 'success', `Location ${location.code} created.`);
+        flash(req, 'success', req.t('locations.created', { code: location.code }));
         res.redirect(303, '/admin/locations');
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         req.log.info({ fields: error.fields }, 'location form refused');
-        await renderIndex(res, 422, form as typeof form & { code: string; name: string; online_url: string; drift_cron: string }, error.fields);
+        await renderIndex(
+          req,
+          res,
+          422,
+          form as typeof form & { code: string; name: string; online_url: string; drift_cron: string },
+          translateFields(req, error.fields),
+        );
       }
     },
 
@@ -60,7 +71,7 @@ export function createLocationsController(deps: {
       const id = readId(req);
       const location = await deps.locations.get(id);
       res.render('admin/locations/edit', {
-        title: `Edit ${location.code}`,
+        title: req.t('locations.editTitle', { code: location.code }),
         location,
         form: { code: location.code, name: location.name, online_url: location.onlineUrl ?? '', drift_cron: location.driftCron ?? '' },
         errors: {},
@@ -79,14 +90,23 @@ export function createLocationsController(deps: {
             'location online URL changed',
           );
         }
-        const confirm = urlChanged && location.onlineUrl ? ' Its online URL changed: confirm it with your password before the next sync.' : '';
-        flash(req, urlChanged && location.onlineUrl ? 'warning' : 'success', `Location ${location.code} saved.${confirm}`);
+        const mustConfirm = urlChanged && location.onlineUrl;
+        flash(
+          req,
+          mustConfirm ? 'warning' : 'success',
+          req.t(mustConfirm ? 'locations.savedConfirmUrl' : 'locations.saved', { code: location.code }),
+        );
         res.redirect(303, '/admin/locations');
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         req.log.info({ locationId: id, fields: error.fields }, 'location form refused');
         const location = await deps.locations.get(id);
-        res.status(422).render('admin/locations/edit', { title: `Edit ${location.code}`, location, form, errors: error.fields });
+        res.status(422).render('admin/locations/edit', {
+          title: req.t('locations.editTitle', { code: location.code }),
+          location,
+          form,
+          errors: translateFields(req, error.fields),
+        });
       }
     },
 
@@ -97,11 +117,12 @@ export function createLocationsController(deps: {
       try {
         const result = await deps.externalApi.testConnection(location);
         const count = result.total ?? result.firstPageCount;
-        const users = `${count.toLocaleString('en-US')} user${count === 1 ? '' : 's'}`;
-        flash(req, 'success', `${location.code}: OK, ${result.total === null ? `at least ${users}` : users}`);
+        const users = req.t('locations.userCount', { count, formattedCount: res.locals.fmt.number(count) });
+        flash(req, 'success', req.t(result.total === null ? 'locations.testOkAtLeast' : 'locations.testOk', { code: location.code, users }));
       } catch (error) {
         if (!(error instanceof RemoteApiError)) throw error;
-        flash(req, 'error', error.message);
+        // The service's detail names the cause precisely (and is what the log holds); the kind is translated.
+        flash(req, 'error', req.t('locations.testFailed', { code: location.code, kind: req.t(`remoteKinds.${error.kind}`), detail: error.message }));
       }
       res.redirect(303, '/admin/locations');
     },
@@ -115,12 +136,12 @@ export function createLocationsController(deps: {
       const admin = req.currentUser!;
       if (!(await deps.auth.authenticate(admin.email, password, 'pages'))) {
         req.log.warn({ locationId: id, userId: admin.id }, 'location online URL not confirmed: wrong password');
-        flash(req, 'error', 'Wrong password: the online URL is not confirmed.');
+        flash(req, 'error', req.t('locations.confirmWrongPassword'));
         return res.redirect(303, '/admin/locations');
       }
       const location = await deps.locations.confirmOnlineUrl(id, shownUrl);
       req.log.warn({ locationId: id, code: location.code, userId: admin.id, url: location.onlineUrl }, 'location online URL confirmed');
-      flash(req, 'success', `${location.code}: online URL confirmed.`);
+      flash(req, 'success', req.t('locations.urlConfirmed', { code: location.code }));
       res.redirect(303, '/admin/locations');
     },
 
@@ -129,7 +150,7 @@ export function createLocationsController(deps: {
       const isActive = req.path.endsWith('/activate');
       const location = await deps.locations.setActive(id, isActive);
       req.log.info({ locationId: id, isActive }, 'location status changed');
-      flash(req, 'success', `Location ${location.code} ${isActive ? 'activated' : 'deactivated'}.`);
+      flash(req, isActive ? 'success' : 'info', req.t(isActive ? 'locations.activated' : 'locations.deactivated', { code: location.code }));
       res.redirect(303, '/admin/locations');
     },
   };

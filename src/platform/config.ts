@@ -1,5 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { isTimeZone } from './i18n/format';
+import { LANGUAGES, type Language } from './i18n/languages';
 
 // Public (they are in the source tree): only the embedded demo on a loopback address may use them.
 const DEV_SESSION_SECRET = 'dev-only-session-secret-change-me-0123456789';
@@ -54,6 +56,8 @@ const envSchema = z.object({
   SYNC_PREVIEW_TTL_MINUTES: positiveInt.default(30),
   SYNC_DEACTIVATE_GUARD_PERCENT: z.coerce.number().min(0).max(100).default(20),
   SYNC_DEACTIVATE_GUARD_MIN: z.coerce.number().int().min(0).default(10),
+  DEFAULT_LANGUAGE: z.enum(LANGUAGES).default('id'),
+  DISPLAY_TIMEZONE: z.string().refine(isTimeZone, 'not a time zone Intl knows, e.g. Asia/Jakarta').default('Asia/Jakarta'),
   WORKERS: z.coerce.number().int().min(0).max(16).default(2),
   SYNC_STALL_SECONDS: positiveInt.max(3600).default(60),
   SYNC_PREVIEW_ATTEMPTS: positiveInt.max(5).default(2),
@@ -104,6 +108,8 @@ export interface Config {
     credentials: Record<string, RemoteCredentials | undefined>;
   };
   sync: { previewTtlMinutes: number; guardPercent: number; guardMin: number };
+  /** The page language when neither the admin nor the browser names one, and the zone times are shown in. */
+  i18n: { defaultLanguage: Language; displayTimeZone: string };
   /**
    * Sync jobs: `workers` run at a time on this instance (0: web only); a job whose instance is silent for
    * `stallSeconds` is taken over; a preview is tried `previewAttempts` times before it fails.
@@ -249,6 +255,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       guardPercent: env.SYNC_DEACTIVATE_GUARD_PERCENT,
       guardMin: env.SYNC_DEACTIVATE_GUARD_MIN,
     },
+    i18n: { defaultLanguage: env.DEFAULT_LANGUAGE, displayTimeZone: env.DISPLAY_TIMEZONE },
     jobs: { workers: env.WORKERS, stallSeconds: env.SYNC_STALL_SECONDS, previewAttempts: env.SYNC_PREVIEW_ATTEMPTS },
     log: { level: env.LOG_LEVEL, file: env.LOG_FILE },
     metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT },

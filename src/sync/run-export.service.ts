@@ -12,7 +12,8 @@ const CHANGED_FIELDS = ['name', 'role', 'is_active', 'remote_id'] as const;
 
 export const EXPORT_COLUMNS = ['category', 'reason', 'email', 'name', 'role', 'status', 'changes'] as const;
 
-type ExportRow = Record<(typeof EXPORT_COLUMNS)[number], string>;
+export type ExportColumn = (typeof EXPORT_COLUMNS)[number];
+type ExportRow = Record<ExportColumn, string>;
 
 const statusOf = (active: unknown) => (active === true ? 'active' : active === false ? 'inactive' : '');
 
@@ -75,11 +76,13 @@ export function exportRow(item: ExportedItem): ExportRow {
 export class SyncRunExportService {
   constructor(private readonly deps: { syncRuns: Pick<SyncRunsRepository, 'findById' | 'exportBatch'> }) {}
 
-  async csv(runId: number): Promise<{ run: SyncRun; filename: string; stream: Readable }> {
+  /** `headers`: the header row in the reader's language (the page's); without it, the column names. */
+  async csv(runId: number, headers?: Record<ExportColumn, string>): Promise<{ run: SyncRun; filename: string; stream: Readable }> {
     const run = await this.deps.syncRuns.findById(runId);
     if (!run) throw new NotFoundError('Sync run not found.');
     const rows = Readable.from(this.rows(run.id));
-    const csv = stringify({ header: true, columns: [...EXPORT_COLUMNS], escape_formulas: true });
+    const columns = EXPORT_COLUMNS.map((key) => ({ key, header: headers?.[key] ?? key }));
+    const csv = stringify({ header: true, columns, escape_formulas: true });
     rows.on('error', (error) => csv.destroy(error));
     return { run, filename: exportFilename(run), stream: rows.pipe(csv) };
   }

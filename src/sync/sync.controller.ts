@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
+import type { TFunction } from 'i18next';
 import { pipeline } from 'node:stream/promises';
-import type { SyncRunExportService } from './run-export.service';
+import { EXPORT_COLUMNS, type ExportColumn, type SyncRunExportService } from './run-export.service';
 import { z } from 'zod';
 import type { LocationService } from '../locations/location.service';
 import { SYNC_RUN_STATUSES, type SyncRunStatus } from './data/sync-runs.queries';
@@ -10,6 +11,7 @@ import type { SyncJobService } from './sync-jobs.service';
 import { CHANGED_FIELDS, SECTION_KINDS, type SectionFilters, type SectionKind, type UserSyncService } from './user-sync.service';
 import type { SyncRevertService } from './sync-revert.service';
 import { flash } from '../platform/http/flash';
+import type { Formatter } from '../platform/i18n/format';
 import { readId, rowId } from '../platform/http/params';
 import { validate } from '../platform/http/validate';
 
@@ -61,40 +63,33 @@ const readExecuteForm = validate.body(executeForm);
 const readSectionPages = validate.query(sectionQuery);
 const readRunsQuery = validate.query(runsQuery);
 
-/** Why a run that is not an open preview cannot be executed, by its status. */
+/** The catalog key of why a run that is not an open preview cannot be executed, by its status. */
 const NOT_EXECUTABLE: Partial<Record<SyncRunStatus, string>> = {
-  expired: 'This preview expired; run it again.',
-  executing: 'This sync is already being executed; this page shows it.',
-  queued: 'This preview is not ready yet.',
-  previewing: 'This preview is not ready yet.',
-  failed: 'This sync run failed and cannot be executed; run the preview again.',
-  cancelled: 'This preview was cancelled and cannot be executed; run the preview again.',
-  discarded: 'This preview was discarded and cannot be executed; run the preview again.',
-  superseded: 'This preview was superseded (its location changed) and cannot be executed; run the preview again.',
-  no_change: 'Nothing to execute: the users already match the remote.',
+  expired: 'sync.flash.expired',
+  executing: 'sync.flash.alreadyExecuting',
+  queued: 'sync.flash.notReady',
+  previewing: 'sync.flash.notReady',
+  failed: 'sync.flash.notExecutable',
+  cancelled: 'sync.flash.notExecutableCancelled',
+  discarded: 'sync.flash.notExecutableDiscarded',
+  superseded: 'sync.flash.notExecutableSuperseded',
+  no_change: 'sync.flash.nothingToExecute',
 };
-/** An open preview refused anyway is a drift check's report. */
-const DRIFT_NOT_EXECUTABLE = 'This run cannot be executed (a drift check is a report only); run a preview to sync.';
 
-const formatTime = (date: Date | null | undefined) => (date ? `${date.toISOString().replace('T', ' ').slice(0, 19)} UTC` : '—');
-
-const runTitle = (run: SyncRun) =>
-  run.revertsRunId === null ? `Sync ${run.locationCode} #${run.id}` : `Revert of #${run.revertsRunId} on ${run.locationCode} #${run.id}`;
+const runTitle = (t: TFunction, run: SyncRun) =>
+  run.revertsRunId === null
+    ? t('sync.title', { code: run.locationCode, id: run.id })
+    : t('sync.revertTitle', { reverts: run.revertsRunId, code: run.locationCode, id: run.id });
 
 const RUNNING_STATUSES: ReadonlySet<string> = new Set(['queued', 'previewing', 'executing']);
 /** How often a running run's page reloads itself without JavaScript (the script polls faster). */
 const REFRESH_SECONDS = 2;
 
-const PHASE_LABELS: Record<SyncProgress['phase'], string> = {
-  queued: 'Queued: waiting for a worker',
-  signing_in: 'Signing in to the remote',
-  fetching: 'Fetching the remote users',
-  planning: 'Planning the changes',
-  executing: 'Executing: applying the plan in one transaction',
-};
-
-/** What the progress page and its script show: the phase and the figures, the same on every instance. */
-function progressView(progress: SyncProgress) {
+/**
+ * What the progress page and its script show: the phase and the figures, the same on every instance;
+ * the label and the figures' text in the page's language (the script shows them as they come).
+ */
+function progressView(progress: SyncProgress, t: TFunction, fmt: Formatter) {
   const running = RUNNING_STATUSES.has(progress.status);
   const executing = progress.status === 'executing';
   const phase = running ? progress.phase : 'ready';
@@ -102,7 +97,7 @@ function progressView(progress: SyncProgress) {
     status: progress.status,
     running,
     phase,
-    phaseLabel: running ? PHASE_LABELS[executing && progress.phase === 'queued' ? 'queued' : progress.phase] : 'Ready',
+    phaseLabel: t(`sync.progress.phaseLabel.${running ? (executing && progress.phase === 'queued' ? 'queued' : progress.phase) : 'ready'}`),
     pagesFetched: progress.pagesFetched,
     pagesTotal: progress.pagesTotal,
     usersFetched: progress.usersFetched,
@@ -111,6 +106,13 @@ function progressView(progress: SyncProgress) {
     cancellable: progress.status === 'queued' || (progress.status === 'previewing' && !progress.cancelRequested),
     cancelRequested: progress.cancelRequested,
     attempt: progress.attempt,
+    text: {
+      pagesFetched: fmt.number(progress.pagesFetched),
+      pagesTotal: progress.pagesTotal === null ? '' : t('sync.progress.ofTotal', { total: fmt.number(progress.pagesTotal) }),
+      usersFetched: fmt.number(progress.usersFetched),
+      usersTotal: progress.usersTotal === null ? '' : t('sync.progress.ofTotal', { total: fmt.number(progress.usersTotal) }),
+      elapsed: fmt.number(progress.elapsedSeconds),
+    },
   };
 }
 
@@ -125,7 +127,8 @@ export function createSyncController(deps: {
     /** The run's plan (or what it did) as a CSV download; streamed, so a run of any size costs little memory. */
     async exportCsv(req: Request, res: Response) {
       const id = readId(req);
-      const { filename, stream } = await deps.syncExport.csv(id);
+      const headers = Object.fromEntries(EXPORT_COLUMNS.map((column) => [column, req.t(`export.columns.${column}`)])) as Record<ExportColumn, string>;
+      const { filename, stream } = await deps.syncExport.csv(id, headers);
       res.attachment(filename);
       res.type('text/csv; charset=utf-8');
       res.set('Cache-Control', 'no-store');
@@ -135,7 +138,7 @@ export function createSyncController(deps: {
     async preview(req: Request, res: Response) {
       const { location_id: locationId } = readPreviewForm(req);
       const { runId, alreadyRunning } = await deps.syncJobs.startPreview(locationId, req.currentUser!.id);
-      if (alreadyRunning) flash(req, 'info', 'A sync of this location is already running: here it is. Start another one when it is done.');
+      if (alreadyRunning) flash(req, 'info', req.t('sync.flash.alreadyRunning'));
       res.redirect(303, `/admin/users/sync/${runId}`);
     },
 
@@ -143,14 +146,14 @@ export function createSyncController(deps: {
     async progress(req: Request, res: Response) {
       const id = readId(req);
       res.set('Cache-Control', 'no-store');
-      res.json(progressView(await deps.syncJobs.progress(id)));
+      res.json(progressView(await deps.syncJobs.progress(id), req.t, res.locals.fmt));
     },
 
     async cancel(req: Request, res: Response) {
       const id = readId(req);
       const result = await deps.syncJobs.cancel(id);
-      if (result === 'not-running') flash(req, 'info', 'This sync is not running any more: nothing to cancel.');
-      else flash(req, 'info', result === 'cancelled' ? 'The preview was cancelled.' : 'The preview is being cancelled.');
+      if (result === 'not-running') flash(req, 'info', req.t('sync.flash.notRunning'));
+      else flash(req, 'info', req.t(result === 'cancelled' ? 'sync.flash.cancelled' : 'sync.flash.cancelling'));
       res.redirect(303, `/admin/users/sync/${id}`);
     },
 
@@ -158,14 +161,13 @@ export function createSyncController(deps: {
       const id = readId(req);
       const head = await deps.userSync.findRun(id);
       if (RUNNING_STATUSES.has(head.status)) {
-        const progress = progressView(await deps.syncJobs.progress(id));
+        const progress = progressView(await deps.syncJobs.progress(id), req.t, res.locals.fmt);
         res.set('Cache-Control', 'no-store');
         res.render('admin/sync/progress', {
-          title: runTitle(head),
+          title: runTitle(req.t, head),
           run: head,
           progress,
           refreshSeconds: REFRESH_SECONDS,
-          formatTime,
         });
         return;
       }
@@ -200,7 +202,7 @@ export function createSyncController(deps: {
       /** Hidden fields that keep everything but the section's page, for its jump-to-page form. */
       const pageJumpFields = (kind: SectionKind) => sectionParams(kind, { [`${kind}_page`]: undefined });
       res.render('admin/sync/show', {
-        title: runTitle(run),
+        title: runTitle(req.t, run),
         run,
         revert,
         sections,
@@ -215,7 +217,6 @@ export function createSyncController(deps: {
         otherSectionFields,
         pageJumpFields,
         formAction: `/admin/users/sync/${run.id}`,
-        formatTime,
       });
     },
 
@@ -227,30 +228,35 @@ export function createSyncController(deps: {
       const outcome = await deps.syncJobs.startExecute(id, req.currentUser!.id, confirmCode, accepted);
       switch (outcome.kind) {
         case 'location-busy':
-          flash(req, 'error', 'Another sync of this location is running: execute this one when it is done. Nothing was changed.');
+          flash(req, 'error', req.t('sync.flash.locationBusy'));
           break;
         case 'already-completed':
-          flash(req, 'info', 'This sync had already been executed; this is its result.');
+          flash(req, 'info', req.t('sync.flash.alreadyDone'));
           break;
         case 'confirmation-required': {
           const { run } = outcome;
-          const typed = confirmCode?.trim() ? 'The code you typed does not match' : 'No location code was typed';
+          const fmt = res.locals.fmt;
           flash(
             req,
             'error',
-            `${typed}: type ${run.locationCode} to confirm this sync, which deactivates ${run.deactivateCount} ` +
-              `of ${run.localActiveCount} active users. Nothing was changed.`,
+            req.t(confirmCode?.trim() ? 'sync.flash.codeMismatch' : 'sync.flash.codeMissing', {
+              code: run.locationCode,
+              deactivate: fmt.number(run.deactivateCount),
+              active: fmt.number(run.localActiveCount),
+            }),
           );
           break;
         }
         case 'expired':
-          flash(req, 'error', 'This preview expired; run it again.');
+          flash(req, 'error', req.t('sync.flash.expired'));
           break;
         case 'not-executable':
-          flash(req, outcome.status === 'no_change' ? 'info' : 'error', NOT_EXECUTABLE[outcome.status] ?? DRIFT_NOT_EXECUTABLE);
+          // An open preview refused anyway is a drift check's report.
+          flash(req, outcome.status === 'no_change' ? 'info' : 'error', req.t(NOT_EXECUTABLE[outcome.status] ?? 'sync.flash.reportOnly'));
           break;
         case 'superseded':
-          flash(req, 'error', `${outcome.reason} This preview no longer describes that list, so nothing was changed: run the preview again.`);
+          // The reason is the service's (in English, as the log has it).
+          flash(req, 'error', req.t('sync.flash.superseded', { reason: outcome.reason }));
           break;
         case 'stale':
         case 'completed':
@@ -275,8 +281,8 @@ export function createSyncController(deps: {
     async discard(req: Request, res: Response) {
       const id = readId(req);
       const outcome = await deps.userSync.discard(id, req.currentUser!.id);
-      if (outcome.kind === 'discarded') flash(req, 'success', 'Preview discarded; nothing was changed.');
-      else flash(req, 'error', `This sync run is not an open preview (${outcome.status.replace('_', ' ')}); nothing to discard.`);
+      if (outcome.kind === 'discarded') flash(req, 'success', req.t('sync.flash.discarded'));
+      else flash(req, 'error', req.t('sync.flash.notOpen', { status: req.t(`status.${outcome.status}`).toLowerCase() }));
       res.redirect(303, `/admin/users/sync/${id}`);
     },
 
@@ -287,12 +293,11 @@ export function createSyncController(deps: {
         deps.locations.list(),
       ]);
       res.render('admin/sync/runs', {
-        title: 'Sync history',
+        title: req.t('runs.title'),
         filter,
         result,
         locations,
         statuses: SYNC_RUN_STATUSES,
-        formatTime,
         pageUrl: (page: number) => {
           const params = new URLSearchParams();
           if (filter.location) params.set('location', filter.location);

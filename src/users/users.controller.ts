@@ -39,7 +39,7 @@ export function createUsersController(deps: { users: UsersRepository; locations:
         deps.locations.listSyncable(),
       ]);
       res.render('admin/users/index', {
-        title: 'User Management',
+        title: req.t('users.title'),
         filter,
         result,
         locations,

@@ -115,6 +115,17 @@ export function createUsersRepository(db: Knex) {
       return row.id === null ? `email:${row.email}` : `user:${row.id}`;
     },
 
+    /** The page language the admin chose, if any. */
+    async languageOf(id: number): Promise<string | null> {
+      const row: { language: string | null } | undefined = await db('users').where({ id }).first('language');
+      return row?.language ?? null;
+    },
+
+    /** Remembers the admin's page language for their next sign-in. */
+    async setLanguage(id: number, language: string): Promise<void> {
+      await db('users').where({ id }).update({ language });
+    },
+
     async hasActiveAdmin(locationId: number): Promise<boolean> {
       const row = await db('users').where({ location_id: locationId, role: 'admin', is_active: true }).whereNotNull('password_hash').first('id');
       return row !== undefined;

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Container } from '../../src/container';
@@ -25,7 +27,8 @@ let testServer: Container;
 beforeAll(async () => {
   env = await startDemoEnvironment();
   browser = await launchBrowser();
-  context = await browser.browser.newContext({ viewport: { width: 1280, height: 860 } });
+  // The English walk: its browser asks for English, as the suite's English assertions need.
+  context = await browser.browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'en-US' });
   consoleProblems = watchConsole(context).problems;
   page = await context.newPage();
   hub = env.demo.hub.container;
@@ -34,6 +37,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (env) {
+    fs.mkdirSync(path.resolve('test-results', 'e2e'), { recursive: true });
+    fs.writeFileSync(path.resolve('test-results', 'e2e', 'demo.log'), env.logs.text());
+  }
   await browser?.close();
   await env?.stop();
 });
@@ -44,6 +51,8 @@ interface BrowserWindow {
 }
 
 const url = (path: string) => `${env.demo.hub.url}${path}`;
+/** A figure the page shows formatted for its language ("1,250" / "1.250"). */
+const digits = (text: string | null) => Number((text ?? '').replace(/\D/g, ''));
 const syncForm = () => page.locator('form[action="/admin/users/sync/preview"]');
 const emailsIn = (p: Page, kind: string) =>
   p
@@ -136,7 +145,7 @@ describe('the demo, in the browser', () => {
       await page.evaluate('window.stillThisPage = true');
       const elapsedAtLoad = await progress.locator('[data-field="elapsed"]').textContent();
       await expect.poll(() => progress.locator('[data-field="elapsed"]').textContent(), { timeout: 15_000 }).not.toBe(elapsedAtLoad);
-      await expect.poll(() => progress.locator('[data-field="users-fetched"]').textContent().then(Number), { timeout: 15_000 }).toBeGreaterThan(0);
+      await expect.poll(() => progress.locator('[data-field="users-fetched"]').textContent().then(digits), { timeout: 15_000 }).toBeGreaterThan(0);
       expect(['fetching', 'planning']).toContain(await progress.getAttribute('data-phase'));
       expect(await progress.locator('[aria-current="step"]').textContent()).toMatch(/^(Fetching|Planning)$/);
       expect(await page.evaluate('window.stillThisPage')).toBe(true);
@@ -160,7 +169,7 @@ describe('the demo, in the browser', () => {
     expect(unchangedShown).toHaveLength(Math.min(100, plan.unchanged.length));
     expect(unchangedShown.filter((email) => !plan.unchanged.includes(email))).toEqual([]);
     expect(await page.locator('table[data-kind="unchanged"]').isVisible()).toBe(false);
-    await page.locator('#heading-unchanged').click();
+    await page.locator('#section-unchanged summary').click();
     expect(await page.locator('table[data-kind="unchanged"]').isVisible()).toBe(true);
     expect(await page.locator('[data-count="rejected"]').textContent()).toBe('0');
 
@@ -392,7 +401,7 @@ describe('the demo, in the browser', () => {
 
 describe('with JavaScript disabled, from the keyboard', () => {
   it('signs in, previews TEST and executes it', async () => {
-    const noScript = await browser.browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 860 } });
+    const noScript = await browser.browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 860 }, locale: 'en-US' });
     const problems = watchConsole(noScript).problems;
     const p = await noScript.newPage();
     try {
@@ -432,7 +441,7 @@ describe('with JavaScript disabled, from the keyboard', () => {
         // Without JavaScript the running preview's page reloads itself.
         expect(await p.locator('.sync-progress').count()).toBe(1);
         expect(await p.locator('noscript').first().innerHTML()).toContain('http-equiv="refresh" content="2"');
-        await expect.poll(() => p.locator('[data-field="users-fetched"]').textContent().then(Number), { timeout: 15_000 }).toBeGreaterThan(0);
+        await expect.poll(() => p.locator('[data-field="users-fetched"]').textContent().then(digits), { timeout: 15_000 }).toBeGreaterThan(0);
       } finally {
         await release();
       }
@@ -454,6 +463,210 @@ describe('with JavaScript disabled, from the keyboard', () => {
       await noScript.close();
     }
   });
+});
+
+describe('every page, in both languages, at desktop and phone sizes', () => {
+  const PAGES_REPORT = path.resolve('test-results', 'e2e', 'pages-checked.json');
+  const report: Array<{ language: string; viewport: string; page: string; violations: string[] }> = [];
+  let previewPath: string;
+
+  /** Changes on DEV since its last sync, so that a fresh preview has new, updated and deactivated users. */
+  async function changeDevUsers(tag: string) {
+    const own = devServer.ownLocation.id;
+    const staff = () => devServer.db('users').where({ location_id: own, is_active: true }).whereNot('email', DEMO_API_CREDENTIALS.email);
+    const renamed = await staff().orderBy('id').limit(3).pluck('id');
+    const gone = await staff().whereNotIn('id', renamed).orderBy('id', 'desc').limit(2).pluck('id');
+    await devServer
+      .db('users')
+      .whereIn('id', renamed)
+      .update({ name: devServer.db.raw("name || ' ' || ?", [tag]) });
+    await devServer.db('users').whereIn('id', gone).del();
+    await devServer.db('users').insert([
+      { location_id: own, email: `budi.santoso.${tag}@dkm`, name: 'Budi Santoso', role: 'staff', is_active: true },
+      { location_id: own, email: `siti.rahayu.${tag}@dkm`, name: 'Siti Rahayu', role: 'staff', is_active: true },
+    ]);
+  }
+
+  afterAll(() => {
+    fs.mkdirSync(path.dirname(PAGES_REPORT), { recursive: true });
+    fs.writeFileSync(PAGES_REPORT, `${JSON.stringify(report, null, 2)}\n`);
+  });
+
+  const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+  /** axe-core's serious and critical WCAG 2.x A/AA findings on the page as it is now. */
+  async function seriousViolations(p: Page): Promise<string[]> {
+    await p.evaluate(axeSource);
+    // Strings, as the test is compiled without the DOM's types.
+    const results = await p.evaluate<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }>(
+      "axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })",
+    );
+    return results.violations
+      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+      .map((violation) => `${violation.id} (${violation.impact}): ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
+  }
+
+  const VIEWPORTS = [
+    { name: 'desktop', width: 1280, height: 860 },
+    { name: 'phone', width: 390, height: 844 },
+  ] as const;
+  const LANGUAGES = [
+    { code: 'id', locale: 'id-ID', heading: 'Manajemen Pengguna' },
+    { code: 'en', locale: 'en-US', heading: 'User Management' },
+  ] as const;
+
+  for (const language of LANGUAGES) {
+    for (const viewport of VIEWPORTS) {
+      it(`${language.code} at ${viewport.name} size (${viewport.width} px): lang, no sideways scroll, axe clean`, async () => {
+        // bypassCSP lets the test inject axe-core; the app's own pages are checked under CSP above.
+        const ctx = await browser.browser.newContext({ viewport, locale: language.locale, bypassCSP: true });
+        const problems = watchConsole(ctx).problems;
+        const p = await ctx.newPage();
+        const shot = (name: string, fullPage = false) =>
+          language.code === 'id' ? screenshot(p, `id-${viewport.name}-${name}`, { fullPage }) : Promise.resolve('');
+        const check = async (name: string) => {
+          expect(await p.locator('html').getAttribute('lang'), name).toBe(language.code);
+          const widths = await p.evaluate<{ scroll: number; inner: number }>(
+            '({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth })',
+          );
+          expect(widths.scroll, `${name} scrolls sideways at ${viewport.width} px`).toBeLessThanOrEqual(widths.inner);
+          const violations = await seriousViolations(p);
+          report.push({ language: language.code, viewport: viewport.name, page: name, violations });
+          expect(violations, `${name}: ${violations.join('; ')}`).toEqual([]);
+        };
+        const openMenu = async () => {
+          if (
+            viewport.name === 'phone' &&
+            !(await p
+              .locator('details.menu')
+              .getAttribute('open')
+              .then((v) => v !== null))
+          ) {
+            await p.locator('.menu-toggle').click();
+          }
+        };
+        try {
+          await changeDevUsers(`${language.code}-${viewport.name}`);
+          await p.goto(url('/login'));
+          // The language picked before signing in (a cookie: no session yet) wins over the browser's.
+          await openMenu();
+          await p.locator(`.language-switch button[value="${language.code}"]`).click();
+          await p.waitForURL(url('/login'));
+          await check('sign-in');
+          await shot('01-masuk');
+          await p.locator('#email').fill(E2E_ADMIN.email);
+          await p.locator('#password').fill('not the password');
+          await p.locator('form.form button[type="submit"]').click();
+          // The error takes the focus (public/js/forms.js).
+          await expect.poll(() => p.evaluate<string | undefined>('document.activeElement?.id')).toBe('login-error');
+          await check('sign-in refused');
+          await p.locator('#email').fill(E2E_ADMIN.email);
+          await p.locator('#password').fill(E2E_ADMIN.password);
+          await p.locator('form.form button[type="submit"]').click();
+          await p.waitForURL(url('/admin/users'), { timeout: 15_000 }).catch(async () => {
+            const said = await p.locator('h1, .alert').allTextContents();
+            const logged = env.logs.entries().filter((line) => /login|sign-in|session/i.test(String(line.msg)));
+            throw new Error(
+              `sign-in did not reach /admin/users: at ${p.url()}, page says ${JSON.stringify(said)}, log ${JSON.stringify(logged.slice(-6))}`,
+            );
+          });
+          // An earlier walk left the admin's own choice, which wins at sign-in: choose again, signed in.
+          await openMenu();
+          await p.locator(`.language-switch button[value="${language.code}"]`).click();
+          await p.waitForURL(url('/admin/users'));
+          expect(await p.getByRole('heading', { level: 1 }).textContent()).toBe(language.heading);
+          await check('User Management');
+          await shot('02-manajemen-pengguna');
+
+          if (viewport.name === 'phone') {
+            // The header menu is folded on a phone and opens without a script (a <details>).
+            const nav = p.locator('header nav');
+            expect(await nav.isVisible()).toBe(false);
+            await p.locator('.menu-toggle').click();
+            expect(await nav.isVisible()).toBe(true);
+            await check('User Management, menu open');
+            await shot('03-menu');
+            await p.locator('.menu-toggle').click();
+          } else {
+            expect(await p.locator('header nav').isVisible()).toBe(true);
+          }
+
+          await p.goto(url('/admin/users?location=DEV&status=inactive'));
+          await check('User Management, filtered');
+
+          // A preview with every kind of change (set up above; one per language and size).
+          const form = p.locator('form[action="/admin/users/sync/preview"]');
+          await form.locator('select').selectOption(String(await locationId('DEV')));
+          // The running preview's page first (its writes held back so that it is seen), then the preview.
+          const release = await holdPreviews();
+          try {
+            await form.locator('button[type="submit"]').click();
+            await p.waitForURL(/\/admin\/users\/sync\/\d+$/);
+            await p.locator('.sync-progress').waitFor();
+            await check('sync running');
+            await shot('04-sinkronisasi-berjalan');
+          } finally {
+            await release();
+          }
+          previewPath = new URL(p.url()).pathname;
+          await p.locator('[data-count="unchanged"]').waitFor({ timeout: 15_000 });
+          for (const kind of ['new', 'update', 'deactivate'])
+            expect(await p.locator(`table[data-kind="${kind}"] tbody tr`).count(), kind).toBeGreaterThan(0);
+          // The changes are on screen, not off to the side: the update table's cells fit the window.
+          const changes = p.locator('table[data-kind="update"] tbody tr').first().locator('ul.sync-changes');
+          const box = (await changes.boundingBox())!;
+          expect(box.x + box.width).toBeLessThanOrEqual(viewport.width);
+          await check('sync preview');
+          await shot('04-pratinjau', true);
+          await p.locator('#section-unchanged summary').click();
+          await check('sync preview, unchanged users open');
+
+          await p.goto(url('/admin/sync-runs'));
+          await check('sync history');
+          await shot('06-riwayat-sinkronisasi');
+
+          await p.goto(url('/admin/locations'));
+          await check('locations');
+          await shot('07-lokasi', true);
+          await p.locator('#code').fill('BAD CODE');
+          await p.locator('#name').fill('');
+          await p.locator('form[action="/admin/locations"] button[type="submit"]').click();
+          await p.waitForLoadState('load');
+          await expect.poll(() => p.evaluate<boolean>("document.activeElement?.hasAttribute('data-error-summary') === true")).toBe(true);
+          await check('locations, refused form');
+          await shot('08-lokasi-error');
+
+          await p.locator('tr[data-code="DEV"] a[href$="/edit"]').click();
+          await p.waitForURL(/\/admin\/locations\/\d+\/edit$/);
+          await check('location edit');
+
+          await p.goto(url('/admin/no-such-page'));
+          await check('404');
+
+          // Last: executing the preview (the next size's walk makes a new one).
+          await p.goto(url(previewPath));
+          await p.locator('form.sync-execute button[type="submit"]:not([formaction])').click();
+          await p.waitForURL(url(previewPath));
+          await p.locator('.sync-result').waitFor({ timeout: 15_000 });
+          await check('sync result');
+          await shot('05-hasil-sinkronisasi');
+
+          // The switch in the header changes the language of the same page, without a script.
+          const other = language.code === 'id' ? 'en' : 'id';
+          await openMenu();
+          await p.locator(`.language-switch button[value="${other}"]`).click();
+          await p.waitForURL(url(previewPath));
+          expect(await p.locator('html').getAttribute('lang')).toBe(other);
+          await openMenu();
+          await p.locator(`.language-switch button[value="${language.code}"]`).click();
+          await p.waitForURL(url(previewPath));
+          expect(problems).toEqual([]);
+        } finally {
+          await ctx.close();
+        }
+      }, 180_000);
+    }
+  }
 });
 
 describe('every page visited', () => {

@@ -84,6 +84,13 @@ describe('Export CSV of a sync run', () => {
     expect(text).toContain(`"'=HYPERLINK(""http://evil.test"",""click"")"`);
   });
 
+  it('when the admin reads Indonesian, then the header row is in Indonesian and the lines are the same', async () => {
+    const english = (await agent.get(`/admin/users/sync/${runId}/export.csv`)).text.split('\n');
+    const indonesian = (await agent.get(`/admin/users/sync/${runId}/export.csv`).set('Accept-Language', 'id')).text.split('\n');
+    expect(indonesian[0]).toBe('kategori,alasan,email,nama,peran,status,perubahan');
+    expect(indonesian.slice(1)).toEqual(english.slice(1));
+  });
+
   it('when the run is executed, then the export lists what it did', async () => {
     const executed = await executeSync(agent, runId);
     expect(executed.status).toBe(303);

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { TEST_LANGUAGE } from '../support/app';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -15,7 +16,7 @@ export interface AppProcess {
 export function spawnApp(env: Record<string, string>): { child: ChildProcess; output(): string; exited: AppProcess['exited'] } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', ...TEST_LANGUAGE, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -61,7 +61,7 @@ describe('hostile names and emails of synced users', () => {
     expect(page.text).toContain('hostile0+&lt;b&gt;@evil.test');
     expect(page.text).toContain('&lt;i&gt;admin&lt;/i&gt;');
     // javascript: stays text in a cell, never a link target.
-    expect(page.text).toContain('<td>javascript:alert(1)//@evil.test</td>');
+    expect(page.text).toContain('<th scope="row" class="key">javascript:alert(1)//@evil.test</th>');
   });
 
   it('when a location name is hostile, then the users page dropdown and the locations page escape it', async () => {

@@ -14,6 +14,9 @@ export const TEST_ADMIN = { email: 'admin@sinkron.test', password: 'correct hors
 /** The account other instances sync with (role `api`): created by `createApiAccount`. */
 export const TEST_API_ACCOUNT = { email: 'sync@sinkron.test', password: 'sync account password 4242' };
 
+/** The suite reads English page text; Indonesian (the product's default) has tests of its own. */
+export const TEST_LANGUAGE = { DEFAULT_LANGUAGE: 'en' };
+
 export const TEST_SECRETS = {
   SESSION_SECRET: 'test-session-secret-0123456789-abcdefghijklmnop',
   JWT_SECRET: 'test-jwt-secret-0123456789-abcdefghijklmnopqrstuv',
@@ -31,6 +34,7 @@ export interface TestApp {
 export async function buildTestApp(database: TestDatabase, env: Record<string, string> = {}): Promise<TestApp> {
   const config = loadConfig({
     NODE_ENV: 'test',
+    ...TEST_LANGUAGE,
     DATABASE_URL: database.url,
     ...TEST_SECRETS,
     ADMIN_EMAIL: TEST_ADMIN.email,

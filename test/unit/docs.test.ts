@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const DOCS = ['README.md', 'docs/USER_SYNC_FEATURE.md', 'DEPLOYMENT_INSTRUCTIONS.md', 'docs/sync-performance.md'];
+const DOCS = ['README.md', 'docs/USER_SYNC_FEATURE.md', 'DEPLOYMENT_INSTRUCTIONS.md', 'docs/sync-performance.md', 'docs/id/PANDUAN_ADMIN.md'];
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
 const scripts = Object.keys((JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts);
 

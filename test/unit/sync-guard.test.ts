@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCount } from '../../src/platform/http/format';
+import { createFormatter } from '../../src/platform/i18n/format';
 import { guardRequired } from '../../src/sync/user-sync.service';
 
 const settings = { previewTtlMinutes: 30, guardPercent: 20, guardMin: 10 };
@@ -24,8 +24,10 @@ describe('guardRequired', () => {
   });
 });
 
-describe('formatCount', () => {
-  it('groups thousands', () => {
-    expect([0, 999, 1000, 10_000, 1_234_567].map(formatCount)).toEqual(['0', '999', '1,000', '10,000', '1,234,567']);
+describe('the page formatter (res.locals.fmt) for counts', () => {
+  it('groups thousands as the language does', () => {
+    const counts = [0, 999, 1000, 10_000, 1_234_567];
+    expect(counts.map(createFormatter('en', 'Asia/Jakarta').number)).toEqual(['0', '999', '1,000', '10,000', '1,234,567']);
+    expect(counts.map(createFormatter('id', 'Asia/Jakarta').number)).toEqual(['0', '999', '1.000', '10.000', '1.234.567']);
   });
 });

@@ -30,7 +30,8 @@ export function createCsrf(options: { secret: string; sessionCookieName: string;
   return {
     /** Every state-changing request but the sign-in needs the session's token. */
     protect(req: Request, res: Response, next: NextFunction) {
-      if (req.path === LOGIN_PATH) return next();
+      // The sign-in page's forms (the sign-in, its language switch) check the sign-in form's token instead.
+      if (req.path === LOGIN_PATH || req.path === `${LOGIN_PATH}/language`) return next();
       csrfSynchronisedProtection(req, res, next);
     },
     /** Puts the session's token into signed-in pages, for the hidden `_csrf` field of each form. */

@@ -51,8 +51,8 @@ export function watchConsole(context: BrowserContext): { problems: string[] } {
     page.on('console', (message) => {
       const isCsp = /Content.Security.Policy/i.test(message.text());
       if (message.type() !== 'error' && !isCsp) return;
-      // A page that is itself a 401 or 404 (a refused sign-in, a missing page) is what the test asked for.
-      if (message.location().url === page.url() && /status of (401|404)/.test(message.text())) return;
+      // A page that is itself a 401, 404 or 422 (a refused sign-in, a missing page, a refused form) is what the test asked for.
+      if (message.location().url === page.url() && /status of (401|404|422)/.test(message.text())) return;
       problems.push(`${page.url()}: console ${message.type()}: ${message.text()}`);
     });
     page.on('pageerror', (error) => problems.push(`${page.url()}: page error: ${error.message}`));
