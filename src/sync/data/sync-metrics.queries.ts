@@ -1,5 +1,4 @@
 import type { Knex } from '../../platform/db/knex';
-import type { SyncRunRow } from './sync-runs.queries';
 
 /** Statuses whose run holds a plan (a preview that finished, whatever became of it). */
 const PLANNED = ['previewed', 'no_change', 'executing', 'completed', 'expired', 'discarded', 'superseded'];
@@ -74,12 +73,16 @@ export function createSyncMetricsQueries(db: Knex) {
         [PLANNED],
       );
       return result.rows.map(
-        (
-          row: { location: string; run_type: string } & Pick<
-            SyncRunRow,
-            'new_count' | 'update_count' | 'deactivate_count' | 'unchanged_count' | 'rejected_count' | 'guard_required'
-          >,
-        ) => ({
+        (row: {
+          location: string;
+          run_type: string;
+          new_count: number;
+          update_count: number;
+          deactivate_count: number;
+          unchanged_count: number;
+          rejected_count: number;
+          guard_required: boolean;
+        }) => ({
           location: row.location,
           runType: row.run_type,
           counts: {

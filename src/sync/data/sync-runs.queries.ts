@@ -125,109 +125,77 @@ export interface SyncRunListFilter {
   perPage: number;
 }
 
-export interface SyncRunRow {
-  id: number;
-  location_id: number;
-  location_code: string;
-  location_name: string;
-  status: SyncRunStatus;
-  run_type: SyncRunType;
-  reverts_run_id: number | null;
-  previewed_by: number | null;
-  previewed_by_email: string | null;
-  previewed_via: SyncVia;
-  executed_by: number | null;
-  executed_by_email: string | null;
-  executed_via: SyncVia | null;
-  remote_count: number;
-  local_active_count: number;
-  new_count: number;
-  update_count: number;
-  linked_count: number;
-  deactivate_count: number;
-  unchanged_count: number;
-  rejected_count: number;
-  active_after_count: number | null;
-  conflict_count: number;
-  guard_required: boolean;
-  error: string | null;
-  preview_ms: number | null;
-  execute_ms: number | null;
-  expires_at: Date | null;
-  executed_at: Date | null;
-  created_at: Date;
-  source_url: string | null;
-  source_login: string | null;
-  source_credential: string | null;
-  fetched_at: Date | null;
-  discarded_by_email: string | null;
-  discarded_at: Date | null;
-  superseded_reason: string | null;
-  superseded_at: Date | null;
-}
+/** A run as the runs query reads it: every field of SyncRun, with the four columns of its source flat. */
+type SyncRunRecord = Omit<SyncRun, 'source'> & {
+  sourceUrl: string | null;
+  sourceLogin: string | null;
+  sourceCredential: string | null;
+  fetchedAt: Date | null;
+};
 
-interface SyncRunItemRow {
-  id: number;
-  kind: SyncItemKind;
-  user_id: number | null;
-  email: string | null;
-  before: Record<string, unknown> | null;
-  after: Record<string, unknown> | null;
-  reason: string | null;
-  excerpt: string | null;
-  remote_page: number | null;
-}
+/**
+ * Each field of a run and the column it is read from, written once: the compiler holds the list to SyncRun,
+ * and the query selects each column under its field's name, so rows need no renaming. Not r.*: the run's
+ * unchanged_user_ids can hold a hundred thousand ids; they are read a page at a time.
+ */
+const RUN_COLUMNS: { [Field in keyof SyncRunRecord]-?: string } = {
+  id: 'r.id',
+  locationId: 'r.location_id',
+  locationCode: 'l.code',
+  locationName: 'l.name',
+  status: 'r.status',
+  runType: 'r.run_type',
+  revertsRunId: 'r.reverts_run_id',
+  previewedBy: 'r.previewed_by',
+  previewedByEmail: 'p.email',
+  previewedVia: 'r.previewed_via',
+  executedBy: 'r.executed_by',
+  executedByEmail: 'e.email',
+  executedVia: 'r.executed_via',
+  remoteCount: 'r.remote_count',
+  localActiveCount: 'r.local_active_count',
+  newCount: 'r.new_count',
+  updateCount: 'r.update_count',
+  linkedCount: 'r.linked_count',
+  deactivateCount: 'r.deactivate_count',
+  unchangedCount: 'r.unchanged_count',
+  rejectedCount: 'r.rejected_count',
+  activeAfterCount: 'r.active_after_count',
+  conflictCount: 'r.conflict_count',
+  guardRequired: 'r.guard_required',
+  error: 'r.error',
+  previewMs: 'r.preview_ms',
+  executeMs: 'r.execute_ms',
+  expiresAt: 'r.expires_at',
+  executedAt: 'r.executed_at',
+  createdAt: 'r.created_at',
+  sourceUrl: 'r.source_url',
+  sourceLogin: 'r.source_login',
+  sourceCredential: 'r.source_credential',
+  fetchedAt: 'r.fetched_at',
+  discardedByEmail: 'd.email',
+  discardedAt: 'r.discarded_at',
+  supersededReason: 'r.superseded_reason',
+  supersededAt: 'r.superseded_at',
+};
 
-const toSyncRun = (row: SyncRunRow): SyncRun => ({
-  id: row.id,
-  locationId: row.location_id,
-  locationCode: row.location_code,
-  locationName: row.location_name,
-  status: row.status,
-  runType: row.run_type,
-  revertsRunId: row.reverts_run_id,
-  previewedBy: row.previewed_by,
-  previewedByEmail: row.previewed_by_email,
-  previewedVia: row.previewed_via,
-  executedBy: row.executed_by,
-  executedByEmail: row.executed_by_email,
-  executedVia: row.executed_via,
-  remoteCount: row.remote_count,
-  localActiveCount: row.local_active_count,
-  newCount: row.new_count,
-  updateCount: row.update_count,
-  linkedCount: row.linked_count,
-  deactivateCount: row.deactivate_count,
-  unchangedCount: row.unchanged_count,
-  rejectedCount: row.rejected_count,
-  activeAfterCount: row.active_after_count,
-  conflictCount: row.conflict_count,
-  guardRequired: row.guard_required,
-  error: row.error,
-  previewMs: row.preview_ms,
-  executeMs: row.execute_ms,
-  expiresAt: row.expires_at,
-  executedAt: row.executed_at,
-  createdAt: row.created_at,
-  source:
-    row.source_url === null ? null : { url: row.source_url, login: row.source_login, credential: row.source_credential, fetchedAt: row.fetched_at },
-  discardedByEmail: row.discarded_by_email,
-  discardedAt: row.discarded_at,
-  supersededReason: row.superseded_reason,
-  supersededAt: row.superseded_at,
+const toSyncRun = ({ sourceUrl, sourceLogin, sourceCredential, fetchedAt, ...run }: SyncRunRecord): SyncRun => ({
+  ...run,
+  source: sourceUrl === null ? null : { url: sourceUrl, login: sourceLogin, credential: sourceCredential, fetchedAt },
 });
 
-const toItem = (row: SyncRunItemRow): SyncRunItem => ({
-  id: row.id,
-  kind: row.kind,
-  userId: row.user_id,
-  email: row.email,
-  before: row.before,
-  after: row.after,
-  reason: row.reason,
-  excerpt: row.excerpt,
-  remotePage: row.remote_page,
-});
+/** Each field of an item and its column, written once, like the run's. */
+const ITEM_COLUMNS: { [Field in keyof SyncRunItem]-?: string } = {
+  id: 'id',
+  kind: 'kind',
+  userId: 'user_id',
+  email: 'email',
+  before: 'before',
+  after: 'after',
+  reason: 'reason',
+  excerpt: 'excerpt',
+  remotePage: 'remote_page',
+};
 
 /** Narrows a section of a run: by email or name (a substring, any case), and updates by a changed field. */
 export interface ItemFilter {
@@ -261,47 +229,7 @@ function runQuery(db: Knex) {
     .leftJoin('users as p', 'p.id', 'r.previewed_by')
     .leftJoin('users as e', 'e.id', 'r.executed_by')
     .leftJoin('users as d', 'd.id', 'r.discarded_by')
-    .select(
-      // Not r.*: the run's unchanged_user_ids can hold a hundred thousand ids; they are read a page at a time.
-      'r.id',
-      'r.location_id',
-      'r.status',
-      'r.run_type',
-      'r.reverts_run_id',
-      'r.previewed_by',
-      'r.executed_by',
-      'r.remote_count',
-      'r.local_active_count',
-      'r.new_count',
-      'r.update_count',
-      'r.linked_count',
-      'r.deactivate_count',
-      'r.unchanged_count',
-      'r.rejected_count',
-      'r.active_after_count',
-      'r.conflict_count',
-      'r.guard_required',
-      'r.error',
-      'r.preview_ms',
-      'r.execute_ms',
-      'r.expires_at',
-      'r.executed_at',
-      'r.created_at',
-      'r.source_url',
-      'r.source_login',
-      'r.source_credential',
-      'r.fetched_at',
-      'r.discarded_at',
-      'r.superseded_reason',
-      'r.superseded_at',
-      'd.email as discarded_by_email',
-      'r.previewed_via',
-      'r.executed_via',
-      'l.code as location_code',
-      'l.name as location_name',
-      'p.email as previewed_by_email',
-      'e.email as executed_by_email',
-    );
+    .select(RUN_COLUMNS);
 }
 
 /** A failed preview keeps the source it tried, when it got as far as knowing it. */
@@ -410,7 +338,7 @@ export function createSyncRunsRepository(db: Knex) {
     },
 
     async findById(id: number, trx: Knex = db): Promise<SyncRun | undefined> {
-      const row: SyncRunRow | undefined = await runQuery(trx).where('r.id', id).first();
+      const row: SyncRunRecord | undefined = await runQuery(trx).where('r.id', id).first();
       return row && toSyncRun(row);
     },
 
@@ -474,32 +402,30 @@ export function createSyncRunsRepository(db: Knex) {
 
     /** One page of a run's items of one kind, in plan order, read through the (run, kind, id) index. */
     async listItems(runId: number, kind: SyncItemKind, page: { limit: number; offset: number }, filter: ItemFilter = {}): Promise<SyncRunItem[]> {
-      const rows: SyncRunItemRow[] = await itemsQuery(db, runId, kind, filter).orderBy('id').limit(page.limit).offset(page.offset);
-      return rows.map(toItem);
+      return itemsQuery(db, runId, kind, filter).select(ITEM_COLUMNS).orderBy('id').limit(page.limit).offset(page.offset);
     },
 
     /** The run's items of one kind after `afterId`, in plan order, a batch at a time (keyset on the (run, kind, id) index). */
     async exportBatch(runId: number, kind: SyncItemKind, afterId: number, limit: number): Promise<ExportedItem[]> {
-      const rows: Array<SyncRunItemRow & { user_name: string | null; user_role: string | null; user_is_active: boolean | null }> = await db(
-        'sync_run_items as i',
-      )
-        .leftJoin('users as u', 'u.id', 'i.user_id')
-        .where({ 'i.sync_run_id': runId, 'i.kind': kind })
-        .andWhere('i.id', '>', afterId)
-        .orderBy('i.id')
-        .limit(limit)
-        .select(
-          'i.id',
-          'i.kind',
-          'i.email',
-          'i.before',
-          'i.after',
-          'i.reason',
-          'i.excerpt',
-          'u.name as user_name',
-          'u.role as user_role',
-          'u.is_active as user_is_active',
-        );
+      const rows: Array<Omit<ExportedItem, 'user'> & { user_name: string | null; user_role: string | null; user_is_active: boolean | null }> =
+        await db('sync_run_items as i')
+          .leftJoin('users as u', 'u.id', 'i.user_id')
+          .where({ 'i.sync_run_id': runId, 'i.kind': kind })
+          .andWhere('i.id', '>', afterId)
+          .orderBy('i.id')
+          .limit(limit)
+          .select(
+            'i.id',
+            'i.kind',
+            'i.email',
+            'i.before',
+            'i.after',
+            'i.reason',
+            'i.excerpt',
+            'u.name as user_name',
+            'u.role as user_role',
+            'u.is_active as user_is_active',
+          );
       return rows.map((row) => ({
         id: Number(row.id),
         kind: row.kind,
@@ -575,23 +501,14 @@ export function createSyncRunsRepository(db: Knex) {
     /** Per location, its newest completed sync and its newest drift report (ready, with nothing to change, expired or superseded). */
     async latestPerLocation(): Promise<Array<LocationRunSummary & { locationId: number }>> {
       const result = await db.raw(
-        `SELECT DISTINCT ON (location_id, run_type) id, location_id, run_type, status, new_count, update_count, deactivate_count,
-           guard_required, coalesce(executed_at, created_at) AS at
+        `SELECT DISTINCT ON (location_id, run_type) id AS "runId", location_id AS "locationId", run_type AS "runType", status,
+           new_count AS "newCount", update_count AS "updateCount", deactivate_count AS "deactivateCount",
+           guard_required AS "guardRequired", coalesce(executed_at, created_at) AS at
          FROM sync_runs
          WHERE (run_type = 'sync' AND status = 'completed') OR (run_type = 'drift' AND status IN ('previewed', 'no_change', 'expired', 'superseded'))
          ORDER BY location_id, run_type, id DESC`,
       );
-      return result.rows.map((row: SyncRunRow & { run_type: 'sync' | 'drift'; at: Date }): LocationRunSummary & { locationId: number } => ({
-        runId: row.id,
-        locationId: row.location_id,
-        runType: row.run_type,
-        status: row.status,
-        newCount: row.new_count,
-        updateCount: row.update_count,
-        deactivateCount: row.deactivate_count,
-        guardRequired: row.guard_required,
-        at: row.at,
-      }));
+      return result.rows as Array<LocationRunSummary & { locationId: number }>;
     },
 
     /** Newest first; one row more than the page tells whether a next page exists without a COUNT. */
@@ -602,7 +519,7 @@ export function createSyncRunsRepository(db: Knex) {
         .offset((filter.page - 1) * filter.perPage);
       if (filter.locationCode) query.whereRaw('upper(l.code) = upper(?)', [filter.locationCode]);
       if (filter.status) query.where('r.status', filter.status);
-      const rows: SyncRunRow[] = await query;
+      const rows: SyncRunRecord[] = await query;
       return {
         runs: rows.slice(0, filter.perPage).map(toSyncRun),
         page: filter.page,
