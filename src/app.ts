@@ -150,7 +150,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(createLanguageRoutes({ store: deps.repositories.users, csrf }));
   const admin = Router();
   admin.use(requireAdmin);
-  admin.use(createUsersRoutes({ users: deps.repositories.users, locations: services.locations }));
+  admin.use(createUsersRoutes({ userManagement: services.userManagement, locations: services.locations }));
   admin.use(
     createSyncRoutes({
       userSync: services.userSync,

@@ -4,6 +4,7 @@ import type { Config } from './platform/config';
 import { revokeSessions } from './auth/sessions.queries';
 import { createLocationsRepository, type Location } from './locations/locations.queries';
 import { createSyncRunsRepository } from './sync/data/sync-runs.queries';
+import { UserManagementService } from './users/user-management.service';
 import { createUsersRepository } from './users/users.queries';
 import { ApiTokenService } from './api/api-token.service';
 import { AuthService } from './auth/auth.service';
@@ -73,6 +74,7 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
   });
   const services = {
     auth,
+    userManagement: new UserManagementService({ users: repositories.users }),
     apiTokens: new ApiTokenService({ jwt: config.jwt, auth, locationCode: ownLocation.code }),
     usersApi: new UsersApiService({ db, ownLocation }),
     locations,

@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { validate } from '../platform/http/validate';
 import type { LocationService } from '../locations/location.service';
-import type { UsersRepository } from './users.queries';
+import type { UserManagementService } from './user-management.service';
 
 const PER_PAGE = 50;
 
@@ -29,12 +29,12 @@ const listQuerySchema = z.object({
 
 const readListQuery = validate.query(listQuerySchema);
 
-export function createUsersController(deps: { users: UsersRepository; locations: LocationService }) {
+export function createUsersController(deps: { userManagement: UserManagementService; locations: LocationService }) {
   return {
     async index(req: Request, res: Response) {
       const filter = readListQuery(req);
       const [result, locations, syncable] = await Promise.all([
-        deps.users.list({ locationCode: filter.location, status: filter.status, q: filter.q, page: filter.page, perPage: PER_PAGE }),
+        deps.userManagement.list({ locationCode: filter.location, status: filter.status, q: filter.q, page: filter.page, perPage: PER_PAGE }),
         deps.locations.list(),
         deps.locations.listSyncable(),
       ]);

@@ -1,10 +1,10 @@
 import { Router } from 'express';
 import type { LocationService } from '../locations/location.service';
 import { createUsersController } from './users.controller';
-import type { UsersRepository } from './users.queries';
+import type { UserManagementService } from './user-management.service';
 
 /** User Management, mounted under /admin behind the sign-in check. */
-export function createUsersRoutes(deps: { users: UsersRepository; locations: LocationService }): Router {
+export function createUsersRoutes(deps: { userManagement: UserManagementService; locations: LocationService }): Router {
   const router = Router();
   const users = createUsersController(deps);
   router.get('/users', users.index);
