@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { startInstance, type RunningInstance } from '../boot';
 import { DEMO_API_CREDENTIALS, type Config, type RemoteCredentials } from '../platform/config';
 import type { DatabaseServer } from '../platform/db/database-server';
-import { DEMO_LOCATIONS, seedDemoHubLocation, seedDemoRemote, type DemoLocation } from './seed';
+import { DEMO_LOCATIONS, seedDemoHubLocation, seedDemoRemote, type DemoLocation } from './data/demo-seed.queries';
 
 export interface DemoRemote {
   location: DemoLocation;

@@ -12,7 +12,7 @@ import { loadConfig } from '../../src/platform/config';
 import { externalDatabaseServer } from '../../src/platform/db/database-server';
 import { createDb } from '../../src/platform/db/knex';
 import { findFreePort } from '../../src/platform/free-port';
-import { demoRemoteUsers } from '../../src/demo/seed';
+import { demoRemoteUsers } from '../../src/demo/data/demo-seed.queries';
 import { startDemo } from '../../src/demo/start-demo';
 import { verifyPassword } from '../../src/auth/password';
 import { TEST_SECRETS } from '../support/app';

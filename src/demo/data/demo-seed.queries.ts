@@ -1,6 +1,6 @@
-import type { Knex } from '../platform/db/knex';
-import type { RemoteCredentials } from '../platform/config';
-import type { Container } from '../container';
+import type { Knex } from '../../platform/db/knex';
+import type { RemoteCredentials } from '../../platform/config';
+import type { Container } from '../../container';
 
 /**
  * The demo's data. Deterministic, so that every fresh clone shows the same first preview and the tests
