@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/platform/config';
 import { externalDatabaseServer } from '../../src/platform/db/database-server';
 import { createDb } from '../../src/platform/db/knex';
 import { findFreePort } from '../../src/platform/free-port';
+import { findFreePortBlock } from '../support/port-block';
 import { demoRemoteUsers } from '../../src/demo/data/demo-seed.queries';
 import { startDemo } from '../../src/demo/start-demo';
 import { verifyPassword } from '../../src/auth/password';
@@ -241,7 +242,7 @@ describe('npm start with no DATABASE_URL', () => {
   });
 
   it('serves the hub and the two demo servers, prints the first admin once, and stops everything on Ctrl-C', async () => {
-    const [port, dbPort] = [await findFreePort(), await findFreePort()];
+    const [port, dbPort] = [await findFreePortBlock(3), await findFreePort()];
     const env = { PORT: String(port), EMBEDDED_DB_DIR: path.join(runDir, 'pg'), EMBEDDED_DB_PORT: String(dbPort), ...TEST_SECRETS };
 
     const first = await npmStart(env);
@@ -333,7 +334,7 @@ describe('npm start in a private folder, and with its database port taken', () =
   it(`serves the demo from a clone in a mode-700 folder${isRoot ? ' as root' : ''}, and finds its data again`, async () => {
     const { outer, project } = await privateCopyOfProject();
     cleanUp.push(outer);
-    const [port, dbPort] = [await findFreePort(), await findFreePort()];
+    const [port, dbPort] = [await findFreePortBlock(3), await findFreePort()];
     const env = { PORT: String(port), EMBEDDED_DB_PORT: String(dbPort), ...TEST_SECRETS };
 
     const first = await npmStart(env, project);
@@ -368,7 +369,12 @@ describe('npm start in a private folder, and with its database port taken', () =
     await new Promise((resolve) => holder.once('listening', resolve));
     const taken = (holder.address() as net.AddressInfo).port;
     try {
-      const env = { PORT: String(await findFreePort()), EMBEDDED_DB_DIR: path.join(runDir, 'pg'), EMBEDDED_DB_PORT: String(taken), ...TEST_SECRETS };
+      const env = {
+        PORT: String(await findFreePortBlock(3)),
+        EMBEDDED_DB_DIR: path.join(runDir, 'pg'),
+        EMBEDDED_DB_PORT: String(taken),
+        ...TEST_SECRETS,
+      };
       const chosenPort = (output: string) => Number(/starts on (\d+) instead/.exec(output)?.[1]);
 
       const first = await npmStart(env);
@@ -397,7 +403,7 @@ describe('npm start in a private folder, and with its database port taken', () =
     await fs.writeFile(path.join(runDir, 'file'), '');
     const { DATABASE_URL: _d, ...outer } = process.env;
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      env: { ...outer, PORT: String(await findFreePort()), EMBEDDED_DB_DIR: path.join(runDir, 'file', 'pg'), ...TEST_SECRETS },
+      env: { ...outer, PORT: String(await findFreePortBlock(3)), EMBEDDED_DB_DIR: path.join(runDir, 'file', 'pg'), ...TEST_SECRETS },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     started.push(child);
