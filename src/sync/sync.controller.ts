@@ -12,7 +12,7 @@ import { CHANGED_FIELDS, SECTION_KINDS, type SectionFilters, type SectionKind, t
 import type { SyncRevertService } from './sync-revert.service';
 import { flash } from '../platform/http/flash';
 import type { Formatter } from '../platform/i18n/format';
-import { readId, rowId } from '../platform/http/params';
+import { pageUrlFor, readId, rowId } from '../platform/http/params';
 import { validate } from '../platform/http/validate';
 
 const RUNS_PER_PAGE = 50;
@@ -298,13 +298,7 @@ export function createSyncController(deps: {
         result,
         locations,
         statuses: SYNC_RUN_STATUSES,
-        pageUrl: (page: number) => {
-          const params = new URLSearchParams();
-          if (filter.location) params.set('location', filter.location);
-          if (filter.status) params.set('status', filter.status);
-          params.set('page', String(page));
-          return `/admin/sync-runs?${params.toString()}`;
-        },
+        pageUrl: pageUrlFor('/admin/sync-runs', { location: filter.location, status: filter.status }),
       });
     },
   };

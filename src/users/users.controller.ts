@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import { pageUrlFor } from '../platform/http/params';
 import { validate } from '../platform/http/validate';
 import type { LocationService } from '../locations/location.service';
 import type { UserManagementService } from './user-management.service';
@@ -44,14 +45,7 @@ export function createUsersController(deps: { userManagement: UserManagementServ
         result,
         locations,
         syncableLocations: syncable,
-        pageUrl: (page: number) => {
-          const params = new URLSearchParams();
-          if (filter.location) params.set('location', filter.location);
-          if (filter.status) params.set('status', filter.status);
-          if (filter.q) params.set('q', filter.q);
-          params.set('page', String(page));
-          return `/admin/users?${params.toString()}`;
-        },
+        pageUrl: pageUrlFor('/admin/users', { location: filter.location, status: filter.status, q: filter.q }),
       });
     },
   };

@@ -16,3 +16,13 @@ export const idParam = z.object({ id: rowId });
 
 /** The `:id` of a path, as a row id; a malformed one is a 400. */
 export const readId = (req: Request) => validate.params(idParam)(req).id;
+
+/** A list's pager links: its filters kept in the given order, empty ones left out, then the page. */
+export function pageUrlFor(path: string, filters: Record<string, string | undefined>): (page: number) => string {
+  return (page) => {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(filters)) if (value) params.set(name, value);
+    params.set('page', String(page));
+    return `${path}?${params.toString()}`;
+  };
+}

@@ -88,18 +88,21 @@ export interface UnchangedUser {
   isActive: boolean;
 }
 
-export interface PreviewTotals {
+/** A finished preview's figures: the run's own count fields, named as the run names them. */
+export interface PreviewTotals extends Pick<
+  SyncRun,
+  | 'remoteCount'
+  | 'localActiveCount'
+  | 'newCount'
+  | 'updateCount'
+  | 'linkedCount'
+  | 'deactivateCount'
+  | 'unchangedCount'
+  | 'rejectedCount'
+  | 'guardRequired'
+> {
   status: 'previewed' | 'no_change';
-  remoteCount: number;
-  localActiveCount: number;
-  newCount: number;
-  updateCount: number;
-  linkedCount: number;
-  deactivateCount: number;
-  unchangedCount: number;
-  rejectedCount: number;
   activeAfterCount: number;
-  guardRequired: boolean;
   previewMs: number;
   ttlMinutes: number;
   source: RemoteSource;
