@@ -15,6 +15,7 @@ import * as addViaToSyncRuns from './2026_11_30_180000_add_via_to_sync_runs';
 import * as countUsersPerLocation from './2026_11_30_180001_count_users_per_location';
 import * as addLanguageToUsers from './2026_11_30_170000_add_language_to_users';
 import * as revertSyncRuns from './2026_11_30_190000_revert_sync_runs';
+import * as addGenerationToLocationUserCounts from './2026_12_07_120000_add_generation_to_location_user_counts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -42,4 +43,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['2026_11_30_180001_count_users_per_location', countUsersPerLocation],
   ['2026_11_30_170000_add_language_to_users', addLanguageToUsers],
   ['2026_11_30_190000_revert_sync_runs', revertSyncRuns],
+  ['2026_12_07_120000_add_generation_to_location_user_counts', addGenerationToLocationUserCounts],
 ];

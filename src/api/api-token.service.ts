@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Config } from '../platform/config';
 import type { User } from '../users/users.queries';
@@ -15,15 +16,21 @@ export interface IssuedToken {
  */
 export class ApiTokenService {
   private readonly audience: string;
+  /**
+   * The secret as a key object, made once: given a string, jsonwebtoken first tries to read it as a PEM
+   * public key on every call, and that failed parse costs more than the rest of a served page's checks.
+   */
+  private readonly key: KeyObject;
 
   constructor(private readonly deps: { jwt: Config['jwt']; auth: AuthService; locationCode: string }) {
     this.audience = `${deps.jwt.audience}:${deps.locationCode}`;
+    this.key = createSecretKey(Buffer.from(deps.jwt.secret, 'utf8'));
   }
 
   issue(user: User): IssuedToken {
-    const { secret, issuer, ttlSeconds } = this.deps.jwt;
+    const { issuer, ttlSeconds } = this.deps.jwt;
     const { audience } = this;
-    const accessToken = jwt.sign({ ver: user.tokenVersion }, secret, {
+    const accessToken = jwt.sign({ ver: user.tokenVersion }, this.key, {
       algorithm: 'HS256',
       subject: String(user.id),
       expiresIn: ttlSeconds,
@@ -35,12 +42,12 @@ export class ApiTokenService {
 
   /** The account a token belongs to, or the reason for a refusal (jsonwebtoken's words, which never quote the token), for the log. */
   async check(token: string): Promise<{ user: User } | { refused: string }> {
-    const { secret, issuer } = this.deps.jwt;
+    const { issuer } = this.deps.jwt;
     const { audience } = this;
     let subject: string | undefined;
     let version: unknown;
     try {
-      const payload = jwt.verify(token, secret, { algorithms: ['HS256'], issuer, audience, complete: false });
+      const payload = jwt.verify(token, this.key, { algorithms: ['HS256'], issuer, audience, complete: false });
       // jsonwebtoken accepts a token without `exp`; this API never issues one, so none may last forever.
       if (typeof payload !== 'object' || typeof payload.exp !== 'number') return { refused: 'token without expiry' };
       subject = payload.sub;

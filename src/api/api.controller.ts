@@ -47,7 +47,9 @@ export function createApiController(deps: { auth: AuthService; tokens: ApiTokenS
       const query = readListQuery(req);
       const path = `${req.protocol}://${req.get('host')}${req.baseUrl}/users`;
       const body = await deps.usersApi.pageJson({ page: query.page, perPage: query.per_page, afterId: query.after_id, path });
-      res.set('Cache-Control', 'no-store').type('application/json').send(body);
+      // Sent as it is: res.send would hash the whole page for an ETag, which no client of a no-store answer uses.
+      res.set({ 'Cache-Control': 'no-store', 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)) });
+      res.end(req.method === 'HEAD' ? undefined : body);
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Knex } from '../platform/db/knex';
 import type { Location } from '../locations/locations.queries';
-import { pageOfLocationUsers } from './users-page.queries';
+import { PageEnds } from './page-ends';
+import { pageOfLocationUsers, type PageStart } from './users-page.queries';
 
 export const API_DEFAULT_PER_PAGE = 500;
 export const API_MAX_PER_PAGE = 1000;
@@ -31,18 +32,22 @@ export interface ApiUsersPage {
 
 /** The own location's users, served to other Sinkron instances that sync from this one. */
 export class UsersApiService {
+  private readonly pageEnds = new PageEnds();
+
   constructor(private readonly deps: { db: Knex; ownLocation: Location }) {}
 
   /**
    * A page as the JSON text of ApiUsersPage: the users' array comes from PostgreSQL as text and is set into
    * the envelope as it is, so serving a page allocates no object per user. `path` is the absolute URL of
    * the list, for the links. The next link carries `after_id`, the page's last id: a client that follows
-   * it is served the next page by key, without walking the pages before it.
+   * it is served the next page by key, without walking the pages before it; a page asked for by number
+   * starts from the end of a page served shortly before, when there is one (PageEnds).
    */
   async pageJson(request: { page: number; perPage: number; afterId?: number; path: string }): Promise<string> {
     const { page, perPage, afterId, path } = request;
-    const start = afterId !== undefined ? { afterId } : { offset: (page - 1) * perPage };
+    const start: PageStart = afterId !== undefined ? { afterId } : { offset: (page - 1) * perPage, seek: this.pageEnds.seekFor(perPage, page) };
     const users = await pageOfLocationUsers(this.deps.db, this.deps.ownLocation.id, start, perPage);
+    if (afterId === undefined) this.pageEnds.remember(users.generation, perPage, page, users.lastId);
     const lastPage = Math.max(1, Math.ceil(users.total / perPage));
     const link = (n: number) => `${path}?page=${n}&per_page=${perPage}`;
     const from = users.rows > 0 ? (page - 1) * perPage + 1 : null;

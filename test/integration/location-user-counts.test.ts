@@ -53,4 +53,31 @@ describe('location_user_counts (what /api/users states as total)', () => {
     await insertUsers(database.db, devId, users('again', 3));
     expect(await counts()).toEqual({ kept: { [devId]: 3 }, real: { [devId]: 3 } });
   });
+
+  it('moves a location’s generation on every change of which users it has or of their ids, and on no other edit', async () => {
+    const users = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => ({ email: `${prefix}${i}@gen.test`, name: `${prefix} ${i}` }));
+    await insertUsers(database.db, devId, users('gen', 4));
+    const generation = async (locationId: number) =>
+      String((await database.db('location_user_counts').where({ location_id: locationId }).first('generation'))?.generation);
+    const seen = [await generation(devId)];
+    const expectNew = async (locationId: number) => {
+      const now = await generation(locationId);
+      expect(seen).not.toContain(now);
+      seen.push(now);
+    };
+    const expectSame = async (locationId: number) => expect(await generation(locationId)).toBe(seen.at(-1));
+
+    await database.db('users').where({ location_id: devId }).update({ name: 'renamed', role: 'manager', is_active: false });
+    await expectSame(devId);
+    await insertUsers(database.db, devId, users('gen-more', 1));
+    await expectNew(devId);
+    const [first, second] = (await database.db('users').where({ location_id: devId }).orderBy('id').pluck('id')) as number[];
+    await database.db('users').where({ id: first }).delete();
+    await expectNew(devId);
+    await database.db('users').where({ id: second }).update({ id: 900_000 });
+    await expectNew(devId);
+    await database.db('users').where({ id: 900_000 }).update({ location_id: testId });
+    await expectNew(devId);
+    await expectNew(testId);
+  });
 });
