@@ -4,7 +4,6 @@
  * and its options as JSON in BENCH_TASK; answers with one IPC message.
  */
 import { startInstance } from '../src/boot';
-import { limitHeapGrowth } from '../src/platform/heap-growth';
 import { loadConfig } from '../src/platform/config';
 import { buildContainer } from '../src/container';
 import { createDb } from '../src/platform/db/knex';
@@ -149,8 +148,6 @@ async function run(task: WorkerTask): Promise<StepResult | { url: string }> {
   }
 }
 
-// Each worker stands in for a Sinkron process, so it starts as the server, the worker and the CLI do.
-limitHeapGrowth();
 const task = JSON.parse(process.env.BENCH_TASK ?? 'null') as WorkerTask;
 run(task).then(
   (result) => {

@@ -4,7 +4,6 @@ import { ConfigError, loadConfig } from './platform/config';
 import { openDatabaseServer } from './platform/db/database-server';
 import { describeDemo, startDemo } from './demo/start-demo';
 import { stopOnSignals } from './platform/shutdown';
-import { limitHeapGrowth } from './platform/heap-growth';
 import { createLogger } from './platform/logger';
 
 /** The start-up banner between two rules, to stand out among log lines; no side borders, so it copies cleanly. */
@@ -15,7 +14,6 @@ function framed(text: string): string {
 }
 
 async function main(): Promise<void> {
-  limitHeapGrowth();
   const config = loadConfig();
   const logger = createLogger(config);
   for (const warning of config.warnings) logger.warn(warning);

@@ -2,12 +2,10 @@ import 'dotenv/config';
 import { startInstance } from './boot';
 import { ConfigError, loadConfig } from './platform/config';
 import { stopOnSignals } from './platform/shutdown';
-import { limitHeapGrowth } from './platform/heap-growth';
 import { createLogger } from './platform/logger';
 
 /** `npm run worker`: an instance that runs sync jobs and serves no pages, on the DATABASE_URL the web instances use. */
 async function main(): Promise<void> {
-  limitHeapGrowth();
   const config = loadConfig();
   const logger = createLogger(config);
   for (const warning of config.warnings) logger.warn(warning);

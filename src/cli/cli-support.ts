@@ -1,7 +1,6 @@
 import { loadConfig, type Config } from '../platform/config';
 import { openDatabaseServer, type DatabaseServer } from '../platform/db/database-server';
 import { createDb, type Knex } from '../platform/db/knex';
-import { limitHeapGrowth } from '../platform/heap-growth';
 import { createLogger, type Logger } from '../platform/logger';
 
 export interface CliContext {
@@ -16,7 +15,6 @@ export interface CliContext {
  * Failures print one line and exit with status 1.
  */
 export async function runCli(work: (context: CliContext) => Promise<void>): Promise<void> {
-  limitHeapGrowth();
   let databases: DatabaseServer | undefined;
   let db: Knex | undefined;
   try {

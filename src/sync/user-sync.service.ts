@@ -23,6 +23,7 @@ import { createStaging, PlanWriter, type PlanCounts, type TriagedList } from './
 import { StagingWriter } from './data/staging-writer';
 import type { SyncObserver } from './sync.metrics';
 import { acceptConflicts } from './data/revert.queries';
+import { withLimitedHeapGrowth } from '../platform/heap-growth';
 
 export interface SyncSettings {
   previewTtlMinutes: number;
@@ -157,7 +158,8 @@ export class UserSyncService {
     const started = performance.now();
     let outcome: 'previewed' | 'no_change' | 'failed' | 'error' = 'error';
     try {
-      const result = await this.previewLocation(location, adminId, via, options);
+      // The local index and the pages in flight are the largest things a Sinkron process holds.
+      const result = await withLimitedHeapGrowth(() => this.previewLocation(location, adminId, via, options));
       outcome = result.status;
       return result;
     } finally {
