@@ -10,6 +10,13 @@ import type { StagedRow } from '../preview/local-index';
 /** Rejected rows held before they are written; bounds memory when a broken remote rejects every row. */
 const REJECTED_BATCH = 5000;
 
+/**
+ * COPY text held before it goes to the connection. Each write is two socket writes (a message header and
+ * the data), system calls that cost more than building the text of a page's rows: so a page's rows wait
+ * for the next pages' until this much is held (a few pages), and a flush sends the rest.
+ */
+const COPY_BATCH_CHARS = 256 * 1024;
+
 const COPY_STAGING = 'COPY sync_staging (email, name, remote_id, role, is_active, page, position, user_id) FROM STDIN';
 
 // knex types array bindings without nulls; node-pg sends null elements as SQL NULL, which we want.
@@ -34,6 +41,8 @@ const copyNumber = (value: number | null) => (value === null ? '\\N' : String(va
  */
 export class StagingWriter {
   private copy: { stream: CopyStreamQuery; done: Promise<void> } | undefined;
+  /** Rows of COPY text not yet handed to the COPY. */
+  private pending = '';
   private rejected: RejectedRemoteRow[] = [];
 
   constructor(
@@ -43,24 +52,30 @@ export class StagingWriter {
 
   /** Stages the rows the local index passed on, and holds the page's rejected rows. */
   async write(rows: StagedRow[], rejected: RejectedRemoteRow[] = []): Promise<void> {
-    if (rows.length > 0) {
-      const copy = this.copy ?? (this.copy = await this.openCopy());
-      if (copy.stream.destroyed) {
-        await copy.done;
-        throw new Error('the COPY into the staging table ended early');
-      }
-      let text = '';
-      for (const row of rows) {
-        text += `${copyUserColumns(row.user)}\t${copyNumber(row.page)}\t${copyNumber(row.position)}\t${copyNumber(row.userId)}\n`;
-      }
-      if (!copy.stream.write(text)) await Promise.race([once(copy.stream, 'drain'), copy.done]);
+    for (const row of rows) {
+      this.pending += `${copyUserColumns(row.user)}\t${copyNumber(row.page)}\t${copyNumber(row.position)}\t${copyNumber(row.userId)}\n`;
     }
+    if (this.pending.length >= COPY_BATCH_CHARS) await this.sendPending();
     this.rejected.push(...rejected);
     if (this.rejected.length >= REJECTED_BATCH) await this.flush();
   }
 
-  /** Ends the COPY and writes the rejected rows still held. */
+  /** Hands the held COPY text to the COPY, opening it first when none is open. */
+  private async sendPending(): Promise<void> {
+    if (this.pending === '') return;
+    const copy = this.copy ?? (this.copy = await this.openCopy());
+    if (copy.stream.destroyed) {
+      await copy.done;
+      throw new Error('the COPY into the staging table ended early');
+    }
+    const text = this.pending;
+    this.pending = '';
+    if (!copy.stream.write(text)) await Promise.race([once(copy.stream, 'drain'), copy.done]);
+  }
+
+  /** Sends the rows held, ends the COPY and writes the rejected rows still held. */
   async flush(): Promise<void> {
+    await this.sendPending();
     const copy = this.copy;
     this.copy = undefined;
     if (copy) {
@@ -87,6 +102,7 @@ export class StagingWriter {
 
   /** Cancels an open COPY (CopyFail), so the connection can roll the transaction back. */
   async abort(): Promise<void> {
+    this.pending = '';
     const copy = this.copy;
     this.copy = undefined;
     if (!copy) return;
