@@ -40,24 +40,29 @@ interface Session {
   cookie: string;
 }
 
-function cookieFrom(response: Response): string | undefined {
-  const header = response.headers.getSetCookie().find((c) => c.startsWith('sinkron.sid='));
-  return header?.split(';')[0];
+/** The cookies an answer sets, as a Cookie header sends them back (`name=value; …`), or undefined for none. */
+function cookiesFrom(response: Response, name?: RegExp): string | undefined {
+  const pairs = response.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0]!)
+    .filter((pair) => !name || name.test(pair.split('=')[0]!));
+  return pairs.length > 0 ? pairs.join('; ') : undefined;
 }
 
+/** Signs in as a browser would: the login form's CSRF token and the cookie it plants, then the session cookie. */
 export async function signIn(baseUrl: string, credentials: { email: string; password: string }): Promise<Session> {
   const loginPage = await fetch(new URL('/login', baseUrl));
   const html = await loginPage.text();
   const csrf = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
-  const planted = cookieFrom(loginPage);
-  if (!csrf || !planted) throw new Error('the login page has no CSRF token or session cookie');
+  const planted = cookiesFrom(loginPage);
+  if (!csrf || !planted) throw new Error('the login page has no CSRF token or no cookie for it');
   const response = await fetch(new URL('/login', baseUrl), {
     method: 'POST',
     redirect: 'manual',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: planted },
     body: new URLSearchParams({ ...credentials, _csrf: csrf }).toString(),
   });
-  const cookie = cookieFrom(response);
+  const cookie = cookiesFrom(response, /\.sid$/);
   if (response.status !== 303 || !cookie) throw new Error(`sign-in failed with ${response.status}`);
   return { cookie };
 }
