@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { int4ArrayParameter } from './int-array-parameter';
 
 /**
  * The preview's SQL, on one transaction: a temporary staging table (filled by the StagingWriter with the
@@ -208,7 +209,7 @@ export class PlanWriter {
          UPDATE sync_runs SET unchanged_user_ids = ?::int[] WHERE id = ?::int
        )
        SELECT count(*)::int AS rejected FROM sync_run_items WHERE sync_run_id = ?::int AND kind = 'rejected'`,
-      [`{${unchangedUserIds.join(',')}}`, this.runId, this.runId],
+      [int4ArrayParameter(unchangedUserIds), this.runId, this.runId],
     );
     const usableCount = list.remoteUserCount - duplicateRows;
     const deactivateCount = this.inactiveCount + missingCount;
