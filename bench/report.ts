@@ -44,7 +44,17 @@ export interface UsersPageFigures {
 
 const REMOTE_LABEL = { laravel: 'Laravel-shaped', sinkron: 'Sinkron' } as const;
 
-export const TARGETS = { speedup: 15, floorRatio: 2.5, rssMb: 250, pageMs: 50, millionSyncMs: 8000, millionRssMb: 300, sinkronFetchMs: 500 };
+export const TARGETS = {
+  speedup: 15,
+  floorRatio: 2.5,
+  rssMb: 250,
+  pageMs: 50,
+  hundredThousandSpeedup: 50,
+  hundredThousandSyncMs: 1000,
+  millionSyncMs: 8000,
+  millionRssMb: 300,
+  sinkronFetchMs: 500,
+};
 
 const fmt = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const rate = (rows: number, ms: number) => fmt(rows / (ms / 1000));
@@ -148,7 +158,8 @@ export function renderTables(input: { runs: SyncFigures[]; baseline: BaselineFig
   }
   lines.push(
     `Targets: ≥ ${TARGETS.speedup}× faster than per-row, ≤ ${TARGETS.floorRatio}× the floor, peak RSS < ${TARGETS.rssMb} MB at 100,000, ` +
-      `users page medians < ${TARGETS.pageMs} ms at 1,000,000; preview + execute ≤ ${fmt(TARGETS.millionSyncMs)} ms with peak RSS ≤ ${TARGETS.millionRssMb} MB ` +
+      `users page medians < ${TARGETS.pageMs} ms at 1,000,000; at 100,000 from the Laravel-shaped remote ≥ ${TARGETS.hundredThousandSpeedup}× per-row and ` +
+      `preview + execute ≤ ${fmt(TARGETS.hundredThousandSyncMs)} ms; preview + execute ≤ ${fmt(TARGETS.millionSyncMs)} ms with peak RSS ≤ ${TARGETS.millionRssMb} MB ` +
       `at 1,000,000; the app's fetch of 100,000 users from a Sinkron instance ≤ ${TARGETS.sinkronFetchMs} ms.`,
   );
   return lines.join('\n');
