@@ -48,8 +48,9 @@ export function createApiController(deps: { auth: AuthService; tokens: ApiTokenS
       const path = `${req.protocol}://${req.get('host')}${req.baseUrl}/users`;
       const body = await deps.usersApi.pageJson({ page: query.page, perPage: query.per_page, afterId: query.after_id, path });
       // Sent as it is: res.send would hash the whole page for an ETag, which no client of a no-store answer uses.
+      // (Node itself drops the body of an answer to HEAD.)
       res.set({ 'Cache-Control': 'no-store', 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)) });
-      res.end(req.method === 'HEAD' ? undefined : body);
+      res.end(body);
     },
   };
 }

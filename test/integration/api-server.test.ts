@@ -174,6 +174,16 @@ describe('GET /api/users', () => {
     expect(new Set(byLink).size).toBe(25);
   });
 
+  it('answers HEAD with the page’s headers and length but no body', async () => {
+    const token = await loginToken();
+    const get = await request(t.app).get('/api/users?page=1&per_page=5').set('Authorization', `Bearer ${token}`);
+    const head = await request(t.app).head('/api/users?page=1&per_page=5').set('Authorization', `Bearer ${token}`);
+    expect(head.status).toBe(200);
+    expect(head.headers['content-type']).toMatch(/^application\/json/);
+    expect(head.headers['content-length']).toBe(get.headers['content-length']);
+    expect(head.text ?? '').toBe('');
+  });
+
   it('defaults per_page to 500, clamps it to 1000 and reads a bad page as page 1', async () => {
     const token = await loginToken();
     const plain = await request(t.app).get('/api/users').set('Authorization', `Bearer ${token}`);
