@@ -22,6 +22,7 @@ const envSchema = z.object({
   DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
   EMBEDDED_DB_DIR: z.string().default('.data/postgres'),
   EMBEDDED_DB_PORT: z.coerce.number().int().min(0).max(65535).default(5433),
+  EMBEDDED_DB_IN_PRODUCTION: booleanFlag.default(false),
   DEMO: optionalString.pipe(booleanFlag.optional()),
   SESSION_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
   SESSION_IDLE_MINUTES: positiveInt.default(30),
@@ -195,6 +196,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       : !isLoopbackHost(env.HOST)
         ? `HOST ${env.HOST} is not a loopback address`
         : undefined;
+  // The embedded cluster is for trying Sinkron out (one machine, its data beside the app): production runs
+  // on it only when the operator says so.
+  if (isProduction && env.DATABASE_URL === undefined && !env.EMBEDDED_DB_IN_PRODUCTION) {
+    problems.push(
+      'DATABASE_URL: required when NODE_ENV=production; set it to your PostgreSQL server, or set EMBEDDED_DB_IN_PRODUCTION=1 to run on the embedded PostgreSQL (a single-machine install only)',
+    );
+  }
   if (exposure) {
     for (const [name, value, publicDefault] of [
       ['SESSION_SECRET', env.SESSION_SECRET, DEV_SESSION_SECRET],

@@ -26,13 +26,38 @@ describe('loadConfig', () => {
   });
 
   it('requires the secrets in production', () => {
-    expect(problemsOf({ NODE_ENV: 'production' }).map((p) => p.split(';')[0])).toEqual([
+    const production = { NODE_ENV: 'production', DATABASE_URL: 'postgres://u:p@db.internal:5432/sinkron' };
+    expect(problemsOf(production).map((p) => p.split(';')[0])).toEqual([
       'SESSION_SECRET: required when NODE_ENV=production',
       'JWT_SECRET: required when NODE_ENV=production',
     ]);
-    expect(problemsOf({ NODE_ENV: 'production', SESSION_SECRET: 'short', JWT_SECRET: 'x'.repeat(40) })).toEqual([
+    expect(problemsOf({ ...production, SESSION_SECRET: 'short', JWT_SECRET: 'x'.repeat(40) })).toEqual([
       'SESSION_SECRET: must be at least 32 characters',
     ]);
+  });
+
+  it('refuses production on the embedded database unless EMBEDDED_DB_IN_PRODUCTION says it is a single-machine install', () => {
+    const secrets = { SESSION_SECRET: 's'.repeat(40), JWT_SECRET: 'j'.repeat(40) };
+    const refused = problemsOf({ NODE_ENV: 'production', ...secrets });
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatch(
+      /^DATABASE_URL: required when NODE_ENV=production; set it to your PostgreSQL server, or set EMBEDDED_DB_IN_PRODUCTION=1/,
+    );
+    expect(refused[0]).toContain('single-machine');
+    // Every problem at once: the database and the secrets.
+    expect(problemsOf({ NODE_ENV: 'production' }).map((p) => p.split(':')[0])).toEqual(['DATABASE_URL', 'SESSION_SECRET', 'JWT_SECRET']);
+    expect(problemsOf({ NODE_ENV: 'production', EMBEDDED_DB_IN_PRODUCTION: '0', ...secrets })).toEqual(refused);
+
+    const allowed = loadConfig({ NODE_ENV: 'production', EMBEDDED_DB_IN_PRODUCTION: '1', ...secrets });
+    expect(allowed.database.url).toBeUndefined();
+    expect(allowed.demo).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', EMBEDDED_DB_IN_PRODUCTION: 'yes', ...secrets }).isProduction).toBe(true);
+    expect(problemsOf({ NODE_ENV: 'production', EMBEDDED_DB_IN_PRODUCTION: 'maybe', ...secrets }).map((p) => p.split(':')[0])).toEqual([
+      'EMBEDDED_DB_IN_PRODUCTION',
+    ]);
+    // Outside production, and with a database of one's own, the flag is not needed.
+    expect(problemsOf({ NODE_ENV: 'production', DATABASE_URL: 'postgres://u:p@db.internal:5432/sinkron', ...secrets })).toEqual([]);
+    expect(problemsOf({})).toEqual([]);
   });
 
   it('refuses missing or public default secrets with a real database or a non-loopback address, saying how to make one (M2)', () => {

@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { findFreePort } from '../free-port';
-import { embeddedDataDir, embeddedUrl, startEmbeddedPostgres, type EmbeddedCluster } from './embedded-postgres';
+import { embeddedDataDir, embeddedUrl, readEmbeddedPassword, startEmbeddedPostgres, type EmbeddedCluster } from './embedded-postgres';
 import { describeDatabaseUrl } from './knex';
 
 /** The database the app uses when DATABASE_URL is not set, in the embedded cluster. */
@@ -104,9 +104,16 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** The embedded cluster another process (a running `npm start`) serves on that port, if any. */
-async function runningEmbeddedServer(port: number): Promise<DatabaseServer | undefined> {
-  const client = new pg.Client({ connectionString: embeddedUrl(port, 'postgres'), connectionTimeoutMillis: 2000 });
+/**
+ * The embedded cluster another process (a running `npm start`) serves on that port from that data folder,
+ * if any. Its password comes from the file beside the data, so only its owner can share it; and only a
+ * server whose postmaster.pid names the port is sent it, not some other program that took the port.
+ */
+async function runningEmbeddedServer(dataDir: string, port: number): Promise<DatabaseServer | undefined> {
+  if (runningOn(dataDir) !== port) return undefined;
+  const password = readEmbeddedPassword(dataDir);
+  if (password === undefined) return undefined;
+  const client = new pg.Client({ connectionString: embeddedUrl(port, 'postgres', password), connectionTimeoutMillis: 2000 });
   try {
     await client.connect();
   } catch {
@@ -114,7 +121,7 @@ async function runningEmbeddedServer(port: number): Promise<DatabaseServer | und
   } finally {
     await client.end().catch(() => {});
   }
-  const server = externalDatabaseServer(embeddedUrl(port, EMBEDDED_DATABASE));
+  const server = externalDatabaseServer(embeddedUrl(port, EMBEDDED_DATABASE, password));
   await server.ensureDatabase(EMBEDDED_DATABASE);
   return server;
 }
@@ -138,7 +145,7 @@ export async function openDatabaseServer(config: Config, logger: Logger, options
   }
   let port = chosenPort(dataDir, configured) ?? configured;
   if (options.shareRunning) {
-    const running = await runningEmbeddedServer(port);
+    const running = await runningEmbeddedServer(dataDir, port);
     if (running) return running;
   }
   if (!(await portIsFree(port))) {
@@ -159,7 +166,7 @@ export async function openDatabaseServer(config: Config, logger: Logger, options
   );
   let cluster: EmbeddedCluster;
   try {
-    cluster = await startEmbeddedPostgres({ dir: dataDir, port, persistent: true });
+    cluster = await startEmbeddedPostgres({ dir: dataDir, port, persistent: true, logger });
   } catch (error) {
     throw new EmbeddedStartError(dataDir, error);
   }

