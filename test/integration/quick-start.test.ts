@@ -344,12 +344,15 @@ describe('npm start in a private folder, and with its database port taken', () =
       // PostgreSQL runs as the postgres user, who cannot enter the clone: its data moved to a folder of its own.
       expect(dataDir!.startsWith(`${project}/`)).toBe(false);
       cleanUp.push(path.dirname(dataDir!));
-      const { stdout: owner } = await run('stat', ['-c', '%U %a', dataDir!, path.dirname(dataDir!)]);
-      expect(owner.trim().split('\n')).toEqual(['postgres 700', 'postgres 700']);
+      const { stdout: owner } = await run('stat', ['-c', '%U %a', dataDir!, path.dirname(dataDir!), `${dataDir!}.password`]);
+      // The cluster's password beside its data: root's alone, as PostgreSQL itself never reads it.
+      expect(owner.trim().split('\n')).toEqual(['postgres 700', 'postgres 700', 'root 600']);
       expect((await fs.stat(outer)).mode & 0o777).toBe(0o700);
       expect((await fs.stat(path.dirname(project))).mode & 0o777).toBe(0o700);
     } else {
       expect(dataDir).toBe(path.join(project, '.data', 'postgres'));
+      const password = await fs.stat(`${dataDir!}.password`);
+      expect([password.uid, password.mode & 0o777]).toEqual([process.getuid?.(), 0o600]);
     }
     expect(first.output()).toContain('First admin created');
     expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()).toEqual({ status: 'ok' });
