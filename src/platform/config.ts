@@ -46,7 +46,7 @@ const envSchema = z.object({
   LOGIN_RATE_LIMIT_WINDOW_MINUTES: positiveInt.default(15),
   REMOTE_TIMEOUT_MS: positiveInt.default(15_000),
   REMOTE_DEADLINE_MS: positiveInt.default(600_000),
-  REMOTE_MAX_BYTES: positiveInt.default(8 * 1024 * 1024),
+  REMOTE_MAX_BYTES: positiveInt.default(4 * 1024 * 1024),
   REMOTE_PER_PAGE: positiveInt.max(1000).default(1000),
   REMOTE_MAX_PAGES: positiveInt.default(10_000),
   REMOTE_MAX_ROWS: positiveInt.default(2_000_000),
