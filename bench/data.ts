@@ -60,6 +60,16 @@ export async function ensureLocations(db: Knex, remoteUrl: string) {
   return { syncedId: id(SYNCED_CODE), otherId: id(OTHER_CODE) };
 }
 
+/** The location whose server answers with oversized pages (the hostile-remote part). */
+export async function ensureHostileLocation(db: Knex, remoteUrl: string): Promise<number> {
+  const [row] = await db('locations')
+    .insert({ code: 'HOSTILE', name: 'Bench hostile location', online_url: remoteUrl })
+    .onConflict('code')
+    .merge(['online_url'])
+    .returning('id');
+  return (row as { id: number }).id;
+}
+
 /**
  * Empties users and sync runs (keeping admins of other locations) and seeds the local mirror for N remote
  * users, server-side with generate_series: no rows cross the wire.

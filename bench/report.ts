@@ -54,6 +54,8 @@ export const TARGETS = {
   millionSyncMs: 8000,
   millionRssMb: 300,
   sinkronFetchMs: 500,
+  /** The security review's bound for /healthz while a hostile remote is read. */
+  hostileHealthzP99Ms: 200,
 };
 
 const fmt = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });

@@ -4,6 +4,7 @@
  *   --n 10000,100000     remote users per sync run (default 10000 and 100000)
  *   --baseline-n 10000   users for the per-row baseline (extrapolated to N)
  *   --users-page         only the User Management part;  --no-users-page  skip it
+ *   --hostile            only the hostile-remote part (/healthz while oversized pages are refused);  --no-hostile  skip it
  *   --remote both        laravel (the Laravel-shaped test server), sinkron (a Sinkron instance), or both
  *   --repeat 3           rounds per N (medians of the times, highest peak RSS)
  *   --page-users 1000000 --samples 20
@@ -29,6 +30,7 @@ import { findFreePort } from '../src/platform/free-port';
 import { hashPassword } from '../src/auth/password';
 import {
   BENCH_ADMIN,
+  ensureHostileLocation,
   ensureLocations,
   expectedCounts,
   remoteUsers,
@@ -43,6 +45,20 @@ import { derived, machineLine, renderMarkdown, renderTables, TARGETS, type Basel
 import { explainUsersList, median, seedUsersPage, signIn, timePage } from './users-page';
 import type { CpuTimes } from './cpu-time';
 import type { StepResult, WorkerTask } from './worker';
+import { oversizedPage, pollHealth, startHostileRemote, type HostileFigures } from './hostile-remote';
+
+interface HostileResult extends HostileFigures {
+  /** /healthz answer times in ms, as the parent saw them. */
+  healthMs: number[];
+  /** Previews that ended with another failure than the per_page refusal. */
+  problems: string[];
+}
+
+const percentile = (values: number[], p: number) => {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+};
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const WORKER = path.join(import.meta.dirname, 'worker.ts');
@@ -66,6 +82,8 @@ const { values: args } = parseArgs({
     'explain-slow': { type: 'boolean', default: false },
     explain: { type: 'boolean', default: false },
     write: { type: 'boolean', default: false },
+    hostile: { type: 'boolean', default: false },
+    'no-hostile': { type: 'boolean', default: false },
   },
 });
 
@@ -74,20 +92,27 @@ const positive = (text: string, name: string) => {
   if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got ${text}`);
   return value;
 };
-const sizes = args['users-page'] ? [] : args.n.split(',').map((v) => positive(v.trim(), 'n'));
+const sizes = args['users-page'] || args.hostile ? [] : args.n.split(',').map((v) => positive(v.trim(), 'n'));
 const baselineN = positive(args['baseline-n'], 'baseline-n');
 const pageUsers = positive(args['page-users'], 'page-users');
 const samples = positive(args.samples, 'samples');
 const repeat = positive(args.repeat, 'repeat');
 if (!['laravel', 'sinkron', 'both'].includes(args.remote)) throw new Error(`--remote must be laravel, sinkron or both, got ${args.remote}`);
 const remotes: RemoteKind[] = args.remote === 'both' ? ['laravel', 'sinkron'] : [args.remote as RemoteKind];
-const runUsersPage = !args['no-users-page'];
+const runUsersPage = !args['no-users-page'] && !args.hostile;
+const runHostile = !args['no-hostile'] && !args['users-page'];
+/** Previews of the hostile remote in a row, each refused after one oversized page. */
+const HOSTILE_PREVIEWS = 20;
 
 const children = new Set<ChildProcess>();
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
 /** Runs one task in a fresh worker process and returns its answer. */
-function runWorker<T = StepResult>(task: WorkerTask, onStarted?: (child: ChildProcess) => void): Promise<T> {
+function runWorker<T = StepResult>(
+  task: WorkerTask,
+  onStarted?: (child: ChildProcess) => void,
+  onNotice?: (notice: Record<string, unknown>) => void,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     // The task travels in the environment, not argv: it holds database URLs that `ps` would show.
     const child = fork(WORKER, [], {
@@ -116,7 +141,9 @@ function runWorker<T = StepResult>(task: WorkerTask, onStarted?: (child: ChildPr
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     let answered = false;
-    child.on('message', (message: { ok: boolean; result?: T; error?: string }) => {
+    child.on('message', (message: { ok?: boolean; result?: T; error?: string }) => {
+      // Anything but the answer is a notice on the way (the hostile task's "ready").
+      if (message.ok === undefined) return onNotice?.(message);
       answered = true;
       if (message.ok) {
         onStarted?.(child);
@@ -456,6 +483,30 @@ function targetsAt(runs: SyncFigures[], n: number, remote: RemoteKind, met: (run
   return run ? { [key]: met(run) } : {};
 }
 
+/**
+ * An instance previews a location whose server answers every page with 25,000 rows (just under the default
+ * REMOTE_MAX_BYTES) where 1,000 were asked for, HOSTILE_PREVIEWS times; /healthz is asked meanwhile.
+ */
+async function measureHostile(stack: Stack, adminId: number): Promise<HostileResult> {
+  const hostile = await startHostileRemote(REMOTE_CREDENTIALS, oversizedPage());
+  try {
+    const locationId = await ensureHostileLocation(stack.db, hostile.url);
+    let poll: ReturnType<typeof pollHealth> | undefined;
+    const figures = await runWorker<HostileFigures>(
+      { task: 'hostile', env: appEnv(stack, { PORT: '0', WORKERS: '0' }), locationId, adminId, previews: HOSTILE_PREVIEWS },
+      undefined,
+      (notice) => {
+        if (typeof notice.ready === 'string') poll = pollHealth(notice.ready);
+      },
+    );
+    const healthMs = (await poll?.stop()) ?? [];
+    const problems = figures.errors.filter((e) => !/more than the 1,000 asked for \(per_page\)/.test(e));
+    return { ...figures, healthMs, problems };
+  } finally {
+    await hostile.close();
+  }
+}
+
 async function main(): Promise<void> {
   const loadBefore = os.loadavg();
   const stack: Partial<Stack> = {};
@@ -479,6 +530,7 @@ async function main(): Promise<void> {
       }
     }
     const usersPage = runUsersPage ? await measureUsersPage(s) : undefined;
+    const hostile = runHostile ? await measureHostile(s, adminId) : undefined;
 
     const tables = renderTables({ runs, baseline: baseline ?? { users: 0, ms: 0, msPerUser: 0, oneTransactionMsPerUser: 0 }, usersPage });
     const machine = machineLine(s.postgresVersion);
@@ -563,6 +615,27 @@ async function main(): Promise<void> {
         ),
         ...targetsAt(runs, 100_000, 'sinkron', (r) => r.appFetchMs <= TARGETS.sinkronFetchMs, 'sinkron_fetch'),
       };
+    }
+    if (hostile) {
+      const p99 = percentile(hostile.healthMs, 99);
+      Object.assign(summary, {
+        hostile_previews: hostile.previews,
+        hostile_refused: hostile.problems.length === 0,
+        hostile_loop_delay_p99_ms: hostile.loopDelayP99Ms,
+        hostile_loop_delay_max_ms: hostile.loopDelayMaxMs,
+        hostile_healthz_answers: hostile.healthMs.length,
+        hostile_healthz_p99_ms: Number(p99.toFixed(1)),
+        hostile_healthz_max_ms: Number(Math.max(0, ...hostile.healthMs).toFixed(1)),
+      });
+      summary.targets_met = {
+        ...(summary.targets_met as object),
+        hostile_healthz: p99 <= TARGETS.hostileHealthzP99Ms && hostile.problems.length === 0,
+      };
+      log(
+        `hostile remote: ${hostile.previews} previews refused; /healthz ${hostile.healthMs.length} answers, p99 ${p99.toFixed(1)} ms ` +
+          `(target ${TARGETS.hostileHealthzP99Ms} ms), max ${Math.max(0, ...hostile.healthMs).toFixed(1)} ms; ` +
+          `event loop delay p99 ${hostile.loopDelayP99Ms} ms, max ${hostile.loopDelayMaxMs} ms`,
+      );
     }
     console.log(`\n${machine}; load average before the run ${loadBefore.map((l) => l.toFixed(2)).join(', ')}\n\n${tables}\n`);
     console.log(JSON.stringify(summary));

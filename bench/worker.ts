@@ -11,6 +11,7 @@ import { createLogger } from '../src/platform/logger';
 import { runPerRowBaseline } from './baseline';
 import { startCpuCount, type CpuParties, type CpuTimes } from './cpu-time';
 import { runFloor } from './floor';
+import { previewHostileRemote, type HostileFigures } from './hostile-remote';
 import { executePlan, fetchOnly, previewSync, previewThroughJob } from './sync-adapter';
 
 /** A measured step; with `cpu`, the CPU time of the app, PostgreSQL and the remote during it is counted too. */
@@ -39,6 +40,7 @@ export type WorkerTask = (
       oneTransaction: boolean;
     }
   | { task: 'serve'; env: Record<string, string> }
+  | { task: 'hostile'; env: Record<string, string>; locationId: number; adminId: number; previews: number }
 ) & { cpu?: CpuParties };
 
 export interface StepResult {
@@ -110,7 +112,7 @@ function traceSql(db: ReturnType<typeof createDb>) {
   });
 }
 
-async function run(task: WorkerTask): Promise<StepResult | { url: string }> {
+async function run(task: WorkerTask): Promise<StepResult | { url: string } | HostileFigures> {
   switch (task.task) {
     case 'preview':
       return withContainer(task.env, (container) =>
@@ -145,6 +147,8 @@ async function run(task: WorkerTask): Promise<StepResult | { url: string }> {
       });
       return { url: instance.url };
     }
+    case 'hostile':
+      return previewHostileRemote(task);
   }
 }
 

@@ -47,9 +47,11 @@ const envSchema = z.object({
   LOGIN_RATE_LIMIT_WINDOW_MINUTES: positiveInt.default(15),
   REMOTE_TIMEOUT_MS: positiveInt.default(15_000),
   REMOTE_DEADLINE_MS: positiveInt.default(600_000),
-  REMOTE_MAX_BYTES: positiveInt.default(50 * 1024 * 1024),
+  REMOTE_MAX_BYTES: positiveInt.default(4 * 1024 * 1024),
   REMOTE_PER_PAGE: positiveInt.max(1000).default(1000),
   REMOTE_MAX_PAGES: positiveInt.default(10_000),
+  REMOTE_MAX_ROWS: positiveInt.default(2_000_000),
+  REMOTE_READ_AHEAD_MB: positiveInt.default(64),
   REMOTE_CONCURRENCY: positiveInt.max(16).default(4),
   REMOTE_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
   REMOTE_RETRY_BASE_MS: positiveInt.default(500),
@@ -98,9 +100,14 @@ export interface Config {
   remote: {
     timeoutMs: number;
     deadlineMs: number;
+    /** The largest answer read, per request. */
     maxBytes: number;
     perPage: number;
     maxPages: number;
+    /** The most rows a whole list may have. */
+    maxRows: number;
+    /** The bodies of the pages fetched ahead and not yet staged, in bytes (requests in flight count at maxBytes). */
+    readAheadBytes: number;
     concurrency: number;
     retries: number;
     retryBaseMs: number;
@@ -249,6 +256,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxBytes: env.REMOTE_MAX_BYTES,
       perPage: env.REMOTE_PER_PAGE,
       maxPages: env.REMOTE_MAX_PAGES,
+      maxRows: env.REMOTE_MAX_ROWS,
+      readAheadBytes: env.REMOTE_READ_AHEAD_MB * 1024 * 1024,
       concurrency: env.REMOTE_CONCURRENCY,
       retries: env.REMOTE_RETRIES,
       retryBaseMs: env.REMOTE_RETRY_BASE_MS,

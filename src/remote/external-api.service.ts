@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config, RemoteCredentials } from '../platform/config';
 import type { Location } from '../locations/locations.queries';
 import { readPage, isLastPage, type PageInfo } from './page-shapes';
+import { PageReadAhead } from './page-read-ahead';
 import { RemoteSession } from './remote-session';
 import { RemoteApiError } from './remote-api-errors';
 import { parseRemoteUsers, type RemoteSource, type RemoteUserPage, type RemoteUserSource } from './remote-users';
@@ -14,8 +15,36 @@ export interface ConnectionTestResult {
 }
 
 interface FetchedPage {
+  page: number;
+  /** The size of its answer, as the read-ahead counts it. */
+  bytes: number;
   info: PageInfo;
   users: RemoteUserPage;
+}
+
+const tooManyRows = (code: string, maxRows: number) =>
+  new RemoteApiError(`${code} has more than ${maxRows.toLocaleString('en-US')} users (REMOTE_MAX_ROWS), so the list was not used`, {
+    kind: 'too_large',
+    locationCode: code,
+  });
+
+/** The rows of a whole list, refused past REMOTE_MAX_ROWS (or as soon as the first page's total says so). */
+class RowCount {
+  private rows = 0;
+
+  constructor(
+    private readonly code: string,
+    private readonly maxRows: number,
+  ) {}
+
+  refuseTotal(total: number): void {
+    if (total > this.maxRows) throw tooManyRows(this.code, this.maxRows);
+  }
+
+  add(page: FetchedPage): void {
+    this.rows += page.info.rows.length;
+    if (this.rows > this.maxRows) throw tooManyRows(this.code, this.maxRows);
+  }
 }
 
 /** What identifies a row, to notice a server that serves the same page again and again. */
@@ -152,66 +181,78 @@ export class ExternalApiService implements RemoteUserSource {
 
   private async *pages(session: RemoteSession, location: Location): AsyncGenerator<RemoteUserPage> {
     const code = location.code.toUpperCase();
+    const rows = new RowCount(code, this.deps.remote.maxRows);
     const first = await this.fetchPage(session, location, this.pageUrl(session, 1), 1);
+    if (first.info.total !== null) rows.refuseTotal(first.info.total);
+    rows.add(first);
     const of = { pages: first.info.lastPage, users: first.info.total };
     if (isLastPage(first.info)) {
       yield { ...first.users, of: { pages: 1, users: first.info.total ?? first.info.rows.length } };
       return;
     }
-    yield { ...first.users, of };
 
     const { lastPage } = first.info;
     if (lastPage !== null && first.info.nextCursor === undefined) {
       if (lastPage > this.deps.remote.maxPages) throw this.pageCapError(code, lastPage);
-      for await (const page of this.concurrentPages(session, location, first, lastPage)) yield { ...page, of };
+      // Started before the first page is handed over: the fetch goes on while the consumer reads it.
+      const ahead = new PageReadAhead(
+        (page) => this.fetchPage(session, location, this.pageUrl(session, page), page),
+        { first: 2, last: lastPage },
+        {
+          concurrency: this.deps.remote.concurrency,
+          budgetBytes: this.deps.remote.readAheadBytes,
+          maxBytes: this.deps.remote.maxBytes,
+        },
+      );
+      yield { ...first.users, of };
+      let previous = first;
+      for await (const current of ahead.pages()) {
+        this.refuseRepeat(code, previous, current, current.page);
+        rows.add(current);
+        yield { ...current.users, of };
+        if (
+          current.info.rows.length === 0 ||
+          (current.info.currentPage !== null && current.info.lastPage !== null && current.info.currentPage >= current.info.lastPage)
+        ) {
+          return;
+        }
+        previous = current;
+      }
       return;
     }
 
+    // Each next page is known from the one before: one is fetched while the consumer reads the current one.
     let previous = first;
+    let next = this.followingPage(session, location, first, 2);
+    yield { ...first.users, of };
     for (let page = 2; ; page += 1) {
-      if (page > this.deps.remote.maxPages) throw this.pageCapError(code, page);
-      const current = await this.fetchPage(session, location, this.nextUrl(session, previous.info, page), page);
+      const current = await next;
       this.refuseRepeat(code, previous, current, page);
+      rows.add(current);
+      const last = isLastPage(current.info);
+      if (!last) next = this.followingPage(session, location, current, page + 1);
       yield { ...current.users, of };
-      if (isLastPage(current.info)) return;
+      if (last) return;
       previous = current;
     }
   }
 
-  /** Pages 2..lastPage, a few at a time, yielded in page order. */
-  private async *concurrentPages(session: RemoteSession, location: Location, first: FetchedPage, lastPage: number): AsyncGenerator<RemoteUserPage> {
-    const code = location.code.toUpperCase();
-    const inFlight = new Map<number, Promise<FetchedPage>>();
-    let nextToStart = 2;
-    const startMore = () => {
-      while (nextToStart <= lastPage && inFlight.size < this.deps.remote.concurrency) {
-        const promise = this.fetchPage(session, location, this.pageUrl(session, nextToStart), nextToStart);
-        // Pages fetched ahead may fail before their turn; their error is thrown when the page is reached.
-        promise.catch(() => undefined);
-        inFlight.set(nextToStart, promise);
-        nextToStart += 1;
-      }
-    };
-    let previous = first;
-    for (let page = 2; page <= lastPage; page += 1) {
-      startMore();
-      const current = await inFlight.get(page)!;
-      inFlight.delete(page);
-      this.refuseRepeat(code, previous, current, page);
-      yield current.users;
-      if (
-        current.info.rows.length === 0 ||
-        (current.info.currentPage !== null && current.info.lastPage !== null && current.info.currentPage >= current.info.lastPage)
-      ) {
-        return;
-      }
-      previous = current;
-    }
+  /** The page after `previous`, by its next link or cursor; refused past REMOTE_MAX_PAGES. */
+  private followingPage(session: RemoteSession, location: Location, previous: FetchedPage, page: number): Promise<FetchedPage> {
+    if (page > this.deps.remote.maxPages) return Promise.reject(this.pageCapError(location.code.toUpperCase(), page));
+    const promise = this.fetchPage(session, location, this.nextUrl(session, previous.info, page), page);
+    // Fetched ahead, it may fail before its turn; its error is thrown when the page is reached.
+    promise.catch(() => undefined);
+    return promise;
   }
 
+  /**
+   * One page, refused when it holds more rows than were asked for: a page is parsed whole, so a server
+   * that ignores per_page could otherwise make one page hold a whole list.
+   */
   private async fetchPage(session: RemoteSession, location: Location, url: string, page: number): Promise<FetchedPage> {
     const code = location.code.toUpperCase();
-    const body = await session.getPage(url, page);
+    const { body, bytes } = await session.getPage(url, page);
     const info = readPage(body);
     if (!info) {
       throw new RemoteApiError(
@@ -219,7 +260,15 @@ export class ExternalApiService implements RemoteUserSource {
         { kind: 'protocol', locationCode: code, page },
       );
     }
-    return { info, users: parseRemoteUsers(info.rows, page) };
+    const { perPage, maxRows } = this.deps.remote;
+    if (info.paginated && info.rows.length > perPage) {
+      throw new RemoteApiError(
+        `${code} sent ${info.rows.length.toLocaleString('en-US')} users on page ${page}, more than the ${perPage.toLocaleString('en-US')} asked for (per_page), so the list was not used`,
+        { kind: 'protocol', locationCode: code, page },
+      );
+    }
+    if (!info.paginated && info.rows.length > maxRows) throw tooManyRows(code, maxRows);
+    return { page, bytes, info, users: parseRemoteUsers(info.rows, page) };
   }
 
   private pageUrl(session: RemoteSession, page: number): string {

@@ -89,8 +89,8 @@ export class RemoteSession {
     this.agents.https.destroy();
   }
 
-  /** The users page at `url` as parsed JSON, logging in (again) as needed. */
-  async getPage(url: string, page: number): Promise<unknown> {
+  /** The users page at `url` as parsed JSON with the size of its answer, logging in (again) as needed. */
+  async getPage(url: string, page: number): Promise<{ body: unknown; bytes: number }> {
     const target: RequestTarget = { locationCode: this.options.locationCode, page };
     let usedToken = await this.currentToken();
     let reauthenticated = false;
@@ -103,7 +103,7 @@ export class RemoteSession {
         usedToken = await this.renewToken(usedToken);
         continue;
       }
-      return this.parseJson(response, target);
+      return { body: this.parseJson(response, target), bytes: Buffer.byteLength(response.data ?? '') };
     }
   }
 

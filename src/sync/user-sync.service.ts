@@ -31,9 +31,6 @@ export interface SyncSettings {
   guardMin: number;
 }
 
-/** Remote pages requested ahead of the one being staged (each at most a page of parsed users). */
-const PAGES_AHEAD = 16;
-
 export const STALE_PLAN_MESSAGE = 'Data changed since the preview; run the preview again.';
 export const SECTION_PAGE_SIZE = 100;
 /** The sections of a run's page, in page order; linked and unchanged are folded away. */
@@ -567,9 +564,9 @@ export class UserSyncService {
   /**
    * Reads the location's users into the local index, then sorts every remote page through it as the
    * pages arrive, staging only the rows the plan needs and planning them a stretch at a time; any error
-   * of the source becomes a FetchFailure. Pages are requested ahead, so the fetch goes on while the index
-   * loads and while the database writes: network, Node and database time overlap, and a bounded number
-   * of pages is held in memory.
+   * of the source becomes a FetchFailure. The source fetches pages ahead, so the fetch goes on while the
+   * index loads and while the database writes: network, Node and database time overlap, and the pages held
+   * stay within the source's memory bound (REMOTE_READ_AHEAD_MB).
    */
   private async stageRemoteList(
     trx: Knex.Transaction,
@@ -590,11 +587,6 @@ export class UserSyncService {
         (result) => ({ ok: true as const, result }),
         (error: unknown) => ({ ok: false as const, error }),
       );
-    // Asking for pages ahead keeps the fetch going while the index loads and while a page is written.
-    const ahead: Array<ReturnType<typeof nextPage>> = [];
-    const askAhead = () => {
-      while (ahead.length < PAGES_AHEAD) ahead.push(nextPage());
-    };
     const staging = new StagingWriter(trx, runId);
     let received = 0;
     let pagesReceived = 0;
@@ -602,11 +594,13 @@ export class UserSyncService {
     let finished = false;
     try {
       const started = performance.now();
-      askAhead();
+      // Asked for before the index loads; the source fetches ahead on its own from there, within its
+      // memory bound, which counts a page until the next one is asked for: so one is asked for at a time.
+      let pending = nextPage();
       const index = await LocalUserIndex.load(trx, location.id);
       phasesMs.localIndex = Math.round(performance.now() - started);
       for (;;) {
-        const step = await ahead.shift()!;
+        const step = await pending;
         if (!step.ok) {
           finished = true;
           throw new FetchFailure(step.error);
@@ -626,7 +620,6 @@ export class UserSyncService {
             },
           };
         }
-        askAhead();
         const page = step.result.value;
         const rows = index.triage(page.users, page.page, received);
         await staging.write(rows, page.rejected);
@@ -644,6 +637,7 @@ export class UserSyncService {
           await planner.planUpTo(received);
           pacer.planned(received);
         }
+        pending = nextPage();
       }
     } finally {
       // The transaction can only roll back once an open COPY is cancelled.
