@@ -56,6 +56,8 @@ export const TARGETS = {
   sinkronFetchMs: 500,
   /** The security review's bound for /healthz while a hostile remote is read. */
   hostileHealthzP99Ms: 200,
+  /** A run's page (of a run with a million unchanged users) and Sync history, at a million users. */
+  runPageMs: 20,
 };
 
 const fmt = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });

@@ -30,6 +30,28 @@ export async function seedUsersPage(db: Knex, total: number): Promise<{ lastLoca
   return { lastLocationCode: codes[codes.length - 1]!, lastLocationFirstEmail: `user${(PAGE_LOCATIONS - 1) * perLocation + 1}@page.test` };
 }
 
+/**
+ * Sync history's pages on the same database: 500 small runs of the first location, and its newest run, which
+ * found every one of the users unchanged (the run page reads it without its million ids). Returns that run's id.
+ */
+export async function seedRunPages(db: Knex): Promise<number> {
+  const first = pageLocationCode(1);
+  await db.raw(
+    `INSERT INTO sync_runs (location_id, status, run_type, remote_count, unchanged_count, executed_at)
+     SELECT l.id, 'completed', 'sync', 10, 10, now() FROM generate_series(1, 500), locations l WHERE l.code = ?`,
+    [first],
+  );
+  const result = await db.raw(
+    `INSERT INTO sync_runs (location_id, status, run_type, remote_count, unchanged_count, unchanged_user_ids, executed_at)
+     SELECT l.id, 'completed', 'sync', count(*), count(*), array_agg(u.id ORDER BY u.id), now()
+     FROM users u CROSS JOIN locations l WHERE l.code = ? AND u.password_hash IS NULL GROUP BY l.id
+     RETURNING id`,
+    [first],
+  );
+  await db.raw('VACUUM ANALYZE sync_runs');
+  return (result.rows[0] as { id: number }).id;
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);

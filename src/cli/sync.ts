@@ -169,7 +169,7 @@ async function preview(container: Container, adminId: number, invocation: Invoca
   const { services } = container;
   const location = await services.locations.getByCode(invocation.positionals[0]!);
   const { runId: id, status } = await services.userSync.preview(location.id, adminId, 'cli');
-  const run = (await services.userSync.describeRun(id)).run;
+  const run = await services.userSync.findRun(id);
   if (invocation.values.json) print(JSON.stringify(runJson(run)));
   else if (status === 'failed') process.stderr.write(`Preview ${id} of ${run.locationCode} failed: ${run.error}\n`);
   else print(`${describeRun(run)}\nNext: npm run sync -- execute ${id} --as ${invocation.values.as!.trim()}`);
@@ -239,7 +239,7 @@ async function execute(container: Container, adminId: number, invocation: Invoca
 }
 
 async function show(container: Container, invocation: Invocation): Promise<number> {
-  const { run } = await container.services.userSync.describeRun(runId(invocation.positionals[0]!));
+  const run = await container.services.userSync.findRun(runId(invocation.positionals[0]!));
   print(invocation.values.json ? JSON.stringify(runJson(run)) : describeRun(run));
   return EXIT.done;
 }
@@ -271,7 +271,7 @@ async function revert(container: Container, adminId: number, invocation: Invocat
     else process.stderr.write(`${outcome.reason}\n`);
     return EXIT.failure;
   }
-  const run = (await container.services.userSync.describeRun(outcome.runId)).run;
+  const run = await container.services.userSync.findRun(outcome.runId);
   if (invocation.values.json) print(JSON.stringify(runJson(run)));
   else print(`${describeRun(run)}\nNext: npm run sync -- execute ${run.id} --as ${invocation.values.as!.trim()}`);
   return EXIT.done;

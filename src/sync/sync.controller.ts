@@ -177,7 +177,7 @@ export function createSyncController(deps: {
         search: Object.fromEntries(PAGED_SECTIONS.map((kind) => [kind, query[`${kind}_q`] as string | undefined])),
         field: query.update_field,
       };
-      const { run, sections, unchanged, deactivationReasons } = await deps.userSync.describeRun(id, pages, filters);
+      const { run, sections, unchanged, deactivationReasons } = await deps.userSync.describeRun(head, pages, filters);
       const revert = await deps.syncRevert.status(run.id);
       /** The page's query with one section's parameters replaced: every other section keeps its page and filter. */
       const sectionParams = (kind: SectionKind, changes: Record<string, string | number | undefined>) => {

@@ -430,7 +430,6 @@ export class UserSyncService {
   /** Ends an open preview without executing it, recording who discarded it and when. */
   async discard(runId: number, adminId: number): Promise<DiscardOutcome> {
     const { syncRuns, logger } = this.deps;
-    await syncRuns.expireOverdue({ id: runId });
     const discarded = await syncRuns.markDiscarded(runId, adminId);
     if (discarded) {
       logger.info({ runId, adminId }, 'sync preview discarded');
@@ -475,17 +474,16 @@ export class UserSyncService {
     return (await this.deps.syncRuns.findById(runId, trx))!;
   }
 
-  /** The run without its sections (after expiring it if its time is up). */
+  /** The run without its sections. */
   async findRun(runId: number): Promise<SyncRun> {
-    await this.deps.syncRuns.expireOverdue({ id: runId });
     const run = await this.deps.syncRuns.findById(runId);
     if (!run) throw new NotFoundError('Sync run not found.');
     return run;
   }
 
-  /** A run with one page of each section, after expiring it if its time is up. */
+  /** A run (as findRun read it) with one page of each section. */
   async describeRun(
-    runId: number,
+    run: SyncRun,
     pages: Partial<Record<SectionKind, number>> = {},
     filters: SectionFilters = { search: {} },
   ): Promise<{
@@ -495,9 +493,6 @@ export class UserSyncService {
     deactivationReasons: Array<{ reason: string; count: number }>;
   }> {
     const { syncRuns } = this.deps;
-    await syncRuns.expireOverdue({ id: runId });
-    const run = await syncRuns.findById(runId);
-    if (!run) throw new NotFoundError('Sync run not found.');
     const totals: Record<SectionKind, number> = {
       new: run.newCount,
       update: run.updateCount,
@@ -545,7 +540,6 @@ export class UserSyncService {
   }
 
   async listRuns(filter: SyncRunListFilter) {
-    await this.deps.syncRuns.expireOverdue();
     return this.deps.syncRuns.list(filter);
   }
 

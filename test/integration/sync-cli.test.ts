@@ -132,7 +132,7 @@ describe('npm run sync (the CLI, as a real process)', () => {
   });
 
   it('when the web pages show the run, then they say it was previewed and executed via CLI', async () => {
-    const { run } = await t.container.services.userSync.describeRun(runId);
+    const run = await t.container.services.userSync.findRun(runId);
     expect(run).toMatchObject({ previewedVia: 'cli', executedVia: 'cli' });
   });
 

@@ -135,7 +135,7 @@ describe('expiry', () => {
     expect(page).not.toContain('/execute"');
   });
 
-  it('marks an overdue preview expired when it is viewed', async () => {
+  it('shows an overdue preview as expired when it is viewed, and the service reads it so, without a write', async () => {
     const { locationId } = await scenario('LAZY');
     const runId = await previewSync(agent, locationId);
     await database
@@ -143,7 +143,9 @@ describe('expiry', () => {
       .where({ id: runId })
       .update({ expires_at: database.db.raw("now() - interval '1 second'") });
     expect(await pageOf(runId)).toContain('This preview expired; run it again.');
-    expect(await runRow(database.db, runId)).toMatchObject({ status: 'expired' });
+    // Viewing is reading (issue 23): the expiry is computed where the run is read, the row is left alone.
+    expect(await t.container.services.userSync.findRun(runId)).toMatchObject({ status: 'expired' });
+    expect(await runRow(database.db, runId)).toMatchObject({ status: 'previewed' });
   });
 });
 

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { SyncVia } from './sync-runs.queries';
+import { effectiveStatusSql, type SyncVia } from './sync-runs.queries';
 
 /**
  * A revert's SQL. A revert is a run like any other: its plan is update and deactivate items in
@@ -40,17 +40,11 @@ export interface RevertSource {
 }
 
 export async function readRevertSource(db: Knex, runId: number): Promise<RevertSource | undefined> {
-  // linked_count exists once the 'linked' kind does (another migration); read it through to_jsonb so this
-  // statement holds with or without that column.
   const result = await db.raw(
-    `SELECT r.id, r.status, r.run_type, r.location_id, r.executed_at,
-            (r.new_count + r.update_count + r.deactivate_count + coalesce((to_jsonb(r) ->> 'linked_count')::int, 0))::int AS changed_count,
+    `SELECT r.id, ${effectiveStatusSql('r')} AS status, r.run_type, r.location_id, r.executed_at,
+            (r.new_count + r.update_count + r.deactivate_count + r.linked_count)::int AS changed_count,
             (SELECT count(*) FROM sync_run_items i WHERE i.sync_run_id = r.id AND i.kind IN (${sqlList(CHANGE_KINDS)}))::int AS kept_item_count,
-            -- A preview past its time counts as expired, whether or not a page has marked it yet.
-            (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                      'id', x.id,
-                      'status', CASE WHEN x.status = 'previewed' AND x.expires_at <= now() THEN 'expired' ELSE x.status END
-                    ) ORDER BY x.id DESC), '[]')
+            (SELECT coalesce(jsonb_agg(jsonb_build_object('id', x.id, 'status', ${effectiveStatusSql('x')}) ORDER BY x.id DESC), '[]')
              FROM sync_runs x WHERE x.reverts_run_id = r.id) AS reverts
      FROM sync_runs r
      WHERE r.id = ?::int`,

@@ -1,4 +1,5 @@
 import type { Knex } from '../../platform/db/knex';
+import { effectiveStatusSql } from './sync-runs.queries';
 
 /** Statuses whose run holds a plan (a preview that finished, whatever became of it). */
 const PLANNED = ['previewed', 'no_change', 'executing', 'completed', 'expired', 'discarded', 'superseded'];
@@ -30,9 +31,9 @@ export function createSyncMetricsQueries(db: Knex) {
   return {
     async runsByStatus(): Promise<RunsByStatus[]> {
       const result = await db.raw(
-        `SELECT l.code AS location, r.run_type, r.status, count(*)::int AS runs
+        `SELECT l.code AS location, r.run_type, ${effectiveStatusSql('r')} AS status, count(*)::int AS runs
          FROM sync_runs r JOIN locations l ON l.id = r.location_id
-         GROUP BY l.code, r.run_type, r.status`,
+         GROUP BY 1, 2, 3`,
       );
       return result.rows.map((row: { location: string; run_type: string; status: string; runs: number }) => ({
         location: row.location,

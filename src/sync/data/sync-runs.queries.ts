@@ -128,6 +128,13 @@ export interface SyncRunListFilter {
   perPage: number;
 }
 
+/**
+ * A run's status as every read sees it: a preview past its time is expired whether or not a write has
+ * marked it so yet, so that reads need not write (only an execute, which locks the run, records it).
+ */
+export const effectiveStatusSql = (alias: string) =>
+  `(CASE WHEN ${alias}.status = 'previewed' AND ${alias}.expires_at <= now() THEN 'expired' ELSE ${alias}.status END)`;
+
 /** A run as the runs query reads it: every field of SyncRun, with the four columns of its source flat. */
 type SyncRunRecord = Omit<SyncRun, 'source'> & {
   sourceUrl: string | null;
@@ -232,7 +239,7 @@ function runQuery(db: Knex) {
     .leftJoin('users as p', 'p.id', 'r.previewed_by')
     .leftJoin('users as e', 'e.id', 'r.executed_by')
     .leftJoin('users as d', 'd.id', 'r.discarded_by')
-    .select(RUN_COLUMNS);
+    .select({ ...RUN_COLUMNS, status: db.raw(effectiveStatusSql('r')) });
 }
 
 /** A failed preview keeps the source it tried, when it got as far as knowing it. */
@@ -358,13 +365,6 @@ export function createSyncRunsRepository(db: Knex) {
       await trx('sync_runs').where({ id, status: 'previewed' }).update({ status: 'expired', updated_at: trx.fn.now() });
     },
 
-    /** Marks previews whose time is up as expired (lazily, when runs are looked at). */
-    async expireOverdue(filter: { id?: number } = {}): Promise<void> {
-      const query = db('sync_runs').where('status', 'previewed').andWhere('expires_at', '<=', db.fn.now());
-      if (filter.id !== undefined) query.andWhere('id', filter.id);
-      await query.update({ status: 'expired', updated_at: db.fn.now() });
-    },
-
     async markFailed(trx: Knex, id: number, error: string): Promise<void> {
       await trx('sync_runs')
         .where({ id })
@@ -376,6 +376,7 @@ export function createSyncRunsRepository(db: Knex) {
     async markDiscarded(id: number, discardedBy: number): Promise<boolean> {
       const count = await db('sync_runs')
         .where({ id, status: 'previewed' })
+        .andWhere('expires_at', '>', db.fn.now())
         .update({ status: 'discarded', discarded_by: discardedBy, discarded_at: db.fn.now(), updated_at: db.fn.now() });
       return count > 0;
     },
@@ -388,7 +389,8 @@ export function createSyncRunsRepository(db: Knex) {
       const query = trx('sync_runs');
       if ('id' in filter) query.where('id', filter.id).whereIn('status', ['previewed', 'executing']);
       // A revert preview reads no remote list: an edit of the location's source leaves it open.
-      else query.where({ location_id: filter.locationId, status: 'previewed' }).whereNot('run_type', 'revert');
+      else
+        query.where({ location_id: filter.locationId, status: 'previewed' }).andWhere('expires_at', '>', trx.fn.now()).whereNot('run_type', 'revert');
       return query.update({ status: 'superseded', superseded_reason: reason, superseded_at: trx.fn.now(), updated_at: trx.fn.now() });
     },
 
@@ -504,7 +506,7 @@ export function createSyncRunsRepository(db: Knex) {
     /** Per location, its newest completed sync and its newest drift report (ready, with nothing to change, expired or superseded). */
     async latestPerLocation(): Promise<Array<LocationRunSummary & { locationId: number }>> {
       const result = await db.raw(
-        `SELECT DISTINCT ON (location_id, run_type) id AS "runId", location_id AS "locationId", run_type AS "runType", status,
+        `SELECT DISTINCT ON (location_id, run_type) id AS "runId", location_id AS "locationId", run_type AS "runType", ${effectiveStatusSql('sync_runs')} AS status,
            new_count AS "newCount", update_count AS "updateCount", deactivate_count AS "deactivateCount",
            guard_required AS "guardRequired", coalesce(executed_at, created_at) AS at
          FROM sync_runs
@@ -521,7 +523,7 @@ export function createSyncRunsRepository(db: Knex) {
         .limit(filter.perPage + 1)
         .offset((filter.page - 1) * filter.perPage);
       if (filter.locationCode) query.whereRaw('upper(l.code) = upper(?)', [filter.locationCode]);
-      if (filter.status) query.where('r.status', filter.status);
+      if (filter.status) query.whereRaw(`${effectiveStatusSql('r')} = ?`, [filter.status]);
       const rows: SyncRunRecord[] = await query;
       return {
         runs: rows.slice(0, filter.perPage).map(toSyncRun),
