@@ -165,11 +165,11 @@ export class SyncJobService {
         await this.send(job);
         logger.info({ runId: job.runId }, 'sync preview handed back to the queue: this instance stops');
       } else if (reason !== undefined) {
-        await jobs.endRun(job.runId, 'cancelled', CANCELLED_MESSAGE);
+        await jobs.endRun(job.runId, 'cancel', CANCELLED_MESSAGE);
         logger.info({ runId: job.runId }, 'sync preview cancelled');
       } else {
         const cause = error instanceof Error ? error.message : String(error);
-        await jobs.endRun(job.runId, 'failed', `The preview could not be made: ${describeDatabaseFailure(error)}. Run the preview again.`);
+        await jobs.endRun(job.runId, 'failPreview', `The preview could not be made: ${describeDatabaseFailure(error)}. Run the preview again.`);
         logger.error({ runId: job.runId, cause }, 'sync preview job failed');
       }
       return;
@@ -238,15 +238,15 @@ export class SyncJobService {
     const requeued: StalledRun[] = [];
     const stalled = await jobs.recoverStalled(settings.stallSeconds, async (trx, run) => {
       if (run.status === 'executing') {
-        await jobs.endRun(run.runId, 'previewed', EXECUTE_INTERRUPTED, trx);
+        await jobs.endRun(run.runId, 'interruptExecute', EXECUTE_INTERRUPTED, trx);
       } else if (run.cancelRequested) {
-        await jobs.endRun(run.runId, 'cancelled', CANCELLED_MESSAGE, trx);
+        await jobs.endRun(run.runId, 'cancel', CANCELLED_MESSAGE, trx);
       } else if (run.attempt < settings.previewAttempts) {
         await jobs.requeuePreview(run.runId, trx);
         requeued.push(run);
       } else {
         const message = `The instance making this preview stopped (attempt ${run.attempt} of ${settings.previewAttempts}); nothing was saved. Run the preview again.`;
-        await jobs.endRun(run.runId, 'failed', message, trx);
+        await jobs.endRun(run.runId, 'failPreview', message, trx);
       }
     });
     for (const run of stalled) {

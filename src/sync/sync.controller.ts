@@ -5,6 +5,7 @@ import { EXPORT_COLUMNS, type ExportColumn, type SyncRunExportService } from './
 import { z } from 'zod';
 import type { LocationService } from '../locations/location.service';
 import { SYNC_RUN_STATUSES, type SyncRunStatus } from './data/sync-runs.queries';
+import { canHappen, isRunning } from './run-lifecycle';
 import type { SyncProgress } from './data/sync-jobs.queries';
 import type { SyncRun } from './data/sync-runs.queries';
 import type { SyncJobService } from './sync-jobs.service';
@@ -81,7 +82,21 @@ const runTitle = (t: TFunction, run: SyncRun) =>
     ? t('sync.title', { code: run.locationCode, id: run.id })
     : t('sync.revertTitle', { reverts: run.revertsRunId, code: run.locationCode, id: run.id });
 
-const RUNNING_STATUSES: ReadonlySet<string> = new Set(['queued', 'previewing', 'executing']);
+/** Each status's badge on the run page and in the history: the compiler holds it to the lifecycle's list. */
+const STATUS_BADGES: Record<SyncRunStatus, string> = {
+  queued: 'badge-warning',
+  previewing: 'badge-warning',
+  previewed: 'badge-info',
+  no_change: 'badge-muted',
+  executing: 'badge-warning',
+  completed: 'badge-success',
+  failed: 'badge-danger',
+  expired: 'badge-muted',
+  discarded: 'badge-muted',
+  superseded: 'badge-warning',
+  cancelled: 'badge-muted',
+};
+
 /** How often a running run's page reloads itself without JavaScript (the script polls faster). */
 const REFRESH_SECONDS = 2;
 
@@ -90,7 +105,7 @@ const REFRESH_SECONDS = 2;
  * the label and the figures' text in the page's language (the script shows them as they come).
  */
 function progressView(progress: SyncProgress, t: TFunction, fmt: Formatter) {
-  const running = RUNNING_STATUSES.has(progress.status);
+  const running = isRunning(progress.status);
   const executing = progress.status === 'executing';
   const phase = running ? progress.phase : 'ready';
   return {
@@ -103,7 +118,7 @@ function progressView(progress: SyncProgress, t: TFunction, fmt: Formatter) {
     usersFetched: progress.usersFetched,
     usersTotal: progress.usersTotal,
     elapsedSeconds: progress.elapsedSeconds,
-    cancellable: progress.status === 'queued' || (progress.status === 'previewing' && !progress.cancelRequested),
+    cancellable: canHappen('cancel', progress.status) && !progress.cancelRequested,
     cancelRequested: progress.cancelRequested,
     attempt: progress.attempt,
     text: {
@@ -160,7 +175,7 @@ export function createSyncController(deps: {
     async show(req: Request, res: Response) {
       const id = readId(req);
       const head = await deps.userSync.findRun(id);
-      if (RUNNING_STATUSES.has(head.status)) {
+      if (isRunning(head.status)) {
         const progress = progressView(await deps.syncJobs.progress(id), req.t, res.locals.fmt);
         res.set('Cache-Control', 'no-store');
         res.render('admin/sync/progress', {
@@ -202,6 +217,7 @@ export function createSyncController(deps: {
       /** Hidden fields that keep everything but the section's page, for its jump-to-page form. */
       const pageJumpFields = (kind: SectionKind) => sectionParams(kind, { [`${kind}_page`]: undefined });
       res.render('admin/sync/show', {
+        statusBadges: STATUS_BADGES,
         title: runTitle(req.t, run),
         run,
         revert,
@@ -293,6 +309,7 @@ export function createSyncController(deps: {
         deps.locations.list(),
       ]);
       res.render('admin/sync/runs', {
+        statusBadges: STATUS_BADGES,
         title: req.t('runs.title'),
         filter,
         result,

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { RUN_STARTS } from '../run-lifecycle';
 import { effectiveStatusSql, type SyncVia } from './sync-runs.queries';
 
 /**
@@ -71,7 +72,7 @@ export async function createRevertRun(trx: Knex.Transaction, input: { source: Re
       location_id: input.source.locationId,
       previewed_by: input.previewedBy,
       previewed_via: input.via,
-      status: 'previewed',
+      status: RUN_STARTS.openInline,
       run_type: 'revert',
       reverts_run_id: input.source.id,
     })

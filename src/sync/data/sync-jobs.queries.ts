@@ -1,5 +1,11 @@
 import type { Knex } from 'knex';
-import type { SyncRunStatus, SyncRunType } from './sync-runs.queries';
+import { RUN_STARTS, RUN_TRANSITIONS, RUNNING_STATUSES } from '../run-lifecycle';
+import { transition, type SyncRunStatus, type SyncRunType } from './sync-runs.queries';
+
+/** The statuses a worker runs a run in: a claimed preview, a handed-over execute. */
+const WORKED_STATUSES = [RUN_TRANSITIONS.claim.to, RUN_TRANSITIONS.handOver.to];
+/** The statuses a job is asked for in: a queued preview, a handed-over execute. */
+const ASKED_FOR_STATUSES = [RUN_STARTS.queue, RUN_TRANSITIONS.handOver.to];
 
 /** What a run is doing now, as its page shows it. */
 export type SyncPhase = 'queued' | 'signing_in' | 'fetching' | 'planning' | 'executing';
@@ -78,7 +84,7 @@ export function createSyncJobsRepository(db: Knex) {
       try {
         const runId = await db.transaction(async (trx) => {
           const [row] = await trx('sync_runs')
-            .insert({ location_id: input.locationId, previewed_by: input.previewedBy, status: 'queued', run_type: input.runType })
+            .insert({ location_id: input.locationId, previewed_by: input.previewedBy, status: RUN_STARTS.queue, run_type: input.runType })
             .returning('id');
           const id = (row as { id: number }).id;
           await trx('sync_run_progress').insert({ sync_run_id: id, phase: 'queued' });
@@ -94,7 +100,7 @@ export function createSyncJobsRepository(db: Knex) {
     },
 
     async activeRunOf(locationId: number, trx: Knex = db): Promise<number | undefined> {
-      const row = await trx('sync_runs').where({ location_id: locationId }).whereIn('status', ['queued', 'previewing', 'executing']).first('id');
+      const row = await trx('sync_runs').where({ location_id: locationId }).whereIn('status', RUNNING_STATUSES).first('id');
       return (row as { id: number } | undefined)?.id;
     },
 
@@ -118,7 +124,7 @@ export function createSyncJobsRepository(db: Knex) {
     /** A worker starts the queued preview: false when it is no longer queued (cancelled, taken over). */
     async startPreview(runId: number, worker: string): Promise<{ attempt: number } | undefined> {
       return db.transaction(async (trx) => {
-        const started = await trx('sync_runs').where({ id: runId, status: 'queued' }).update({ status: 'previewing', updated_at: trx.fn.now() });
+        const started = await transition(trx, runId, 'claim');
         if (started === 0) return undefined;
         const [row] = await trx('sync_run_progress')
           .where({ sync_run_id: runId })
@@ -213,14 +219,14 @@ export function createSyncJobsRepository(db: Knex) {
      * next heartbeat and rolls back). Anything else cannot be cancelled.
      */
     async requestCancel(runId: number, message: string): Promise<'cancelled' | 'requested' | 'not-running'> {
-      const cancelled = await db('sync_runs')
-        .where({ id: runId, status: 'queued' })
-        .whereNot('run_type', 'revert')
-        .update({ status: 'cancelled', error: message, updated_at: db.fn.now() });
+      // Queued: cancelled at once. Running: asked below, and its worker ends it.
+      const cancelled = await transition(db, (q) => q.where({ id: runId, status: RUN_STARTS.queue }).whereNot('run_type', 'revert'), 'cancel', {
+        error: message,
+      });
       if (cancelled > 0) return 'cancelled';
       const requested = await db('sync_run_progress')
         .where({ sync_run_id: runId })
-        .whereIn('sync_run_id', db('sync_runs').select('id').where({ id: runId, status: 'previewing' }))
+        .whereIn('sync_run_id', db('sync_runs').select('id').where({ id: runId, status: RUN_TRANSITIONS.claim.to }))
         .update({ cancel_requested_at: db.fn.now() });
       return requested > 0 ? 'requested' : 'not-running';
     },
@@ -235,11 +241,11 @@ export function createSyncJobsRepository(db: Knex) {
         const result = await trx.raw(
           `SELECT r.id, r.location_id, r.status, p.job_id, p.attempt, p.cancel_requested_at IS NOT NULL AS cancel_requested
            FROM sync_runs r JOIN sync_run_progress p ON p.sync_run_id = r.id
-           WHERE r.status IN ('previewing', 'executing') AND p.phase <> 'queued'
+           WHERE r.status = ANY(?::text[]) AND p.phase <> 'queued'
              AND p.heartbeat_at < now() - make_interval(secs => ?::int)
            ORDER BY r.id
            FOR UPDATE OF r SKIP LOCKED`,
-          [stallSeconds],
+          [WORKED_STATUSES, stallSeconds],
         );
         const runs: StalledRun[] = result.rows.map(
           (row: {
@@ -265,18 +271,15 @@ export function createSyncJobsRepository(db: Knex) {
 
     /** A preview whose worker stops goes back to the queue, to start again from scratch. */
     async requeuePreview(runId: number, trx: Knex = db): Promise<void> {
-      await trx('sync_runs').where({ id: runId }).whereIn('status', ['previewing', 'queued']).update({ status: 'queued', updated_at: trx.fn.now() });
+      await transition(trx, runId, 'handBack');
       await trx('sync_run_progress')
         .where({ sync_run_id: runId })
         .update({ phase: 'queued', worker: null, job_id: null, heartbeat_at: trx.fn.now() });
     },
 
     /** Ends a queued or running run: failed, cancelled, or (an execute that never committed) back to its preview. */
-    async endRun(runId: number, status: 'failed' | 'cancelled' | 'previewed', error: string, trx: Knex = db): Promise<void> {
-      await trx('sync_runs')
-        .where({ id: runId })
-        .whereIn('status', ['queued', 'previewing', 'executing'])
-        .update({ status, error, updated_at: trx.fn.now() });
+    async endRun(runId: number, event: 'failPreview' | 'cancel' | 'interruptExecute', error: string, trx: Knex = db): Promise<void> {
+      await transition(trx, runId, event, { error });
     },
 
     /** Queued runs (and executes handed over) that have waited `stallSeconds`: their job may be lost. */
@@ -286,14 +289,14 @@ export function createSyncJobsRepository(db: Knex) {
       const rows = await db('sync_runs as r')
         .join('sync_run_progress as p', 'p.sync_run_id', 'r.id')
         .where('p.phase', 'queued')
-        .whereIn('r.status', ['queued', 'executing'])
+        .whereIn('r.status', ASKED_FOR_STATUSES)
         .andWhereRaw('p.heartbeat_at < now() - make_interval(secs => ?::int)', [stallSeconds])
         .select(
           'r.id',
           'r.location_id',
           'r.status',
           'p.job_id',
-          db.raw("CASE WHEN r.status = 'executing' THEN p.requested_by ELSE r.previewed_by END AS admin_id"),
+          db.raw('CASE WHEN r.status = ? THEN p.requested_by ELSE r.previewed_by END AS admin_id', [RUN_TRANSITIONS.handOver.to]),
         );
       return rows.map((row: { id: number; location_id: number; status: SyncRunStatus; job_id: string | null; admin_id: number | null }) => ({
         runId: row.id,

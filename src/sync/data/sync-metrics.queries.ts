@@ -1,8 +1,9 @@
 import type { Knex } from '../../platform/db/knex';
+import { PLANNED_STATUSES } from '../run-lifecycle';
 import { effectiveStatusSql } from './sync-runs.queries';
 
 /** Statuses whose run holds a plan (a preview that finished, whatever became of it). */
-const PLANNED = ['previewed', 'no_change', 'executing', 'completed', 'expired', 'discarded', 'superseded'];
+const PLANNED = [...PLANNED_STATUSES];
 
 export interface RunsByStatus {
   location: string;

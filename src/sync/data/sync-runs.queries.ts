@@ -1,21 +1,9 @@
 import type { Knex } from 'knex';
 import type { RemoteSource } from '../../remote/remote-users';
+import { EXECUTABLE_STATUSES, RUN_STARTS, RUN_TRANSITIONS, type RunEvent, type RunStatus as SyncRunStatus } from '../run-lifecycle';
 
-/** The canonical lists (see the 2026_11_30_140000 migration); some statuses belong to other features. */
-export const SYNC_RUN_STATUSES = [
-  'queued',
-  'previewing',
-  'previewed',
-  'no_change',
-  'executing',
-  'completed',
-  'failed',
-  'expired',
-  'discarded',
-  'superseded',
-  'cancelled',
-] as const;
-export type SyncRunStatus = (typeof SYNC_RUN_STATUSES)[number];
+/** The lifecycle's statuses, under the names the data layer has always used. */
+export { RUN_STATUSES as SYNC_RUN_STATUSES, type RunStatus as SyncRunStatus } from '../run-lifecycle';
 /** A sync run is planned to be executed; a drift check is a report that never is; a revert undoes a completed run. */
 export type SyncRunType = 'sync' | 'drift' | 'revert';
 export type SyncItemKind = 'new' | 'update' | 'linked' | 'deactivate' | 'rejected' | 'conflict';
@@ -133,7 +121,7 @@ export interface SyncRunListFilter {
  * marked it so yet, so that reads need not write (only an execute, which locks the run, records it).
  */
 export const effectiveStatusSql = (alias: string) =>
-  `(CASE WHEN ${alias}.status = 'previewed' AND ${alias}.expires_at <= now() THEN 'expired' ELSE ${alias}.status END)`;
+  `(CASE WHEN ${alias}.status = '${RUN_TRANSITIONS.expire.from[0]}' AND ${alias}.expires_at <= now() THEN '${RUN_TRANSITIONS.expire.to}' ELSE ${alias}.status END)`;
 
 /** A run as the runs query reads it: every field of SyncRun, with the four columns of its source flat. */
 type SyncRunRecord = Omit<SyncRun, 'source'> & {
@@ -242,6 +230,24 @@ function runQuery(db: Knex) {
     .select({ ...RUN_COLUMNS, status: db.raw(effectiveStatusSql('r')) });
 }
 
+/**
+ * The one way a run's status changes (see run-lifecycle.ts): the runs `target` names (an id, or a filter)
+ * that `event` may happen to get its status, with `columns`; returns how many did. Nothing else writes
+ * sync_runs.status.
+ */
+export async function transition(
+  trx: Knex,
+  target: number | ((query: Knex.QueryBuilder) => void),
+  event: RunEvent,
+  columns: Record<string, unknown> = {},
+): Promise<number> {
+  const { from, to } = RUN_TRANSITIONS[event];
+  const query = trx('sync_runs').whereIn('status', from);
+  if (typeof target === 'number') query.where('id', target);
+  else target(query);
+  return query.update({ ...columns, status: to, updated_at: trx.fn.now() });
+}
+
 /** A failed preview keeps the source it tried, when it got as far as knowing it. */
 const sourceColumns = (source: RemoteSource | null) => ({
   source_url: source?.url ?? null,
@@ -254,36 +260,32 @@ export function createSyncRunsRepository(db: Knex) {
     /** Starts a run inside the preview transaction; it becomes visible only with the finished plan. */
     async createPreview(trx: Knex.Transaction, input: { locationId: number; previewedBy: number | null; via: SyncVia }): Promise<number> {
       const [row] = await trx('sync_runs')
-        .insert({ location_id: input.locationId, previewed_by: input.previewedBy, previewed_via: input.via, status: 'previewed' })
+        .insert({ location_id: input.locationId, previewed_by: input.previewedBy, previewed_via: input.via, status: RUN_STARTS.openInline })
         .returning('id');
       return (row as { id: number }).id;
     },
 
     async finishPreview(trx: Knex.Transaction, runId: number, totals: PreviewTotals): Promise<void> {
-      await trx('sync_runs')
-        .where({ id: runId })
-        .update({
-          status: totals.status,
-          remote_count: totals.remoteCount,
-          local_active_count: totals.localActiveCount,
-          new_count: totals.newCount,
-          update_count: totals.updateCount,
-          linked_count: totals.linkedCount,
-          deactivate_count: totals.deactivateCount,
-          unchanged_count: totals.unchangedCount,
-          rejected_count: totals.rejectedCount,
-          active_after_count: totals.activeAfterCount,
-          guard_required: totals.guardRequired,
-          preview_ms: totals.previewMs,
-          source_url: totals.source.url,
-          source_login: totals.source.login,
-          source_credential: totals.source.credential,
-          fetched_at: totals.fetchedAt,
-          // A queued run becomes the preview here, with its plan, in the preview's transaction. One with
-          // nothing to change has nothing to execute, so it never expires.
-          expires_at: totals.status === 'previewed' ? trx.raw('now() + make_interval(mins => ?::int)', [totals.ttlMinutes]) : null,
-          updated_at: trx.fn.now(),
-        });
+      await transition(trx, runId, totals.status === 'previewed' ? 'planReady' : 'planEmpty', {
+        remote_count: totals.remoteCount,
+        local_active_count: totals.localActiveCount,
+        new_count: totals.newCount,
+        update_count: totals.updateCount,
+        linked_count: totals.linkedCount,
+        deactivate_count: totals.deactivateCount,
+        unchanged_count: totals.unchangedCount,
+        rejected_count: totals.rejectedCount,
+        active_after_count: totals.activeAfterCount,
+        guard_required: totals.guardRequired,
+        preview_ms: totals.previewMs,
+        source_url: totals.source.url,
+        source_login: totals.source.login,
+        source_credential: totals.source.credential,
+        fetched_at: totals.fetchedAt,
+        // A queued run becomes the preview here, with its plan, in the preview's transaction. One with
+        // nothing to change has nothing to execute, so it never expires.
+        expires_at: totals.status === 'previewed' ? trx.raw('now() + make_interval(mins => ?::int)', [totals.ttlMinutes]) : null,
+      });
     },
 
     /** The audit record of a preview that could not fetch the remote list: nothing in it can be executed. */
@@ -300,7 +302,7 @@ export function createSyncRunsRepository(db: Knex) {
           location_id: input.locationId,
           previewed_by: input.previewedBy,
           previewed_via: input.via,
-          status: 'failed',
+          status: RUN_STARTS.recordFailure,
           error: input.error,
           preview_ms: input.previewMs,
           ...sourceColumns(input.source),
@@ -320,21 +322,12 @@ export function createSyncRunsRepository(db: Knex) {
 
     /** A queued or running preview that could not fetch the remote list becomes its failed audit record. */
     async failPreview(runId: number, input: { error: string; previewMs: number; source: RemoteSource | null }): Promise<void> {
-      await db('sync_runs')
-        .where({ id: runId })
-        .whereIn('status', ['queued', 'previewing'])
-        .update({
-          status: 'failed',
-          error: input.error,
-          preview_ms: input.previewMs,
-          ...sourceColumns(input.source),
-          updated_at: db.fn.now(),
-        });
+      await transition(db, runId, 'failPreview', { error: input.error, preview_ms: input.previewMs, ...sourceColumns(input.source) });
     },
 
     /** Hands a checked preview to the execute job; a second active run of the location is refused by the index. */
     async markExecuting(trx: Knex.Transaction, id: number, executedBy: number | null): Promise<void> {
-      await trx('sync_runs').where({ id, status: 'previewed' }).update({ status: 'executing', updated_at: trx.fn.now() });
+      await transition(trx, id, 'handOver');
       // Its progress row says it waits for a worker, from the same commit on (a run without one was made inline).
       await trx('sync_run_progress').insert({ sync_run_id: id, phase: 'queued', requested_by: executedBy }).onConflict('sync_run_id').merge({
         phase: 'queued',
@@ -362,22 +355,19 @@ export function createSyncRunsRepository(db: Knex) {
     },
 
     async markExpired(trx: Knex, id: number): Promise<void> {
-      await trx('sync_runs').where({ id, status: 'previewed' }).update({ status: 'expired', updated_at: trx.fn.now() });
+      await transition(trx, id, 'expire');
     },
 
     async markFailed(trx: Knex, id: number, error: string): Promise<void> {
-      await trx('sync_runs')
-        .where({ id })
-        .whereIn('status', ['previewed', 'executing'])
-        .update({ status: 'failed', error, updated_at: trx.fn.now() });
+      await transition(trx, id, 'failExecute', { error });
     },
 
     /** Ends an open preview as discarded by the admin; false when it was not open (any more). */
     async markDiscarded(id: number, discardedBy: number): Promise<boolean> {
-      const count = await db('sync_runs')
-        .where({ id, status: 'previewed' })
-        .andWhere('expires_at', '>', db.fn.now())
-        .update({ status: 'discarded', discarded_by: discardedBy, discarded_at: db.fn.now(), updated_at: db.fn.now() });
+      const count = await transition(db, (q) => q.where('id', id).andWhere('expires_at', '>', db.fn.now()), 'discard', {
+        discarded_by: discardedBy,
+        discarded_at: db.fn.now(),
+      });
       return count > 0;
     },
 
@@ -386,22 +376,29 @@ export function createSyncRunsRepository(db: Knex) {
      * (which checks again before applying). Every one of a location: the open ones.
      */
     async markSuperseded(trx: Knex, filter: { id: number } | { locationId: number }, reason: string): Promise<number> {
-      const query = trx('sync_runs');
-      if ('id' in filter) query.where('id', filter.id).whereIn('status', ['previewed', 'executing']);
-      // A revert preview reads no remote list: an edit of the location's source leaves it open.
-      else
-        query.where({ location_id: filter.locationId, status: 'previewed' }).andWhere('expires_at', '>', trx.fn.now()).whereNot('run_type', 'revert');
-      return query.update({ status: 'superseded', superseded_reason: reason, superseded_at: trx.fn.now(), updated_at: trx.fn.now() });
+      const columns = { superseded_reason: reason, superseded_at: trx.fn.now() };
+      if ('id' in filter) return transition(trx, filter.id, 'supersede', columns);
+      // The open previews only (an executing run's job checks its source again); a revert preview reads no
+      // remote list, so an edit of the location's source leaves it open.
+      return transition(
+        trx,
+        (q) =>
+          q
+            .where({ location_id: filter.locationId })
+            .whereIn('status', EXECUTABLE_STATUSES)
+            .andWhere('expires_at', '>', trx.fn.now())
+            .whereNot('run_type', 'revert'),
+        'supersede',
+        columns,
+      );
     },
 
     async markCompleted(trx: Knex.Transaction, id: number, input: { executedBy: number | null; executeMs: number; via: SyncVia }): Promise<void> {
-      await trx('sync_runs').where({ id }).update({
-        status: 'completed',
+      await transition(trx, id, 'complete', {
         executed_by: input.executedBy,
         executed_via: input.via,
         executed_at: trx.fn.now(),
         execute_ms: input.executeMs,
-        updated_at: trx.fn.now(),
       });
     },
 
