@@ -166,6 +166,7 @@ export function createApp(deps: AppDeps): Express {
       externalApi: services.externalApi,
       auth: services.auth,
       syncSummaries: services.userSync,
+      loginRateLimit: config.loginRateLimit,
     }),
   );
   app.use('/admin', admin);

@@ -64,6 +64,7 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
     locations: repositories.locations,
     checkOnlineUrl: urlPolicy.checkOnlineUrl,
     onChanged: (locationId, reason) => userSync.supersedeOpenPreviews(locationId, reason),
+    ownLocationId: ownLocation.id,
   });
   const queue = new JobQueue({
     db,

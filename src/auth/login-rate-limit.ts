@@ -48,9 +48,9 @@ export async function loginAccountKey(req: Request, auth: AuthService): Promise<
  */
 function createFailedLoginLimiters(
   limit: LoginLimit,
-  auth: AuthService,
+  accountKey: (req: Request) => string | Promise<string>,
   scope: { key: string; attempts: string; logMessage: string; slowMessage: string },
-  refuse: (req: Request, res: Response, message: string, minutes: number) => void,
+  refuse: (req: Request, res: Response, message: string, minutes: number) => void | Promise<void>,
 ) {
   const minutes = Math.ceil(limit.windowMs / 60_000);
   const message = `Too many failed ${scope.attempts}. Wait ${minutes} minute${minutes === 1 ? '' : 's'} and try again.`;
@@ -60,16 +60,16 @@ function createFailedLoginLimiters(
     skipSuccessfulRequests: true,
     standardHeaders: 'draft-8' as const,
     legacyHeaders: false,
-    handler: (req: Request, res: Response) => {
+    handler: async (req: Request, res: Response) => {
       req.log.warn({ reason: `too many failed ${scope.attempts}`, limit: limit.max, windowMinutes: minutes }, scope.logMessage);
-      refuse(req, res, message, minutes);
+      await refuse(req, res, message, minutes);
     },
   };
   const perAddress = rateLimit({ ...common, limit: limit.max * ADDRESS_FACTOR, keyGenerator: (req) => `${scope.key}:${address(req)}` });
   const perAddressAndAccount = rateLimit({
     ...common,
     limit: limit.max,
-    keyGenerator: async (req) => `${scope.key}:${address(req)}:${await loginAccountKey(req, auth)}`,
+    keyGenerator: async (req) => `${scope.key}:${address(req)}:${await accountKey(req)}`,
   });
   const perAccount = slowDown({
     windowMs: limit.windowMs,
@@ -77,7 +77,7 @@ function createFailedLoginLimiters(
     delayAfter: limit.max,
     delayMs: (used) => (used - limit.max) * DELAY_STEP_MS,
     maxDelayMs: MAX_DELAY_MS,
-    keyGenerator: async (req) => `${scope.key}:account:${await loginAccountKey(req, auth)}`,
+    keyGenerator: async (req) => `${scope.key}:account:${await accountKey(req)}`,
   });
   const logDelay = (req: Request, _res: Response, next: NextFunction) => {
     const delay = (req as Request & { slowDown?: { delay: number } }).slowDown?.delay ?? 0;
@@ -91,7 +91,7 @@ function createFailedLoginLimiters(
 export const createLoginRateLimiters = (limit: LoginLimit, auth: AuthService) =>
   createFailedLoginLimiters(
     limit,
-    auth,
+    (req) => loginAccountKey(req, auth),
     { key: 'pages', attempts: 'sign-ins', logMessage: 'sign-in throttled', slowMessage: 'sign-in slowed' },
     (req, res, _message, minutes) => {
       res.status(429).render('auth/login', {
@@ -107,9 +107,28 @@ export const createLoginRateLimiters = (limit: LoginLimit, auth: AuthService) =>
 export const createApiLoginRateLimiters = (limit: LoginLimit, auth: AuthService) =>
   createFailedLoginLimiters(
     limit,
-    auth,
+    (req) => loginAccountKey(req, auth),
     { key: 'api', attempts: 'logins', logMessage: 'api login throttled', slowMessage: 'api login slowed' },
     (_req, res, message) => {
       res.status(429).json({ error: message });
     },
+  );
+
+/**
+ * A signed-in admin's password confirmations (of a location's online URL), counted as sign-ins are, for the
+ * session's account: on counters of their own, so that the admin pages' limiters need nothing from the
+ * sign-in routes, and a limited confirmation does not also refuse the owner's sign-in from that address.
+ * `refuse` answers with status 429.
+ */
+export const createPasswordConfirmationRateLimiters = (limit: LoginLimit, refuse: (req: Request, res: Response, minutes: number) => Promise<void>) =>
+  createFailedLoginLimiters(
+    limit,
+    (req) => (req.currentUser ? `user:${req.currentUser.id}` : 'anonymous'),
+    {
+      key: 'confirm',
+      attempts: 'password confirmations',
+      logMessage: 'password confirmation throttled',
+      slowMessage: 'password confirmation slowed',
+    },
+    (req, res, _message, minutes) => refuse(req, res, minutes),
   );

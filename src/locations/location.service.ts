@@ -60,7 +60,20 @@ export type OnlineUrlPolicy = (url: string) => Promise<void>;
 export type LocationChangedHook = (locationId: number, reason: string) => Promise<unknown>;
 
 export class LocationService {
-  constructor(private readonly deps: { locations: LocationsRepository; checkOnlineUrl?: OnlineUrlPolicy; onChanged?: LocationChangedHook }) {}
+  constructor(
+    private readonly deps: {
+      locations: LocationsRepository;
+      checkOnlineUrl?: OnlineUrlPolicy;
+      onChanged?: LocationChangedHook;
+      /** This instance's own location (APP_LOCATION_CODE): its admins sign in through it, found by its code. */
+      ownLocationId?: number;
+    },
+  ) {}
+
+  /** The own location keeps its code and stays active: a renamed one is not found at the next start. */
+  isOwnLocation(id: number): boolean {
+    return id === this.deps.ownLocationId;
+  }
 
   list(): Promise<Location[]> {
     return this.deps.locations.list();
@@ -82,6 +95,7 @@ export class LocationService {
     return location;
   }
 
+  /** A location with a URL starts unconfirmed: no credential goes there before an admin confirms it. */
   async create(form: unknown): Promise<Location> {
     const input = await this.validate(form);
     if (await this.deps.locations.findByCode(input.code)) {
@@ -91,27 +105,45 @@ export class LocationService {
   }
 
   /**
-   * Saves the form. A changed online URL must be confirmed again (confirmOnlineUrl) before the location's
-   * credential is sent there; `previousUrl` says what it was, for the log.
+   * Saves the form. A changed online URL or code must be confirmed again (confirmOnlineUrl) before a
+   * credential is sent there (the location reads as unconfirmed until then); `previousUrl` and
+   * `previousCode` say what they were, for the log. Every edit supersedes the location's open previews.
    */
-  async update(id: number, form: unknown): Promise<{ location: Location; previousUrl: string | null; urlChanged: boolean }> {
+  async update(
+    id: number,
+    form: unknown,
+  ): Promise<{ location: Location; previousUrl: string | null; urlChanged: boolean; previousCode: string; codeChanged: boolean }> {
     const current = await this.get(id);
     const input = await this.validate(form);
+    const codeChanged = input.code.toUpperCase() !== current.code.toUpperCase();
+    if (codeChanged && this.isOwnLocation(id)) {
+      throw new ValidationError('Check the highlighted fields.', {
+        code: `This instance's own location keeps its code ${current.code} (APP_LOCATION_CODE).`,
+      });
+    }
     const sameCode = await this.deps.locations.findByCode(input.code);
     if (sameCode && sameCode.id !== id) {
       throw new ValidationError('Check the highlighted fields.', { code: `A location with code ${input.code} exists.` });
     }
-    const urlChanged = input.onlineUrl !== current.onlineUrl;
-    const updated = await this.deps.locations.update(id, { ...input, ...(urlChanged ? { onlineUrlConfirmed: input.onlineUrl === null } : {}) });
+    const updated = await this.deps.locations.update(id, input);
     if (!updated) throw new ConflictError('The location changed while saving; try again.');
     await this.deps.onChanged?.(id, `${updated.code} was edited after the preview.`);
-    return { location: updated, previousUrl: current.onlineUrl, urlChanged };
+    return {
+      location: updated,
+      previousUrl: current.onlineUrl,
+      urlChanged: input.onlineUrl !== current.onlineUrl,
+      previousCode: current.code,
+      codeChanged,
+    };
   }
 
-  /** Confirms the online URL the admin was shown (a URL changed since is not confirmed by it). */
-  async confirmOnlineUrl(id: number, onlineUrl: string): Promise<Location> {
-    const confirmed = await this.deps.locations.confirmOnlineUrl(id, onlineUrl);
-    if (!confirmed) throw new ConflictError('The online URL changed meanwhile: check it and confirm again.');
+  /**
+   * Confirms that the URL the admin was shown may receive the credential of the code they were shown; a
+   * URL or code changed since is not confirmed by it.
+   */
+  async confirmOnlineUrl(id: number, shown: { onlineUrl: string; code: string }): Promise<Location> {
+    const confirmed = await this.deps.locations.confirmOnlineUrl(id, shown);
+    if (!confirmed) throw new ConflictError('The online URL or code changed meanwhile: check them and confirm again.');
     return confirmed;
   }
 
@@ -130,6 +162,9 @@ export class LocationService {
   }
 
   async setActive(id: number, isActive: boolean): Promise<Location> {
+    if (!isActive && this.isOwnLocation(id)) {
+      throw new ValidationError("This instance's own location cannot be deactivated: its admins sign in through it.");
+    }
     const updated = await this.deps.locations.setActive(id, isActive);
     if (!updated) throw new NotFoundError('Location not found.');
     await this.deps.onChanged?.(id, `${updated.code} was ${isActive ? 'activated' : 'deactivated'} after the preview.`);

@@ -3,6 +3,7 @@ import type { AuthService } from '../auth/auth.service';
 import { ValidationError } from '../platform/errors';
 import type { ExternalApiService } from '../remote/external-api.service';
 import type { LocationService } from './location.service';
+import type { Location } from './locations.queries';
 import { RemoteApiError } from '../remote/remote-api-errors';
 import { flash } from '../platform/http/flash';
 import { readId } from '../platform/http/params';
@@ -13,6 +14,9 @@ const locationForm = (body: unknown) => {
   const b = (body ?? {}) as Record<string, unknown>;
   return { code: b.code ?? '', name: b.name ?? '', online_url: b.online_url ?? '', drift_cron: b.drift_cron ?? '' };
 };
+
+/** The location form's fields as shown again. */
+type FormValues = { code: string; name: string; online_url: string; drift_cron: string };
 
 /** The sync runs shown per location: the feature that owns them reports them. */
 export interface LocationSyncSummaries {
@@ -39,10 +43,26 @@ export function createLocationsController(deps: {
       title: req.t('locations.title'),
       locations: await deps.locations.list(),
       lastRuns: await deps.syncSummaries.lastRunsByLocation(),
+      isOwnLocation: (id: number) => deps.locations.isOwnLocation(id),
       form,
       errors,
     });
   }
+
+  /** The Locations page again with the refusal on top (the flash is read by this very page), and its status. */
+  async function refuse(req: Request, res: Response, status: number, message: string) {
+    flash(req, 'error', message);
+    await renderIndex(req, res, status);
+  }
+
+  const renderEdit = (req: Request, res: Response, location: Location, form: FormValues, errors: Record<string, string> = {}, status = 200) =>
+    res.status(status).render('admin/locations/edit', {
+      title: req.t('locations.editTitle', { code: location.code }),
+      location,
+      codeReadOnly: deps.locations.isOwnLocation(location.id),
+      form,
+      errors,
+    });
 
   return {
     index: (req: Request, res: Response) => renderIndex(req, res),
@@ -51,30 +71,25 @@ export function createLocationsController(deps: {
       const form = locationForm(req.body);
       try {
         const location = await deps.locations.create(form);
-        req.log.info({ locationId: location.id, code: location.code }, 'location created');
-        flash(req, 'success', req.t('locations.created', { code: location.code }));
+        req.log.info({ locationId: location.id, code: location.code, userId: req.currentUser?.id, url: location.onlineUrl }, 'location created');
+        if (location.confirmationNeeded) flash(req, 'warning', req.t('locations.createdConfirmUrl', { code: location.code }));
+        else flash(req, 'success', req.t('locations.created', { code: location.code }));
         res.redirect(303, '/admin/locations');
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         req.log.info({ fields: error.fields }, 'location form refused');
-        await renderIndex(
-          req,
-          res,
-          422,
-          form as typeof form & { code: string; name: string; online_url: string; drift_cron: string },
-          translateFields(req, error.fields),
-        );
+        await renderIndex(req, res, 422, form as FormValues, translateFields(req, error.fields));
       }
     },
 
     async edit(req: Request, res: Response) {
       const id = readId(req);
       const location = await deps.locations.get(id);
-      res.render('admin/locations/edit', {
-        title: req.t('locations.editTitle', { code: location.code }),
-        location,
-        form: { code: location.code, name: location.name, online_url: location.onlineUrl ?? '', drift_cron: location.driftCron ?? '' },
-        errors: {},
+      renderEdit(req, res, location, {
+        code: location.code,
+        name: location.name,
+        online_url: location.onlineUrl ?? '',
+        drift_cron: location.driftCron ?? '',
       });
     },
 
@@ -82,7 +97,7 @@ export function createLocationsController(deps: {
       const id = readId(req);
       const form = locationForm(req.body);
       try {
-        const { location, previousUrl, urlChanged } = await deps.locations.update(id, form);
+        const { location, previousUrl, urlChanged, previousCode, codeChanged } = await deps.locations.update(id, form);
         req.log.info({ locationId: id, code: location.code, userId: req.currentUser?.id }, 'location updated');
         if (urlChanged) {
           req.log.warn(
@@ -90,7 +105,10 @@ export function createLocationsController(deps: {
             'location online URL changed',
           );
         }
-        const mustConfirm = urlChanged && location.onlineUrl;
+        if (codeChanged) {
+          req.log.warn({ locationId: id, userId: req.currentUser?.id, from: previousCode, to: location.code }, 'location code changed');
+        }
+        const mustConfirm = location.confirmationNeeded !== null;
         flash(
           req,
           mustConfirm ? 'warning' : 'success',
@@ -100,13 +118,7 @@ export function createLocationsController(deps: {
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         req.log.info({ locationId: id, fields: error.fields }, 'location form refused');
-        const location = await deps.locations.get(id);
-        res.status(422).render('admin/locations/edit', {
-          title: req.t('locations.editTitle', { code: location.code }),
-          location,
-          form,
-          errors: translateFields(req, error.fields),
-        });
+        renderEdit(req, res, await deps.locations.get(id), form as FormValues, translateFields(req, error.fields), 422);
       }
     },
 
@@ -127,28 +139,44 @@ export function createLocationsController(deps: {
       res.redirect(303, '/admin/locations');
     },
 
-    /** An admin confirms, with their password, that the location's credential may go to its new URL. */
+    /**
+     * An admin confirms, with their password, that the URL they were shown may receive the credential of the
+     * code they were shown. A wrong password answers 403, which the confirmation limiters count.
+     */
     async confirmUrl(req: Request, res: Response) {
       const id = readId(req);
       const body = (req.body ?? {}) as Record<string, unknown>;
       const password = typeof body.password === 'string' ? body.password : '';
-      const shownUrl = typeof body.online_url === 'string' ? body.online_url : '';
+      const shown = {
+        onlineUrl: typeof body.online_url === 'string' ? body.online_url : '',
+        code: typeof body.code === 'string' ? body.code : '',
+      };
       const admin = req.currentUser!;
       if (!(await deps.auth.authenticate(admin.email, password, 'pages'))) {
         req.log.warn({ locationId: id, userId: admin.id }, 'location online URL not confirmed: wrong password');
-        flash(req, 'error', req.t('locations.confirmWrongPassword'));
-        return res.redirect(303, '/admin/locations');
+        return refuse(req, res, 403, req.t('locations.confirmWrongPassword'));
       }
-      const location = await deps.locations.confirmOnlineUrl(id, shownUrl);
+      const location = await deps.locations.confirmOnlineUrl(id, shown);
       req.log.warn({ locationId: id, code: location.code, userId: admin.id, url: location.onlineUrl }, 'location online URL confirmed');
       flash(req, 'success', req.t('locations.urlConfirmed', { code: location.code }));
       res.redirect(303, '/admin/locations');
     },
 
+    /** The refusal of a throttled confirmation (the limiters answer before the password is checked). */
+    confirmThrottled: (req: Request, res: Response, minutes: number) =>
+      refuse(req, res, 429, req.t('locations.confirmThrottled', { count: minutes })),
+
     async setActive(req: Request, res: Response) {
       const id = readId(req);
       const isActive = req.path.endsWith('/activate');
-      const location = await deps.locations.setActive(id, isActive);
+      let location: Location;
+      try {
+        location = await deps.locations.setActive(id, isActive);
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        req.log.info({ locationId: id, isActive }, 'location status change refused');
+        return refuse(req, res, 422, translateServiceMessage(req.t, error.message));
+      }
       req.log.info({ locationId: id, isActive }, 'location status changed');
       flash(req, isActive ? 'success' : 'info', req.t(isActive ? 'locations.activated' : 'locations.deactivated', { code: location.code }));
       res.redirect(303, '/admin/locations');

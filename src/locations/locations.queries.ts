@@ -5,14 +5,22 @@ export interface Location {
   code: string;
   name: string;
   onlineUrl: string | null;
-  /** False after an admin changed the online URL, until an admin confirms it: no credential goes there before. */
+  /**
+   * Whether an admin confirmed, with their password, that this online URL may receive this code's credential
+   * (the credential is chosen by code). No credential goes to the URL before.
+   */
   onlineUrlConfirmed: boolean;
+  /** Why the URL is not confirmed (what differs from the pairing confirmed last); null when confirmed or without a URL. */
+  confirmationNeeded: ConfirmationNeeded | null;
   isActive: boolean;
   /** Cron expression of the scheduled drift check; null: none. */
   driftCron: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
+
+/** `new`: never confirmed; otherwise what changed since the last confirmation. */
+export type ConfirmationNeeded = 'new' | 'url' | 'code' | 'urlAndCode';
 
 export interface LocationInput {
   code: string;
@@ -26,7 +34,8 @@ interface LocationRow {
   code: string;
   name: string;
   online_url: string | null;
-  online_url_confirmed: boolean;
+  confirmed_online_url: string | null;
+  confirmed_code: string | null;
   is_active: boolean;
   drift_cron: string | null;
   drift_checked_at: Date | null;
@@ -34,12 +43,22 @@ interface LocationRow {
   updated_at: Date;
 }
 
+function confirmationNeeded(row: LocationRow): ConfirmationNeeded | null {
+  if (row.online_url === null) return null;
+  if (row.confirmed_online_url === null || row.confirmed_code === null) return 'new';
+  const urlChanged = row.confirmed_online_url !== row.online_url;
+  const codeChanged = row.confirmed_code.toUpperCase() !== row.code.toUpperCase();
+  if (urlChanged && codeChanged) return 'urlAndCode';
+  return urlChanged ? 'url' : codeChanged ? 'code' : null;
+}
+
 const toLocation = (row: LocationRow): Location => ({
   id: row.id,
   code: row.code,
   name: row.name,
   onlineUrl: row.online_url,
-  onlineUrlConfirmed: row.online_url_confirmed,
+  onlineUrlConfirmed: row.online_url !== null && confirmationNeeded(row) === null,
+  confirmationNeeded: confirmationNeeded(row),
   isActive: row.is_active,
   driftCron: row.drift_cron,
   createdAt: row.created_at,
@@ -91,15 +110,14 @@ export function createLocationsRepository(db: Knex) {
       return (await this.findByCode(input.code, trx)) as Location;
     },
 
-    /** `confirmed`: whether the (possibly new) online URL may receive the location's credential. */
-    async update(id: number, input: LocationInput & { onlineUrlConfirmed?: boolean }, trx: Knex = db): Promise<Location | undefined> {
+    /** Leaves the confirmed pairing as it was: a changed URL or code is then unconfirmed until confirmOnlineUrl. */
+    async update(id: number, input: LocationInput, trx: Knex = db): Promise<Location | undefined> {
       const [row] = await trx<LocationRow>('locations')
         .where({ id })
         .update({
           code: input.code,
           name: input.name,
           online_url: input.onlineUrl,
-          ...(input.onlineUrlConfirmed === undefined ? {} : { online_url_confirmed: input.onlineUrlConfirmed }),
           drift_cron: input.driftCron ?? null,
           // A new schedule counts from now: its first check is its next time, not one it already passed.
           drift_checked_at: db.raw('CASE WHEN drift_cron IS DISTINCT FROM ? THEN now() ELSE drift_checked_at END', [input.driftCron ?? null]),
@@ -109,11 +127,12 @@ export function createLocationsRepository(db: Knex) {
       return row && toLocation(row as LocationRow);
     },
 
-    /** Marks the online URL as confirmed, if it is still the one the admin saw. */
-    async confirmOnlineUrl(id: number, onlineUrl: string, trx: Knex = db): Promise<Location | undefined> {
+    /** Records that the URL may receive the code's credential, if both are still the ones the admin saw. */
+    async confirmOnlineUrl(id: number, shown: { onlineUrl: string; code: string }, trx: Knex = db): Promise<Location | undefined> {
       const [row] = await trx<LocationRow>('locations')
-        .where({ id, online_url: onlineUrl })
-        .update({ online_url_confirmed: true, updated_at: db.fn.now() })
+        .where({ id, online_url: shown.onlineUrl })
+        .whereRaw('upper(code) = upper(?)', [shown.code])
+        .update({ confirmed_online_url: db.ref('online_url'), confirmed_code: db.ref('code'), updated_at: db.fn.now() })
         .returning('*');
       return row && toLocation(row as LocationRow);
     },

@@ -131,9 +131,10 @@ export class ExternalApiService implements RemoteUserSource {
       if (!(error instanceof UrlRefusedError)) throw error;
       throw new RemoteApiError(`${code}: the online URL is refused: ${error.message}`, { kind: 'refused_url', locationCode: code });
     }
+    // Before the credential is chosen: which one goes is exactly what the confirmation is about.
     if (!location.onlineUrlConfirmed) {
       throw new RemoteApiError(
-        `${code}'s online URL changed: an admin must confirm it on the Locations page before Sinkron sends ${code}'s credential there`,
+        `${code}'s online URL is not confirmed: an admin must confirm on the Locations page that ${code}'s credential may go there`,
         { kind: 'refused_url', locationCode: code },
       );
     }

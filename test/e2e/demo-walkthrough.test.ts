@@ -9,6 +9,7 @@ import { launchBrowser, screenshot, watchConsole, type TestBrowser } from './sup
 import { E2E_ADMIN, startDemoEnvironment, type DemoEnvironment } from './support/demo';
 import { expectedPlan, usersOf, type ExpectedPlan } from './support/expected';
 import { startLaravelServer } from '../support/laravel-server';
+import { confirmLocation } from '../support/sync-fixtures';
 
 /**
  * The seed's testing checklist, walked as a person would in Chromium against the demo that `npm start`
@@ -291,6 +292,7 @@ describe('the demo, in the browser', () => {
     const devId = await locationId('DEV');
     const devUrl = (await hub.db('locations').where({ id: devId }).first('online_url')).online_url as string;
     await hub.db('locations').where({ id: devId }).update({ online_url: allInactive.url });
+    await confirmLocation(hub.db, devId);
     try {
       const activeBefore = await hub.db('users').where({ location_id: devId, is_active: true }).count({ n: '*' }).first();
       await page.goto(url('/admin/users'));
@@ -334,6 +336,7 @@ describe('the demo, in the browser', () => {
       expect(await page.getByLabel('Outcome').inputValue()).toBe('discarded');
     } finally {
       await hub.db('locations').where({ id: devId }).update({ online_url: devUrl });
+      await confirmLocation(hub.db, devId);
       await allInactive.close();
     }
   });

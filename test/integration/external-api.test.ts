@@ -39,6 +39,7 @@ const locationAt = (onlineUrl: string | null, code = 'DEV'): Location => ({
   name: code,
   onlineUrl,
   onlineUrlConfirmed: true,
+  confirmationNeeded: null,
   driftCron: null,
   isActive: true,
   createdAt: new Date(),

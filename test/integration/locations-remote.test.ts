@@ -5,6 +5,7 @@ import { buildTestApp, TEST_ADMIN, useTestApp, type TestApp } from '../support/a
 import { postForm, signedInAgent, type Agent } from '../support/browser-session';
 import type { TestDatabase } from '../support/database';
 import { DEFAULT_REMOTE_CREDENTIALS, startLaravelServer, type LaravelServer } from '../support/laravel-server';
+import { confirmLocation } from '../support/sync-fixtures';
 
 let database: TestDatabase;
 let t: TestApp;
@@ -31,6 +32,14 @@ afterAll(async () => {
 
 async function createLocation(code: string, onlineUrl: string) {
   return postForm(agent, '/admin/locations', { code, name: `Location ${code}`, online_url: onlineUrl }, '/admin/locations');
+}
+
+/** Creates the location and confirms its URL with the admin's password, as on the Locations page. */
+async function createConfirmedLocation(code: string, onlineUrl: string) {
+  const created = await createLocation(code, onlineUrl);
+  if (created.status !== 303) return created;
+  const id = await locationId(code);
+  return postForm(agent, `/admin/locations/${id}/confirm-url`, { online_url: onlineUrl, code, password: TEST_ADMIN.password }, '/admin/locations');
 }
 
 async function locationId(code: string): Promise<number> {
@@ -91,7 +100,7 @@ describe('online URL checks when a location is saved', () => {
 
 describe('Test connection', () => {
   it('logs in, reads the first page and reports the user count', async () => {
-    expect((await createLocation('DEV', remote.url)).status).toBe(303);
+    expect((await createConfirmedLocation('DEV', remote.url)).status).toBe(303);
     const response = await postForm(agent, `/admin/locations/${await locationId('DEV')}/test`, {}, '/admin/locations');
     expect(response.status).toBe(303);
     expect(response.headers.location).toBe('/admin/locations');
@@ -136,7 +145,7 @@ describe('Test connection', () => {
         ['REFUSED', closedUrl],
         ['RESET', resetUrl],
       ] as const) {
-        expect((await createLocation(code, url)).status).toBe(303);
+        expect((await createConfirmedLocation(code, url)).status).toBe(303);
         await postForm(agent, `/admin/locations/${await locationId(code)}/test`, {}, '/admin/locations');
         const page = await agent.get('/admin/locations');
         const flash = /could not connect to [A-Z]+[^<]*/.exec(page.text)?.[0];
@@ -172,6 +181,7 @@ describe('credentials only where they belong (M4)', () => {
     const id = (
       await database.db('locations').insert({ code: 'PLAIN', name: 'Plain', online_url: 'http://sync.example.invalid:8000' }).returning('id')
     )[0].id;
+    await confirmLocation(database.db, id);
     await postForm(agent, `/admin/locations/${id}/test`, {}, '/admin/locations');
     const page = await agent.get('/admin/locations');
     expect(page.text).toContain('PLAIN: the online URL is plain http, and Sinkron sends credentials only over https');
@@ -180,7 +190,7 @@ describe('credentials only where they belong (M4)', () => {
   it('when an admin changes a location’s URL, then the credential goes there only after an admin confirms it with their password, and the change is logged with who made it', async () => {
     const elsewhere = await startLaravelServer({ users: [{ id: 1, email: 'x@elsewhere.test', name: 'X' }] });
     try {
-      expect((await createLocation('MOVED', remote.url)).status).toBe(303);
+      expect((await createConfirmedLocation('MOVED', remote.url)).status).toBe(303);
       const id = await locationId('MOVED');
       const adminId = (await database.db('users').where({ email: TEST_ADMIN.email }).first('id')).id;
       const edit = await postForm(
@@ -204,24 +214,26 @@ describe('credentials only where they belong (M4)', () => {
 
       await postForm(agent, `/admin/locations/${id}/test`, {}, '/admin/locations');
       let page = await agent.get('/admin/locations');
-      expect(page.text).toContain('MOVED&#39;s online URL changed: an admin must confirm it on the Locations page');
+      expect(page.text).toContain('MOVED&#39;s online URL is not confirmed: an admin must confirm on the Locations page');
+      expect(page.text).toContain(`The URL changed: confirm that MOVED&#39;s credential may go to ${elsewhere.url}.`);
       expect(page.text).toContain('Confirm URL');
       expect(elsewhere.requests).toHaveLength(0);
 
       const wrong = await postForm(
         agent,
         `/admin/locations/${id}/confirm-url`,
-        { online_url: elsewhere.url, password: 'not my password' },
+        { online_url: elsewhere.url, code: 'MOVED', password: 'not my password' },
         '/admin/locations',
       );
-      expect(wrong.status).toBe(303);
+      expect(wrong.status).toBe(403);
+      expect(wrong.text).toContain('Wrong password: the online URL is not confirmed.');
       await postForm(agent, `/admin/locations/${id}/test`, {}, '/admin/locations');
       expect(elsewhere.requests).toHaveLength(0);
 
       const confirmed = await postForm(
         agent,
         `/admin/locations/${id}/confirm-url`,
-        { online_url: elsewhere.url, password: TEST_ADMIN.password },
+        { online_url: elsewhere.url, code: 'MOVED', password: TEST_ADMIN.password },
         '/admin/locations',
       );
       expect(confirmed.status).toBe(303);

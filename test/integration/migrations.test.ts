@@ -4,6 +4,7 @@ import { migrations } from '../../migrations/index';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
 const UNIQUE_PER_LOCATION = '2025_11_08_000000_modify_users_email_unique_constraint';
+const PAIRED_CONFIRMATION = '2026_12_07_143000_bind_online_url_confirmation_to_code';
 const before = (name: string) =>
   migrations.slice(
     0,
@@ -75,5 +76,47 @@ describe('migrations', () => {
     await database.db('users').where({ location_id: test.id }).del();
     await database.db.migrate.down(migratorConfig);
     expect(await indexNames()).toContain('users_email_unique');
+  });
+
+  it('carry a confirmed online URL over as the confirmed pairing of URL and code, and back to the boolean on rollback', async () => {
+    const fresh = await createTestDatabase({ migrated: false });
+    try {
+      const { db } = fresh;
+      for (const _ of before(PAIRED_CONFIRMATION)) await db.migrate.up(migratorConfig);
+      await db('locations').insert([
+        { code: 'KEPT', name: 'Kept', online_url: 'https://kept.example.com', online_url_confirmed: true },
+        { code: 'PENDING', name: 'Pending', online_url: 'https://pending.example.com', online_url_confirmed: false },
+        { code: 'NOURL', name: 'No URL', online_url: null, online_url_confirmed: true },
+      ]);
+
+      await db.migrate.up(migratorConfig);
+      const after = await db('locations').orderBy('code').select('code', 'confirmed_online_url', 'confirmed_code');
+      expect(after).toEqual([
+        { code: 'KEPT', confirmed_online_url: 'https://kept.example.com', confirmed_code: 'KEPT' },
+        { code: 'NOURL', confirmed_online_url: null, confirmed_code: null },
+        { code: 'PENDING', confirmed_online_url: null, confirmed_code: null },
+      ]);
+      expect(await db.schema.hasColumn('locations', 'online_url_confirmed')).toBe(false);
+
+      // A code taken over after the upgrade is not confirmed by the boolean either.
+      await db('locations').insert({
+        code: 'RENAMED',
+        name: 'Renamed',
+        online_url: 'https://renamed.example.com',
+        confirmed_online_url: 'https://renamed.example.com',
+        confirmed_code: 'OTHER',
+      });
+      await db.migrate.down(migratorConfig);
+      const flags = await db('locations').orderBy('code').select('code', 'online_url_confirmed');
+      expect(flags).toEqual([
+        { code: 'KEPT', online_url_confirmed: true },
+        { code: 'NOURL', online_url_confirmed: true },
+        { code: 'PENDING', online_url_confirmed: false },
+        { code: 'RENAMED', online_url_confirmed: false },
+      ]);
+      expect(await db.schema.hasColumn('locations', 'confirmed_code')).toBe(false);
+    } finally {
+      await fresh.drop();
+    }
   });
 });

@@ -152,10 +152,15 @@ describe('the demo that npm start runs', () => {
     expect(second.inserted).toEqual({ HUB: 0, DEV: 0, TEST: 0 });
     expect(await hub.db('users').count<{ count: number }[]>('id as count')).toEqual(countsAfterFirst);
 
-    const locations = await hub.db('locations').whereIn('code', ['DEV', 'TEST']).orderBy('code').select('code', 'online_url');
+    // Confirmed for their codes, by the demo that set them: Sync from Server works out of the box.
+    const locations = await hub
+      .db('locations')
+      .whereIn('code', ['DEV', 'TEST'])
+      .orderBy('code')
+      .select('code', 'online_url', 'confirmed_online_url', 'confirmed_code');
     expect(locations).toEqual([
-      { code: 'DEV', online_url: secondUrls[0] },
-      { code: 'TEST', online_url: secondUrls[1] },
+      { code: 'DEV', online_url: secondUrls[0], confirmed_online_url: secondUrls[0], confirmed_code: 'DEV' },
+      { code: 'TEST', online_url: secondUrls[1], confirmed_online_url: secondUrls[1], confirmed_code: 'TEST' },
     ]);
     expect(secondUrls).not.toEqual(firstUrls);
   });

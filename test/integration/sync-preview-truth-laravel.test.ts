@@ -3,7 +3,17 @@ import { buildTestApp, type TestApp } from '../support/app';
 import { postForm, signedInAgent, type Agent } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { laravelPeerUnavailable, startLaravelPeer, type LaravelPeer, type PeerUserInput } from '../support/laravel-peer';
-import { REMOTE_ENV, addLocation, executeSync, expectPlanApplied, itemsOf, previewSync, runRow, snapshot } from '../support/sync-fixtures';
+import {
+  REMOTE_ENV,
+  addLocation,
+  confirmLocation,
+  executeSync,
+  expectPlanApplied,
+  itemsOf,
+  previewSync,
+  runRow,
+  snapshot,
+} from '../support/sync-fixtures';
 
 // Issue 14 against a genuine Laravel 8 app (test/peers/laravel): a remote that marks its users inactive
 // is a guarded mass deactivation, and a preview is bound to the URL it was fetched from.
@@ -95,11 +105,13 @@ describe.skipIf(unavailable !== undefined)('issue 14 against a real Laravel 8 ap
     const runId = await previewSync(agent, locationId);
     expect(await runRow(database.db, runId)).toMatchObject({ status: 'previewed', new_count: STAFF.length + 1 });
 
-    // The fix for a wrong URL, made by another instance (or directly in the database) after the preview.
+    // The fix for a wrong URL, made by another instance (or directly in the database) after the preview,
+    // and confirmed there, so that the next preview below may use it.
     await database
       .db('locations')
       .where({ id: locationId })
       .update({ online_url: peer.urlFor('simple') });
+    await confirmLocation(database.db, locationId);
     const before = await snapshot(database.db);
     const response = await executeSync(agent, runId);
     expect(response.status).toBe(303);

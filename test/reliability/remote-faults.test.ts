@@ -6,7 +6,7 @@ import { signedInAgent, type Agent } from '../support/browser-session';
 import { snapshotTables } from '../support/db-snapshot';
 import type { TestDatabase } from '../support/database';
 import { startLaravelServer, type Fault, type LaravelServer } from '../support/laravel-server';
-import { REMOTE_ENV, addLocation, executeSync, insertUsers, previewSync, runRow } from '../support/sync-fixtures';
+import { REMOTE_ENV, addLocation, confirmLocation, executeSync, insertUsers, previewSync, runRow } from '../support/sync-fixtures';
 
 let database: TestDatabase;
 let t: TestApp;
@@ -55,6 +55,7 @@ async function remoteWith(faults: Fault[], users: Array<Record<string, unknown>>
   remote = await startLaravelServer({ users, shape: 'resource' });
   for (const fault of faults) remote.fault(fault);
   await database.db('locations').where({ id: devId }).update({ online_url: remote.url });
+  await confirmLocation(database.db, devId);
   return remote;
 }
 
@@ -122,6 +123,7 @@ describe('remote faults during a preview', () => {
         .db('locations')
         .where({ id: devId })
         .update({ online_url: `http://127.0.0.1:${(site.address() as AddressInfo).port}` });
+      await confirmLocation(database.db, devId);
       await expectFailedPreview({ message: 'DEV answered with something that is not the users API (HTTP 2xx) on the login' });
     } finally {
       await new Promise((resolve) => site.close(resolve));

@@ -207,3 +207,91 @@ describe('brute force on /api/auth/login', () => {
     }
   });
 });
+
+describe('brute force on the online URL confirmation (issue 26, finding 4)', () => {
+  /** An admin's browser signed in from `ip`. */
+  async function adminFrom(t: TestApp, ip: string) {
+    const agent = request.agent(t.app);
+    const token = await csrfToken(agent);
+    const signIn = await agent
+      .post('/login')
+      .set('X-Forwarded-For', ip)
+      .type('form')
+      .send({ ...TEST_ADMIN, _csrf: token });
+    expect(signIn.status).toBe(303);
+    return agent;
+  }
+
+  /** A location whose URL no admin has confirmed yet. */
+  async function unconfirmedLocation(code: string) {
+    const [row] = await database
+      .db('locations')
+      .insert({ code, name: code, online_url: `https://${code.toLowerCase()}.example.com` })
+      .returning('*');
+    return row as { id: number; code: string; online_url: string };
+  }
+
+  async function confirm(
+    agent: ReturnType<typeof request.agent>,
+    location: { id: number; code: string; online_url: string },
+    password: string,
+    ip: string,
+    language = 'en',
+  ) {
+    const token = await csrfToken(agent, '/admin/locations');
+    return agent
+      .post(`/admin/locations/${location.id}/confirm-url`)
+      .set('X-Forwarded-For', ip)
+      .set('Accept-Language', language)
+      .type('form')
+      .send({ online_url: location.online_url, code: location.code, password, _csrf: token });
+  }
+
+  const confirmedCode = async (id: number) => (await database.db('locations').where({ id }).first('confirmed_code')).confirmed_code;
+
+  it('when one address keeps guessing the password, then it gets 429 with a wait, even for the right password, and nothing is confirmed', async () => {
+    const t = await buildTestApp(database, { TRUST_PROXY: '1', LOGIN_RATE_LIMIT_MAX: '3', LOGIN_RATE_LIMIT_WINDOW_MINUTES: '15' });
+    try {
+      const location = await unconfirmedLocation('GUESSED');
+      const agent = await adminFrom(t, '203.0.113.40');
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await confirm(agent, location, `guess ${i}`, '203.0.113.40')).status);
+      const rightPassword = await confirm(agent, location, TEST_ADMIN.password, '203.0.113.40');
+      const inIndonesian = await confirm(agent, location, TEST_ADMIN.password, '203.0.113.40', 'id');
+
+      expect(statuses).toEqual([403, 403, 403, 429]);
+      expect(rightPassword.status).toBe(429);
+      expect(rightPassword.text).toContain('Too many wrong passwords. Wait 15 minutes and confirm again.');
+      expect(inIndonesian.status).toBe(429);
+      expect(inIndonesian.text).toContain('Terlalu banyak kata sandi yang salah. Tunggu 15 menit, lalu konfirmasi lagi.');
+      expect(await confirmedCode(location.id)).toBeNull();
+      const entries = t.logs.entries();
+      expect(entries.filter((e) => e.msg === 'password confirmation throttled')).toHaveLength(3);
+      // Throttled attempts never reach the password check.
+      expect(entries.filter((e) => e.msg === 'location online URL not confirmed: wrong password')).toHaveLength(3);
+
+      // Another address of the same admin is not held back by this one (only slowed, per account).
+      const elsewhere = await adminFrom(t, '203.0.113.41');
+      expect((await confirm(elsewhere, location, TEST_ADMIN.password, '203.0.113.41')).status).toBe(303);
+      expect(await confirmedCode(location.id)).toBe('GUESSED');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('when confirmations succeed, then they do not count towards the limit', async () => {
+    const t = await buildTestApp(database, { TRUST_PROXY: '1', LOGIN_RATE_LIMIT_MAX: '2' });
+    try {
+      const agent = await adminFrom(t, '192.0.2.40');
+      for (const code of ['RIGHT1', 'RIGHT2', 'RIGHT3']) {
+        expect((await confirm(agent, await unconfirmedLocation(code), TEST_ADMIN.password, '192.0.2.40')).status).toBe(303);
+      }
+      const location = await unconfirmedLocation('RIGHT4');
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await confirm(agent, location, `guess ${i}`, '192.0.2.40')).status);
+      expect(statuses).toEqual([403, 403, 429]);
+    } finally {
+      await t.close();
+    }
+  });
+});

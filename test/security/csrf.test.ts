@@ -5,7 +5,7 @@ import { csrfToken, signedInAgent, type Agent } from '../support/browser-session
 import { snapshotTables } from '../support/db-snapshot';
 import type { TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
-import { REMOTE_ENV, previewSync, runRow } from '../support/sync-fixtures';
+import { REMOTE_ENV, addLocation, previewSync, runRow } from '../support/sync-fixtures';
 
 let database: TestDatabase;
 let t: TestApp;
@@ -23,8 +23,7 @@ useTestApp(
 );
 beforeAll(async () => {
   remote = await startLaravelServer({ users: [{ id: 1, email: 'newcomer@dev.test', name: 'Newcomer', role: 'vendor', is_active: true }] });
-  const [dev] = await database.db('locations').insert({ code: 'DEV', name: 'Development', online_url: remote.url }).returning('id');
-  devId = dev.id;
+  devId = await addLocation(database.db, 'DEV', remote.url);
   await database.db('users').insert({ location_id: devId, email: 'someone@dev.test', name: 'Someone' });
   agent = await signedInAgent(t.app);
   runId = await previewSync(agent, devId);

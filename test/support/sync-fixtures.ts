@@ -17,11 +17,24 @@ export interface LocalUser {
   remote_id?: string | null;
 }
 
+/** A location whose online URL an admin has confirmed (confirmLocation), so that syncs may use it at once. */
 export async function addLocation(db: Knex, code: string, onlineUrl: string | null): Promise<number> {
   const [row] = await db('locations')
     .insert({ code, name: `Location ${code}`, online_url: onlineUrl })
     .returning('id');
-  return (row as { id: number }).id;
+  const id = (row as { id: number }).id;
+  await confirmLocation(db, id);
+  return id;
+}
+
+/**
+ * What an admin's password confirmation on the Locations page records: the location's current online URL
+ * may receive its current code's credential. For fixtures that set locations up in the database directly.
+ */
+export async function confirmLocation(db: Knex, id: number): Promise<void> {
+  await db('locations')
+    .where({ id })
+    .update({ confirmed_online_url: db.ref('online_url'), confirmed_code: db.ref('code') });
 }
 
 export async function insertUsers(db: Knex, locationId: number, users: LocalUser[]): Promise<void> {

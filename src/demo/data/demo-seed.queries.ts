@@ -174,8 +174,10 @@ export async function seedDemoHubLocation(hub: Container, location: DemoLocation
   let stored = await locations.findByCode(location.code);
   if (!stored) stored = await locations.create({ code: location.code, name: location.name, onlineUrl });
   else if (stored.onlineUrl !== onlineUrl) {
-    await locations.update(stored.id, { code: stored.code, name: stored.name, onlineUrl });
+    stored = (await locations.update(stored.id, { code: stored.code, name: stored.name, onlineUrl })) ?? stored;
   }
+  // The demo itself sets this URL (its own server, on the port it took), so the pairing needs no admin.
+  if (!stored.onlineUrlConfirmed) await locations.confirmOnlineUrl(stored.id, { onlineUrl, code: stored.code });
   if ((await countPlainUsers(hub.db, stored.id)) > 0) return 0;
   return insertUsers(hub.db, stored.id, demoHubCopy(location.code, await readRemoteRows(remote)), true);
 }

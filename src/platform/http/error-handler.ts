@@ -27,6 +27,7 @@ export function notFound(req: Request, res: Response): void {
 const KNOWN_MESSAGES: Record<string, string> = {
   'Location not found.': 'errors.locationNotFound',
   'The location changed while saving; try again.': 'errors.locationConflict',
+  'The online URL or code changed meanwhile: check them and confirm again.': 'errors.confirmStale',
   'The request contains a NUL character, which no field accepts.': 'errors.nul',
   'Not found': 'errors.notFound',
 };
