@@ -55,9 +55,17 @@ export async function ensureLocations(db: Knex, remoteUrl: string) {
     ])
     .onConflict('code')
     .merge(['online_url']);
+  await confirmForCodes(db, [SYNCED_CODE, OTHER_CODE]);
   const rows: { id: number; code: string }[] = await db('locations').whereIn('code', [SYNCED_CODE, OTHER_CODE]);
   const id = (code: string) => rows.find((r) => r.code === code)!.id;
   return { syncedId: id(SYNCED_CODE), otherId: id(OTHER_CODE) };
+}
+
+/** The bench's remotes are its own: their URLs count as confirmed by an admin for their codes. */
+async function confirmForCodes(db: Knex, codes: string[]): Promise<void> {
+  await db('locations')
+    .whereIn('code', codes)
+    .update({ confirmed_online_url: db.ref('online_url'), confirmed_code: db.ref('code') });
 }
 
 /** The location whose server answers with oversized pages (the hostile-remote part). */
@@ -67,6 +75,7 @@ export async function ensureHostileLocation(db: Knex, remoteUrl: string): Promis
     .onConflict('code')
     .merge(['online_url'])
     .returning('id');
+  await confirmForCodes(db, ['HOSTILE']);
   return (row as { id: number }).id;
 }
 

@@ -369,7 +369,7 @@ async function measureSync(
     target = { kind, url: sinkron.url, listed: n + 1, pid: sinkron.pid };
     stopRemote = sinkron.stop;
   }
-  await stack.db('locations').where({ id: ids.syncedId }).update({ online_url: target.url });
+  await stack.db('locations').where({ id: ids.syncedId }).update({ online_url: target.url, confirmed_online_url: target.url });
   const rounds: Round[] = [];
   try {
     for (let k = 1; k <= repeat; k++) rounds.push(await syncRound(stack, ids, adminId, n, target, repeat > 1 ? ` (round ${k}/${repeat})` : ''));
@@ -409,7 +409,7 @@ async function measureSync(
 /** The per-row port on n users: as the original (every statement commits) and inside one transaction. */
 async function measureBaseline(stack: Stack, ids: { syncedId: number; otherId: number }, n: number): Promise<BaselineFigures> {
   stack.remote.setUsers(remoteUsers(n));
-  await stack.db('locations').where({ id: ids.syncedId }).update({ online_url: stack.remote.url });
+  await stack.db('locations').where({ id: ids.syncedId }).update({ online_url: stack.remote.url, confirmed_online_url: stack.remote.url });
   const perUser: number[] = [];
   let users = 0;
   let ms = 0;
