@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { normaliseEmail } from './email';
 import { isTimeZone } from './i18n/format';
 import { LANGUAGES, type Language } from './i18n/languages';
 
@@ -233,7 +234,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     api: { allowAdmins: env.API_ALLOW_ADMINS },
     appLocation: { code: env.APP_LOCATION_CODE, name: env.APP_LOCATION_NAME },
-    initialAdmin: { email: env.ADMIN_EMAIL?.trim().toLowerCase(), password: env.ADMIN_PASSWORD },
+    initialAdmin: { email: env.ADMIN_EMAIL === undefined ? undefined : normaliseEmail(env.ADMIN_EMAIL), password: env.ADMIN_PASSWORD },
     loginRateLimit: { max: env.LOGIN_RATE_LIMIT_MAX, windowMs: env.LOGIN_RATE_LIMIT_WINDOW_MINUTES * 60_000 },
     remote: {
       timeoutMs: env.REMOTE_TIMEOUT_MS,

@@ -4,6 +4,7 @@ import type { Location } from '../locations/locations.queries';
 import { readPage, isLastPage, type PageInfo } from './page-shapes';
 import { RemoteSession } from './remote-session';
 import { RemoteApiError } from './remote-api-errors';
+import { normaliseEmail } from '../platform/email';
 import { parseRemoteUsers, type RemoteSource, type RemoteUserPage, type RemoteUserSource } from './remote-users';
 import { UrlRefusedError, type UrlPolicy } from '../locations/url-policy';
 
@@ -23,7 +24,7 @@ function rowKey(row: unknown): string {
   if (row !== null && typeof row === 'object') {
     const { id, email } = row as { id?: unknown; email?: unknown };
     if (id !== undefined && id !== null) return `id:${String(id)}`;
-    if (typeof email === 'string') return `email:${email.trim().toLowerCase()}`;
+    if (typeof email === 'string') return `email:${normaliseEmail(email)}`;
   }
   return JSON.stringify(row);
 }
