@@ -12,8 +12,11 @@ const NON_ASCII = /[^\u0000-\u007f]/;
  */
 export function normaliseEmail(email: string): string {
   const trimmed = email.trim();
-  return (NON_ASCII.test(trimmed) ? trimmed.normalize('NFKC') : trimmed).toLowerCase();
+  return NON_ASCII.test(trimmed) ? trimmed.normalize('NFKC').toLowerCase() : normaliseAsciiEmail(trimmed);
 }
+
+/** normaliseEmail of an email known to be ASCII (the plain-row fast path): nothing to fold. */
+export const normaliseAsciiEmail = (email: string): string => email.trim().toLowerCase();
 
 export const isValidEmail = (email: string): boolean => EMAIL_PATTERN.test(email) && email.length <= MAX_EMAIL_LENGTH;
 

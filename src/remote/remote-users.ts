@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import type { Location } from '../locations/locations.queries';
-import { MAX_EMAIL_LENGTH, emailLookAlikeReason, isValidEmail, normaliseEmail, showInvisible, withoutInvisible } from '../platform/email';
+import {
+  MAX_EMAIL_LENGTH,
+  emailLookAlikeReason,
+  isValidEmail,
+  normaliseAsciiEmail,
+  normaliseEmail,
+  showInvisible,
+  withoutInvisible,
+} from '../platform/email';
 
 /** A remote user as the contract defines it, normalised (email trimmed, NFKC-folded and lower-cased). */
 export interface RemoteUser {
@@ -68,7 +76,7 @@ export function unsafeTextReason(field: string, value: string): string | undefin
 // eslint-disable-next-line no-control-regex -- as above
 const MAYBE_UNSAFE = /[\u0000-\u001f\u007f-\u009f\ud800-\udfff]/;
 
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/;
 
 const hasUnsafeText = (value: unknown) => typeof value === 'string' && MAYBE_UNSAFE.test(value) && UNSAFE_TEXT.test(value);
 
@@ -114,13 +122,13 @@ function excerptOf(raw: unknown): string {
 function readPlainRow(row: Record<string, unknown>): RemoteUser | undefined {
   const { email, name, id, role, is_active: isActive } = row;
   // Printable ASCII, as almost every email is; any other goes to the schema path and its look-alike checks.
-  if (typeof email !== 'string' || !PRINTABLE_ASCII.test(email)) return undefined;
+  if (typeof email !== 'string' || NOT_PRINTABLE_ASCII.test(email)) return undefined;
   if (hasUnsafeText(name) || hasUnsafeText(id) || hasUnsafeText(role)) return undefined;
   if (name != null && !(typeof name === 'string' && name.length <= 255)) return undefined;
   if (id != null && !((typeof id === 'number' && Number.isSafeInteger(id)) || (typeof id === 'string' && id.length <= 255))) return undefined;
   if (role != null && !(typeof role === 'string' && role.length <= 64)) return undefined;
   if (isActive != null && typeof isActive !== 'boolean') return undefined;
-  const normalised = normaliseEmail(email);
+  const normalised = normaliseAsciiEmail(email);
   if (!isValidEmail(normalised)) return undefined;
   return {
     email: normalised,
