@@ -15,6 +15,8 @@ export interface ConnectionTestResult {
 }
 
 interface FetchedPage {
+  /** Where the page was read from: what a relative next link is resolved against. */
+  url: string;
   info: PageInfo;
   users: RemoteUserPage;
 }
@@ -171,7 +173,7 @@ export class ExternalApiService implements RemoteUserSource {
     let previous = first;
     for (let page = 2; ; page += 1) {
       if (page > this.deps.remote.maxPages) throw this.pageCapError(code, page);
-      const current = await this.fetchPage(session, location, this.nextUrl(session, previous.info, page), page);
+      const current = await this.fetchPage(session, location, this.nextUrl(session, previous, page), page);
       this.refuseRepeat(code, previous, current, page);
       yield { ...current.users, of };
       if (isLastPage(current.info)) return;
@@ -220,7 +222,7 @@ export class ExternalApiService implements RemoteUserSource {
         { kind: 'protocol', locationCode: code, page },
       );
     }
-    return { info, users: parseRemoteUsers(info.rows, page) };
+    return { url, info, users: parseRemoteUsers(info.rows, page) };
   }
 
   private pageUrl(session: RemoteSession, page: number): string {
@@ -232,13 +234,16 @@ export class ExternalApiService implements RemoteUserSource {
 
   /**
    * The server's next link when it stays on the online URL's origin, else our own page (or cursor) URL.
-   * Laravel's links often drop per_page; without it the next page would be cut with another size.
+   * A relative link is read against the page it came in, as a browser would (a Sinkron remote without
+   * PUBLIC_URL sends paths). Laravel's links often drop per_page; without it the next page would be cut
+   * with another size.
    */
-  private nextUrl(session: RemoteSession, info: PageInfo, page: number): string {
+  private nextUrl(session: RemoteSession, previous: FetchedPage, page: number): string {
     const base = new URL(session.baseUrl());
+    const { info } = previous;
     if (info.nextUrl) {
       try {
-        const next = new URL(info.nextUrl, base);
+        const next = new URL(info.nextUrl, previous.url);
         if (next.origin === base.origin) {
           if (!next.searchParams.has('per_page')) next.searchParams.set('per_page', String(this.deps.remote.perPage));
           return next.toString();
