@@ -15,6 +15,15 @@ export function normaliseEmail(email: string): string {
   return NON_ASCII.test(trimmed) ? trimmed.normalize('NFKC').toLowerCase() : normaliseAsciiEmail(trimmed);
 }
 
+/**
+ * normaliseEmail without the lower-casing, for a lookup where PostgreSQL's lower() does it, as the unique
+ * index on lower(email) does: JavaScript and PostgreSQL lower some letters differently (`İ`).
+ */
+export function foldEmail(email: string): string {
+  const trimmed = email.trim();
+  return NON_ASCII.test(trimmed) ? trimmed.normalize('NFKC') : trimmed;
+}
+
 /** normaliseEmail of an email known to be ASCII (the plain-row fast path): nothing to fold. */
 export const normaliseAsciiEmail = (email: string): string => email.trim().toLowerCase();
 
