@@ -94,7 +94,13 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(
     '/api',
-    createApiRoutes({ auth: services.auth, tokens: services.apiTokens, usersApi: services.usersApi, loginRateLimit: config.loginRateLimit }),
+    createApiRoutes({
+      auth: services.auth,
+      tokens: services.apiTokens,
+      usersApi: services.usersApi,
+      loginRateLimit: config.loginRateLimit,
+      publicUrl: config.api.publicUrl,
+    }),
   );
 
   const csrf = createCsrf({

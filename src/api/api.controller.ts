@@ -28,7 +28,7 @@ const listQuery = z.object({
 const readLogin = validate.body(loginBody, 'Send a JSON body with an email and a password.');
 const readListQuery = validate.query(listQuery);
 
-export function createApiController(deps: { auth: AuthService; tokens: ApiTokenService; usersApi: UsersApiService }) {
+export function createApiController(deps: { auth: AuthService; tokens: ApiTokenService; usersApi: UsersApiService; publicUrl?: string }) {
   return {
     async login(req: Request, res: Response) {
       const { email, password } = readLogin(req);
@@ -45,7 +45,8 @@ export function createApiController(deps: { auth: AuthService; tokens: ApiTokenS
 
     async users(req: Request, res: Response) {
       const query = readListQuery(req);
-      const path = `${req.protocol}://${req.get('host')}${req.baseUrl}/users`;
+      // Never from the Host header, which the client chooses: from PUBLIC_URL, or a path on this origin.
+      const path = `${deps.publicUrl ?? ''}${req.baseUrl}/users`;
       const body = await deps.usersApi.pageJson({ page: query.page, perPage: query.per_page, afterId: query.after_id, path });
       // Sent as it is: res.send would hash the whole page for an ETag, which no client of a no-store answer uses.
       // (Node itself drops the body of an answer to HEAD.)

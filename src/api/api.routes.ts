@@ -13,9 +13,10 @@ export function createApiRoutes(deps: {
   tokens: ApiTokenService;
   usersApi: UsersApiService;
   loginRateLimit: Config['loginRateLimit'];
+  publicUrl: Config['api']['publicUrl'];
 }): Router {
   const router = Router();
-  const api = createApiController({ auth: deps.auth, tokens: deps.tokens, usersApi: deps.usersApi });
+  const api = createApiController({ auth: deps.auth, tokens: deps.tokens, usersApi: deps.usersApi, publicUrl: deps.publicUrl });
   router.use(express.json({ limit: '16kb' }));
   router.post('/auth/login', ...createApiLoginRateLimiters(deps.loginRateLimit, deps.auth), api.login);
   router.get('/users', requireApiToken(deps.tokens), api.users);

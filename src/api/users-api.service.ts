@@ -38,8 +38,8 @@ export class UsersApiService {
 
   /**
    * A page as the JSON text of ApiUsersPage: the users' array comes from PostgreSQL as text and is set into
-   * the envelope as it is, so serving a page allocates no object per user. `path` is the absolute URL of
-   * the list, for the links. The next link carries `after_id`, the page's last id: a client that follows
+   * the envelope as it is, so serving a page allocates no object per user. `path` is the URL of the list
+   * (from PUBLIC_URL, or a path on this origin), for the links. The next link carries `after_id`, the page's last id: a client that follows
    * it is served the next page by key, without walking the pages before it; a page asked for by number
    * starts from the end of a page served shortly before, when there is one (PageEnds).
    */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Location } from '../locations/locations.queries';
+import { foldEmail } from '../platform/email';
 import type { AccountRole, User, UsersRepository } from '../users/users.queries';
 import { generatePassword, hashPassword, verifyPassword } from './password';
 
@@ -32,7 +33,7 @@ export class AuthService {
   /** The signed-in account, or undefined for any failure (the caller shows one message for all). */
   async authenticate(email: string, password: string, purpose: SignInPurpose): Promise<User | undefined> {
     // No account holds U+0000, and PostgreSQL would fail on it rather than find nothing.
-    const found = email.includes('\u0000') ? undefined : await this.deps.users.findCredentials(this.deps.ownLocation.id, email);
+    const found = email.includes('\u0000') ? undefined : await this.deps.users.findCredentials(this.deps.ownLocation.id, foldEmail(email));
     if (!found || found.passwordHash === null) {
       this.decoyHash ??= hashPassword(generatePassword());
       await verifyPassword(await this.decoyHash, password);
@@ -56,14 +57,14 @@ export class AuthService {
 
   /** The admin a command-line user names with --as: one who could sign in to the admin pages. */
   async findAdminByEmail(email: string): Promise<User | undefined> {
-    const found = await this.deps.users.findCredentials(this.deps.ownLocation.id, email);
+    const found = await this.deps.users.findCredentials(this.deps.ownLocation.id, foldEmail(email));
     return found && canSignIn(found.user, this.deps.ownLocation.id, found.passwordHash, 'pages') ? found.user : undefined;
   }
 
   /** What login throttling counts a typed email as (the account it reaches, compared as the database does). */
   loginKey(email: string): Promise<string> {
     if (email.includes('\u0000')) return Promise.resolve('email:(invalid)');
-    return this.deps.users.loginKey(this.deps.ownLocation.id, email);
+    return this.deps.users.loginKey(this.deps.ownLocation.id, foldEmail(email));
   }
 
   /** Creates the account or resets its password (which ends its sessions and tokens), with the given role. */

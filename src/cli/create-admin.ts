@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { buildContainer } from '../container';
 import { migrateLatest } from '../platform/db/migrate';
 import { generatePassword } from '../auth/password';
+import { emailLookAlikeReason, isValidEmail, normaliseEmail } from '../platform/email';
 import { runCli } from './cli-support';
 
 const USAGE = `Usage: npm run admin:create -- --email admin@example.com [--name "Jane Doe"] [--role admin|api]
@@ -14,8 +15,6 @@ with that role. A reset signs the account out everywhere (its sessions and API t
             EXTERNAL_API_<CODE>_EMAIL / EXTERNAL_API_<CODE>_PASSWORD.
 The password is ADMIN_PASSWORD when set (at least 12 characters); otherwise one is generated and printed.
 --email defaults to ADMIN_EMAIL.`;
-
-const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
 let args: { email?: string; name?: string; role?: string; help?: boolean };
 try {
@@ -36,15 +35,16 @@ if (args.help) {
   console.log(USAGE);
 } else {
   await runCli(async ({ config, logger, db }) => {
-    const email = (args.email ?? config.initialAdmin.email ?? '').trim().toLowerCase();
+    const email = normaliseEmail(args.email ?? config.initialAdmin.email ?? '');
     const role = args.role === 'admin' || args.role === 'api' ? args.role : undefined;
     if (!role) {
       console.error(`Not a role: ${args.role} (admin or api)\n\n${USAGE}`);
       process.exitCode = 2;
       return;
     }
-    if (!EMAIL.test(email)) {
-      console.error(`${email ? `Not an email address: ${email}` : 'No email given.'}\n\n${USAGE}`);
+    const lookAlike = emailLookAlikeReason(email);
+    if (lookAlike || !isValidEmail(email)) {
+      console.error(`${lookAlike ? `Refused: ${lookAlike}` : email ? `Not an email address: ${email}` : 'No email given.'}\n\n${USAGE}`);
       process.exitCode = 2;
       return;
     }

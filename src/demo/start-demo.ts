@@ -48,6 +48,8 @@ function remoteConfig(hub: Config, location: DemoLocation, port: number, databas
   return {
     ...hub,
     http: { ...hub.http, port },
+    // PUBLIC_URL is where the hub is reached, not a demo server.
+    api: { ...hub.api, publicUrl: undefined },
     database: { ...hub.database, url: databaseUrl },
     demo: false,
     appLocation: { code: location.code, name: location.name },

@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { normaliseEmail } from './email';
 import { isTimeZone } from './i18n/format';
 import { LANGUAGES, type Language } from './i18n/languages';
 
@@ -14,6 +15,22 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+/**
+ * Where clients reach this instance, as an origin and an optional path prefix (behind a proxy under a
+ * sub-path), without the trailing slash.
+ */
+const publicUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an absolute http:// or https:// URL, e.g. https://sinkron.example.com' })
+  // Checked even when the URL check above failed: only a URL that parses is looked into.
+  .refine((v) => {
+    const url = URL.canParse(v) ? new URL(v) : undefined;
+    return !url || (url.search === '' && url.hash === '' && url.username === '' && url.password === '');
+  }, 'must have no query, fragment, user name or password')
+  .transform((v) => {
+    const url = new URL(v);
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+  });
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -33,6 +50,7 @@ const envSchema = z.object({
   JWT_AUDIENCE: z.string().min(1).default('sinkron-api'),
   JWT_TTL_SECONDS: positiveInt.default(3600),
   API_ALLOW_ADMINS: booleanFlag.default(false),
+  PUBLIC_URL: optionalString.pipe(publicUrl.optional()),
   APP_LOCATION_CODE: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ or -, at most 32')
@@ -92,8 +110,11 @@ export interface Config {
   session: { secret: string; idleMinutes: number; maxHours: number; cookieName: string };
   /** Tokens are issued for `<audience>:<APP_LOCATION_CODE>`, so one is worth nothing at any other instance. */
   jwt: { secret: string; issuer: string; audience: string; ttlSeconds: number };
-  /** Whether admins may also use the served API (by default only accounts with the `api` role may). */
-  api: { allowAdmins: boolean };
+  /**
+   * Whether admins may also use the served API (by default only accounts with the `api` role may), and
+   * the URL its links start with (PUBLIC_URL; without it they are paths, never the request's Host).
+   */
+  api: { allowAdmins: boolean; publicUrl: string | undefined };
   appLocation: { code: string; name: string };
   initialAdmin: { email: string | undefined; password: string | undefined };
   loginRateLimit: { max: number; windowMs: number };
@@ -246,9 +267,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       audience: env.JWT_AUDIENCE,
       ttlSeconds: env.JWT_TTL_SECONDS,
     },
-    api: { allowAdmins: env.API_ALLOW_ADMINS },
+    api: { allowAdmins: env.API_ALLOW_ADMINS, publicUrl: env.PUBLIC_URL },
     appLocation: { code: env.APP_LOCATION_CODE, name: env.APP_LOCATION_NAME },
-    initialAdmin: { email: env.ADMIN_EMAIL?.trim().toLowerCase(), password: env.ADMIN_PASSWORD },
+    initialAdmin: { email: env.ADMIN_EMAIL === undefined ? undefined : normaliseEmail(env.ADMIN_EMAIL), password: env.ADMIN_PASSWORD },
     loginRateLimit: { max: env.LOGIN_RATE_LIMIT_MAX, windowMs: env.LOGIN_RATE_LIMIT_WINDOW_MINUTES * 60_000 },
     remote: {
       timeoutMs: env.REMOTE_TIMEOUT_MS,

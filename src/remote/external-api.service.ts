@@ -5,6 +5,7 @@ import { readPage, isLastPage, type PageInfo } from './page-shapes';
 import { PageReadAhead } from './page-read-ahead';
 import { RemoteSession } from './remote-session';
 import { RemoteApiError } from './remote-api-errors';
+import { normaliseEmail } from '../platform/email';
 import { parseRemoteUsers, type RemoteSource, type RemoteUserPage, type RemoteUserSource } from './remote-users';
 import { UrlRefusedError, type UrlPolicy } from '../locations/url-policy';
 
@@ -16,6 +17,8 @@ export interface ConnectionTestResult {
 
 interface FetchedPage {
   page: number;
+  /** Where the page was read from: what a relative next link is resolved against. */
+  url: string;
   /** The size of its answer, as the read-ahead counts it. */
   bytes: number;
   info: PageInfo;
@@ -52,7 +55,7 @@ function rowKey(row: unknown): string {
   if (row !== null && typeof row === 'object') {
     const { id, email } = row as { id?: unknown; email?: unknown };
     if (id !== undefined && id !== null) return `id:${String(id)}`;
-    if (typeof email === 'string') return `email:${email.trim().toLowerCase()}`;
+    if (typeof email === 'string') return `email:${normaliseEmail(email)}`;
   }
   return JSON.stringify(row);
 }
@@ -241,7 +244,7 @@ export class ExternalApiService implements RemoteUserSource {
   /** The page after `previous`, by its next link or cursor; refused past REMOTE_MAX_PAGES. */
   private followingPage(session: RemoteSession, location: Location, previous: FetchedPage, page: number): Promise<FetchedPage> {
     if (page > this.deps.remote.maxPages) return Promise.reject(this.pageCapError(location.code.toUpperCase(), page));
-    const promise = this.fetchPage(session, location, this.nextUrl(session, previous.info, page), page);
+    const promise = this.fetchPage(session, location, this.nextUrl(session, previous, page), page);
     // Fetched ahead, it may fail before its turn; its error is thrown when the page is reached.
     promise.catch(() => undefined);
     return promise;
@@ -269,7 +272,7 @@ export class ExternalApiService implements RemoteUserSource {
       );
     }
     if (!info.paginated && info.rows.length > maxRows) throw tooManyRows(code, maxRows);
-    return { page, bytes, info, users: parseRemoteUsers(info.rows, page) };
+    return { page, url, bytes, info, users: parseRemoteUsers(info.rows, page) };
   }
 
   private pageUrl(session: RemoteSession, page: number): string {
@@ -281,13 +284,16 @@ export class ExternalApiService implements RemoteUserSource {
 
   /**
    * The server's next link when it stays on the online URL's origin, else our own page (or cursor) URL.
-   * Laravel's links often drop per_page; without it the next page would be cut with another size.
+   * A relative link is read against the page it came in, as a browser would (a Sinkron remote without
+   * PUBLIC_URL sends paths). Laravel's links often drop per_page; without it the next page would be cut
+   * with another size.
    */
-  private nextUrl(session: RemoteSession, info: PageInfo, page: number): string {
+  private nextUrl(session: RemoteSession, previous: FetchedPage, page: number): string {
     const base = new URL(session.baseUrl());
+    const { info } = previous;
     if (info.nextUrl) {
       try {
-        const next = new URL(info.nextUrl, base);
+        const next = new URL(info.nextUrl, previous.url);
         if (next.origin === base.origin) {
           if (!next.searchParams.has('per_page')) next.searchParams.set('per_page', String(this.deps.remote.perPage));
           return next.toString();

@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import type { Location } from '../locations/locations.queries';
+import {
+  MAX_EMAIL_LENGTH,
+  emailLookAlikeReason,
+  isValidEmail,
+  normaliseAsciiEmail,
+  normaliseEmail,
+  showInvisible,
+  withoutInvisible,
+} from '../platform/email';
 
-/** A remote user as the contract defines it, normalised (email trimmed and lower-cased). */
+/** A remote user as the contract defines it, normalised (email trimmed, NFKC-folded and lower-cased). */
 export interface RemoteUser {
   email: string;
   name: string;
@@ -13,7 +22,10 @@ export interface RemoteUser {
 /** A remote row that cannot be used, with the reason an admin reads in the preview. */
 export interface RejectedRemoteRow {
   page: number;
-  /** The email as sent (trimmed, lower-cased) when there was a string, for the "do not deactivate" rule. */
+  /**
+   * The email as sent (normalised, invisible characters taken out) when there was a string, for the "do
+   * not deactivate" rule.
+   */
   email: string | null;
   reason: string;
   /** A short JSON excerpt of the row, for the admin to recognise it. */
@@ -44,15 +56,6 @@ export interface RemoteUserSource {
 
 const EXCERPT_LENGTH = 200;
 
-// One @ with something on both sides and no white space: `dev_vendor1@dkm` is valid, no dot needed.
-const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+$/;
-
-export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
-
-const MAX_EMAIL_LENGTH = 320;
-
-export const isValidEmail = (email: string): boolean => EMAIL_PATTERN.test(email) && email.length <= MAX_EMAIL_LENGTH;
-
 /**
  * Text PostgreSQL cannot store (NUL, a lone UTF-16 surrogate) or that is unsafe to show an admin (any
  * other C0 or C1 control character, tabs and line breaks included): such a row is rejected, not stored.
@@ -72,6 +75,8 @@ export function unsafeTextReason(field: string, value: string): string | undefin
 /** Any control character or surrogate, paired or not: a cheaper first test, since almost no value has one. */
 // eslint-disable-next-line no-control-regex -- as above
 const MAYBE_UNSAFE = /[\u0000-\u001f\u007f-\u009f\ud800-\udfff]/;
+
+const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/;
 
 const hasUnsafeText = (value: unknown) => typeof value === 'string' && MAYBE_UNSAFE.test(value) && UNSAFE_TEXT.test(value);
 
@@ -102,7 +107,7 @@ const remoteUserSchema = z.object({
 function excerptOf(raw: unknown): string {
   let text: string;
   try {
-    text = JSON.stringify(raw) ?? String(raw);
+    text = showInvisible(JSON.stringify(raw) ?? String(raw));
   } catch {
     text = String(raw);
   }
@@ -116,13 +121,14 @@ function excerptOf(raw: unknown): string {
  */
 function readPlainRow(row: Record<string, unknown>): RemoteUser | undefined {
   const { email, name, id, role, is_active: isActive } = row;
-  if (typeof email !== 'string') return undefined;
-  if (hasUnsafeText(email) || hasUnsafeText(name) || hasUnsafeText(id) || hasUnsafeText(role)) return undefined;
+  // Printable ASCII, as almost every email is; any other goes to the schema path and its look-alike checks.
+  if (typeof email !== 'string' || NOT_PRINTABLE_ASCII.test(email)) return undefined;
+  if (hasUnsafeText(name) || hasUnsafeText(id) || hasUnsafeText(role)) return undefined;
   if (name != null && !(typeof name === 'string' && name.length <= 255)) return undefined;
   if (id != null && !((typeof id === 'number' && Number.isSafeInteger(id)) || (typeof id === 'string' && id.length <= 255))) return undefined;
   if (role != null && !(typeof role === 'string' && role.length <= 64)) return undefined;
   if (isActive != null && typeof isActive !== 'boolean') return undefined;
-  const normalised = normaliseEmail(email);
+  const normalised = normaliseAsciiEmail(email);
   if (!isValidEmail(normalised)) return undefined;
   return {
     email: normalised,
@@ -140,9 +146,13 @@ export function parseRemoteUser(raw: unknown, page: number): { ok: true; user: R
     if (plain) return { ok: true, user: plain };
   }
   const sentEmail = raw !== null && typeof raw === 'object' ? (raw as { email?: unknown }).email : undefined;
-  // Kept for the "a rejected row does not deactivate" rule only when it can be stored and shown.
-  const rawEmail =
-    typeof sentEmail === 'string' && !hasUnsafeText(sentEmail) && sentEmail.length <= MAX_EMAIL_LENGTH ? normaliseEmail(sentEmail) : null;
+  // Kept for the "a rejected row does not deactivate" rule only when it can be stored and shown; a row
+  // whose email holds an invisible character stands for the address without it.
+  const keptEmail =
+    typeof sentEmail === 'string' && !hasUnsafeText(sentEmail) && sentEmail.length <= MAX_EMAIL_LENGTH
+      ? withoutInvisible(normaliseEmail(sentEmail))
+      : null;
+  const rawEmail = keptEmail !== null && keptEmail.length <= MAX_EMAIL_LENGTH ? keptEmail : null;
   const reject = (reason: string) => ({
     ok: false as const,
     rejected: { page, email: rawEmail, reason, excerpt: excerptOf(raw) },
@@ -164,6 +174,8 @@ export function parseRemoteUser(raw: unknown, page: number): { ok: true; user: R
   const email = normaliseEmail(parsed.data.email);
   if (email === '') return reject('email is empty');
   if (email.length > MAX_EMAIL_LENGTH) return reject(`email is longer than ${MAX_EMAIL_LENGTH} characters`);
+  const lookAlike = emailLookAlikeReason(email);
+  if (lookAlike) return reject(lookAlike);
   if (!isValidEmail(email)) return reject(`invalid email "${email}"`);
   return {
     ok: true,

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { normaliseEmail } from '../platform/email';
 
 export interface User {
   id: number;
@@ -136,7 +137,7 @@ export function createUsersRepository(db: Knex) {
      * A reset bumps the token version, which ends the account's sessions and API tokens.
      */
     async upsertAccount(input: { locationId: number; email: string; name: string; role: AccountRole; passwordHash: string }): Promise<User> {
-      const email = input.email.trim().toLowerCase();
+      const email = normaliseEmail(input.email);
       const [row] = (
         await db.raw(
           `INSERT INTO users (location_id, email, name, role, is_active, password_hash)

@@ -119,7 +119,8 @@ describe('GET /api/users', () => {
     expect(response.headers['set-cookie']).toBeUndefined();
     const { data, links, meta } = response.body;
     expect(meta).toMatchObject({ current_page: 2, from: 11, last_page: 3, per_page: 10, to: 20, total: 25 });
-    expect(meta.path).toMatch(/^http:\/\/127\.0\.0\.1(:\d+)?\/api\/users$/);
+    // No PUBLIC_URL here: the links are paths on the origin the client asked.
+    expect(meta.path).toBe('/api/users');
     // The next link carries the page's last id, so a client that follows it is served by key.
     expect(links.next).toBe(`${meta.path}?page=3&per_page=10&after_id=${data[9].id}`);
     expect(links.prev).toBe(`${meta.path}?page=1&per_page=10`);
@@ -160,9 +161,7 @@ describe('GET /api/users', () => {
     let next: string | null = '/api/users?page=1&per_page=7';
     let pages = 0;
     while (next) {
-      const response: request.Response = await request(t.app)
-        .get(next.replace(/^http:\/\/[^/]+/, ''))
-        .set('Authorization', `Bearer ${token}`);
+      const response: request.Response = await request(t.app).get(next).set('Authorization', `Bearer ${token}`);
       expect(response.body.meta).toMatchObject({ current_page: pages + 1, total: 25, last_page: 4 });
       byLink.push(...response.body.data.map((u: { id: number }) => u.id));
       next = response.body.links.next;

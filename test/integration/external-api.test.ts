@@ -164,6 +164,17 @@ describe('ExternalApiService against a Laravel server', () => {
     expect(usersRequests(server).map((r) => r.page)).toEqual([1, 2, 3]);
   });
 
+  it.each(['root', 'page'] as const)('follows next links written relative (%s), read against the page they came in', async (relativeLinks) => {
+    const server = await remote({ shape: 'simple', relativeLinks });
+    const pages = await collect(service().fetchUsers(locationAt(server.url)));
+    expect(pages.flatMap((p) => p.users)).toHaveLength(25);
+    expect(server.requests.filter((r) => r.method === 'GET').map((r) => [r.path, r.page])).toEqual([
+      ['/api/users', 1],
+      ['/api/users', 2],
+      ['/api/users', 3],
+    ]);
+  });
+
   it('keeps the online URL’s path prefix', async () => {
     const server = await remote();
     const pages = await collect(service().fetchUsers(locationAt(`${server.url}/`)));

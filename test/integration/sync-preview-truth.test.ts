@@ -446,6 +446,44 @@ describe('a bad row is a rejected row, never a 500', () => {
     expect(page.text).toContain('Nul\\u0000Name');
   });
 
+  it('when the remote sends look-alikes of a user (fullwidth letter, Cyrillic а, zero-width space), then the fullwidth one is that user and the others are rejected with their reason', async () => {
+    // Issue 26, finding 6: before, each was a new user that read exactly like admin@x.test.
+    const { locationId } = await location(
+      'LOOKALIKE',
+      [
+        remoteRow(1, { email: 'admin@x.ｔest', name: 'Admin' }),
+        remoteRow(2, { email: '\u0430dmin@x.test', name: 'Admin' }),
+        remoteRow(3, { email: 'admin\u200b@x.test', name: 'Admin' }),
+        remoteRow(4),
+      ],
+      [localRow(1, { email: 'admin@x.test', name: 'Admin' })],
+    );
+    const runId = await previewSync(agent, locationId);
+    expect(await runRow(database.db, runId)).toMatchObject({
+      status: 'previewed',
+      new_count: 1,
+      unchanged_count: 1,
+      rejected_count: 2,
+      deactivate_count: 0,
+    });
+    expect((await itemsOf(database.db, runId, 'new')).map((i) => i.email)).toEqual(['user4@x.test']);
+    expect((await itemsOf(database.db, runId, 'rejected')).map((i) => [i.email, i.reason])).toEqual([
+      ['\u0430dmin@x.test', 'email mixes Cyrillic and Latin letters (look-alike of another address)'],
+      ['admin@x.test', 'email contains an invisible character (U+200B)'],
+    ]);
+    const page = await agent.get(`/admin/users/sync/${runId}`);
+    expect(page.text).toContain('email mixes Cyrillic and Latin letters (look-alike of another address)');
+    expect(page.text).toContain('email contains an invisible character (U+200B)');
+    expect(page.text).toContain('admin\\u200b@x.test');
+    const csv = await agent.get(`/admin/users/sync/${runId}/export.csv`);
+    expect(csv.text).toContain('email contains an invisible character (U+200B)');
+
+    await executeSync(agent, runId);
+    expect(await runRow(database.db, runId)).toMatchObject({ status: 'completed' });
+    const users = await database.db('users').where({ location_id: locationId }).orderBy('email').pluck('email');
+    expect(users).toEqual(['admin@x.test', 'user4@x.test']);
+  });
+
   it('when the preview fails unexpectedly, then a failed run says so and the admin lands on it', async () => {
     const { locationId } = await location('BOOM', [remoteRow(1, { email: 'boom@x.test' }), remoteRow(2)], []);
     // The database refuses one planned item: an error no remote row can cause, as a bug would.

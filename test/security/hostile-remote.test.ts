@@ -6,7 +6,7 @@ import { signedInAgent, type Agent } from '../support/browser-session';
 import type { TestDatabase } from '../support/database';
 import { snapshotTables } from '../support/db-snapshot';
 import { DEFAULT_REMOTE_CREDENTIALS } from '../support/laravel-server';
-import { REMOTE_ENV, addLocation, previewSync, runRow } from '../support/sync-fixtures';
+import { REMOTE_ENV, addLocation, confirmLocation, previewSync, runRow } from '../support/sync-fixtures';
 
 /**
  * A remote that does not play by the contract's sizes (security review, finding 3): pages far larger than
@@ -107,6 +107,7 @@ afterEach(async () => {
 async function pointDevAt(server: HostileServer) {
   remote = server;
   await database.db('locations').where({ id: devId }).update({ online_url: server.url });
+  await confirmLocation(database.db, devId);
 }
 
 /** A Laravel resource page: `rows` users from `from`, claiming `lastPage` pages and `total` users. */

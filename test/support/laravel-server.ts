@@ -20,6 +20,11 @@ export interface LaravelServerOptions {
   defaultPerPage?: number;
   /** The origin written into next/prev links instead of the server's own (to test foreign links). */
   linkOrigin?: string;
+  /**
+   * Next/prev links written relative: `root` as a path (`/api/users?page=2`, as a Sinkron remote without
+   * PUBLIC_URL writes them), `page` relative to the page asked (`users?page=2`).
+   */
+  relativeLinks?: 'root' | 'page';
   /** Each users page is answered this long after it was asked for (a slow remote). */
   pageDelayMs?: number;
 }
@@ -151,6 +156,8 @@ export async function startLaravelServer(options: LaravelServerOptions): Promise
   function pageUrl(path: string, params: Record<string, string | number>): string {
     const url = new URL(path, options.linkOrigin ?? origin);
     for (const [key, value] of Object.entries(params)) url.searchParams.set(key, String(value));
+    if (options.relativeLinks === 'root') return `${url.pathname}${url.search}`;
+    if (options.relativeLinks === 'page') return `${url.pathname.split('/').pop()}${url.search}`;
     return url.toString();
   }
 

@@ -89,6 +89,27 @@ describe('loadConfig', () => {
     for (const host of ['127.0.0.1', 'localhost', '::1', '127.0.0.2']) expect(problemsOf({ HOST: host })).toEqual([]);
   });
 
+  it('reads PUBLIC_URL as an origin and a path prefix without the trailing slash, and refuses anything else, naming it', () => {
+    expect(loadConfig({}).api.publicUrl).toBeUndefined();
+    expect(loadConfig({ PUBLIC_URL: ' ' }).api.publicUrl).toBeUndefined();
+    expect(loadConfig({ PUBLIC_URL: 'https://sinkron.example.com' }).api.publicUrl).toBe('https://sinkron.example.com');
+    expect(loadConfig({ PUBLIC_URL: 'https://sinkron.example.com/' }).api.publicUrl).toBe('https://sinkron.example.com');
+    expect(loadConfig({ PUBLIC_URL: 'http://10.0.0.5:8080/tools/sinkron/' }).api.publicUrl).toBe('http://10.0.0.5:8080/tools/sinkron');
+    for (const bad of [
+      'sinkron.example.com',
+      '/sinkron',
+      'ftp://sinkron.example.com',
+      'javascript:alert(1)',
+      'https://sinkron.example.com/?x=1',
+      'https://u:p@sinkron.example.com',
+    ]) {
+      expect(
+        problemsOf({ PUBLIC_URL: bad }).map((p) => p.split(':')[0]),
+        bad,
+      ).toEqual(['PUBLIC_URL']);
+    }
+  });
+
   it('reads remote credentials with per-location overrides by upper-case code', () => {
     const config = loadConfig({
       EXTERNAL_API_EMAIL: 'api@hub',
