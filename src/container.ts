@@ -12,6 +12,7 @@ import { ExternalApiService } from './remote/external-api.service';
 import { LocationService } from './locations/location.service';
 import { createUrlPolicy } from './locations/url-policy';
 import { UserSyncService } from './sync/user-sync.service';
+import { supersededBy } from './sync/reasons';
 import { SyncRevertService } from './sync/sync-revert.service';
 import { UsersApiService } from './api/users-api.service';
 import { SyncRunExportService } from './sync/run-export.service';
@@ -63,7 +64,7 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
   const locations = new LocationService({
     locations: repositories.locations,
     checkOnlineUrl: urlPolicy.checkOnlineUrl,
-    onChanged: (locationId, reason) => userSync.supersedeOpenPreviews(locationId, reason),
+    onChanged: (locationId, change, code) => userSync.supersedeOpenPreviews(locationId, supersededBy(change, code)),
     ownLocationId: ownLocation.id,
   });
   const queue = new JobQueue({

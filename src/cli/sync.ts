@@ -6,6 +6,12 @@ import { migrateLatest } from '../platform/db/migrate';
 import type { SyncRun } from '../sync/data/sync-runs.queries';
 import { runCounts, type ExecuteOutcome } from '../sync/user-sync.service';
 import { runCli } from './cli-support';
+import { describeReason } from '../sync/describe-reason';
+import { EXPORT_COLUMNS, type ExportColumn } from '../sync/run-export.service';
+import { createI18n } from '../platform/i18n/i18n';
+
+/** The CLI speaks English, as its help and messages do; its CSV names the columns by their codes. */
+const english = createI18n('en').getFixedT('en');
 
 /** Documented in the README: cron jobs and runbooks branch on these. */
 export const EXIT = { done: 0, failure: 1, needsConfirmation: 2, notExecutable: 3 } as const;
@@ -204,7 +210,7 @@ function outcomeText(id: number, outcome: ExecuteOutcome): string {
     case 'stale':
       return `The users changed since preview ${id}; nothing was changed. Run the preview again.`;
     case 'superseded':
-      return `${outcome.reason} Run ${id} is superseded; nothing was changed. Run the preview again.`;
+      return `${describeReason(english, outcome.reason.code, outcome.reason.params)} Run ${id} is superseded; nothing was changed. Run the preview again.`;
     case 'not-executable':
       return `Run ${id} is ${outcome.status} and cannot be executed; nothing was changed. Run the preview again.`;
     case 'handed-over':
@@ -278,7 +284,11 @@ async function revert(container: Container, adminId: number, invocation: Invocat
 }
 
 async function exportCsv(container: Container, invocation: Invocation): Promise<number> {
-  const { stream } = await container.services.syncExport.csv(runId(invocation.positionals[0]!));
+  const headers = Object.fromEntries(EXPORT_COLUMNS.map((column) => [column, column])) as Record<ExportColumn, string>;
+  const { stream } = await container.services.syncExport.csv(runId(invocation.positionals[0]!), {
+    headers,
+    reason: (code, params) => describeReason(english, code, params),
+  });
   await pipeline(stream, process.stdout, { end: false });
   return EXIT.done;
 }

@@ -57,7 +57,10 @@ function isAbsoluteHttpUrl(value: string): boolean {
 export type OnlineUrlPolicy = (url: string) => Promise<void>;
 
 /** Told when a location was edited or (de)activated: its open sync previews read another source. */
-export type LocationChangedHook = (locationId: number, reason: string) => Promise<unknown>;
+export type LocationChangedHook = (locationId: number, change: LocationChange, code: string) => Promise<unknown>;
+
+/** What happened to a location that its open sync previews must hear of. */
+export type LocationChange = 'edited' | 'activated' | 'deactivated';
 
 export class LocationService {
   constructor(
@@ -127,7 +130,7 @@ export class LocationService {
     }
     const updated = await this.deps.locations.update(id, input);
     if (!updated) throw new ConflictError('The location changed while saving; try again.');
-    await this.deps.onChanged?.(id, `${updated.code} was edited after the preview.`);
+    await this.deps.onChanged?.(id, 'edited', updated.code);
     return {
       location: updated,
       previousUrl: current.onlineUrl,
@@ -167,7 +170,7 @@ export class LocationService {
     }
     const updated = await this.deps.locations.setActive(id, isActive);
     if (!updated) throw new NotFoundError('Location not found.');
-    await this.deps.onChanged?.(id, `${updated.code} was ${isActive ? 'activated' : 'deactivated'} after the preview.`);
+    await this.deps.onChanged?.(id, isActive ? 'activated' : 'deactivated', updated.code);
     return updated;
   }
 

@@ -10,7 +10,8 @@ const BATCH = 2000;
 /** The fields an item's before and after can hold, in the order the changes column lists them. */
 const CHANGED_FIELDS = ['name', 'role', 'is_active', 'remote_id'] as const;
 
-export const EXPORT_COLUMNS = ['category', 'reason', 'email', 'name', 'role', 'status', 'changes'] as const;
+/** `reason` in the reader's language, `reason_code` as stored (for scripts: the same in every language). */
+export const EXPORT_COLUMNS = ['category', 'reason', 'email', 'name', 'role', 'status', 'changes', 'reason_code'] as const;
 
 export type ExportColumn = (typeof EXPORT_COLUMNS)[number];
 type ExportRow = Record<ExportColumn, string>;
@@ -32,8 +33,11 @@ function excerptFields(excerpt: string | null): Record<string, unknown> {
   }
 }
 
+/** A stored reason in the reader's words (describeReason with the reader's translator). */
+export type ReasonWords = (code: string | null, params: Record<string, unknown> | null) => string;
+
 /** One line of the CSV: the user as the plan leaves them, and each changed field as "field: before → after". */
-export function exportRow(item: ExportedItem): ExportRow {
+export function exportRow(item: ExportedItem, reasonWords: ReasonWords): ExportRow {
   const before = item.before ?? {};
   const after = item.after ?? {};
   // A revert's conflict lists what reverting it would write (now → before the reverted run), were it ticked.
@@ -42,7 +46,13 @@ export function exportRow(item: ExportedItem): ExportRow {
   )
     .map((field) => `${field}: ${shown(before[field])} → ${shown(after[field])}`)
     .join('; ');
-  const base = { category: item.kind, reason: item.reason ?? '', email: item.email ?? '', changes };
+  const base = {
+    category: item.kind,
+    reason: reasonWords(item.reason, item.reasonParams),
+    email: item.email ?? '',
+    changes,
+    reason_code: item.reason ?? '',
+  };
   switch (item.kind) {
     case 'new':
       return { ...base, name: text(after.name), role: text(after.role), status: statusOf(after.is_active) };
@@ -76,23 +86,26 @@ export function exportRow(item: ExportedItem): ExportRow {
 export class SyncRunExportService {
   constructor(private readonly deps: { syncRuns: Pick<SyncRunsRepository, 'findById' | 'exportBatch'> }) {}
 
-  /** `headers`: the header row in the reader's language (the page's); without it, the column names. */
-  async csv(runId: number, headers?: Record<ExportColumn, string>): Promise<{ run: SyncRun; filename: string; stream: Readable }> {
+  /** `words`: the header row and the reasons in the reader's language (the page's). */
+  async csv(
+    runId: number,
+    words: { headers: Record<ExportColumn, string>; reason: ReasonWords },
+  ): Promise<{ run: SyncRun; filename: string; stream: Readable }> {
     const run = await this.deps.syncRuns.findById(runId);
     if (!run) throw new NotFoundError('Sync run not found.');
-    const rows = Readable.from(this.rows(run.id));
-    const columns = EXPORT_COLUMNS.map((key) => ({ key, header: headers?.[key] ?? key }));
+    const rows = Readable.from(this.rows(run.id, words.reason));
+    const columns = EXPORT_COLUMNS.map((key) => ({ key, header: words.headers[key] }));
     const csv = stringify({ header: true, columns, escape_formulas: true });
     rows.on('error', (error) => csv.destroy(error));
     return { run, filename: exportFilename(run), stream: rows.pipe(csv) };
   }
 
-  private async *rows(runId: number): AsyncGenerator<ExportRow> {
+  private async *rows(runId: number, reasonWords: ReasonWords): AsyncGenerator<ExportRow> {
     // The categories in the order the run page shows them.
     for (const kind of SECTION_KINDS) {
       for (let afterId = 0; ;) {
         const batch = await this.deps.syncRuns.exportBatch(runId, kind, afterId, BATCH);
-        for (const item of batch) yield exportRow(item);
+        for (const item of batch) yield exportRow(item, reasonWords);
         if (batch.length < BATCH) break;
         afterId = batch[batch.length - 1]!.id;
       }

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { LocationService } from '../locations/location.service';
 import { SYNC_RUN_STATUSES, type SyncRunStatus } from './data/sync-runs.queries';
 import { canHappen, isRunning } from './run-lifecycle';
+import { describeReason } from './describe-reason';
 import type { SyncProgress } from './data/sync-jobs.queries';
 import type { SyncRun } from './data/sync-runs.queries';
 import type { SyncJobService } from './sync-jobs.service';
@@ -97,6 +98,9 @@ const STATUS_BADGES: Record<SyncRunStatus, string> = {
   cancelled: 'badge-muted',
 };
 
+/** Stored reasons in the page's language, for the views. */
+const reasonTextFor = (req: Request) => (code: string | null, params?: Record<string, unknown> | null) => describeReason(req.t, code, params);
+
 /** How often a running run's page reloads itself without JavaScript (the script polls faster). */
 const REFRESH_SECONDS = 2;
 
@@ -143,7 +147,7 @@ export function createSyncController(deps: {
     async exportCsv(req: Request, res: Response) {
       const id = readId(req);
       const headers = Object.fromEntries(EXPORT_COLUMNS.map((column) => [column, req.t(`export.columns.${column}`)])) as Record<ExportColumn, string>;
-      const { filename, stream } = await deps.syncExport.csv(id, headers);
+      const { filename, stream } = await deps.syncExport.csv(id, { headers, reason: (code, params) => describeReason(req.t, code, params) });
       res.attachment(filename);
       res.type('text/csv; charset=utf-8');
       res.set('Cache-Control', 'no-store');
@@ -218,6 +222,7 @@ export function createSyncController(deps: {
       const pageJumpFields = (kind: SectionKind) => sectionParams(kind, { [`${kind}_page`]: undefined });
       res.render('admin/sync/show', {
         statusBadges: STATUS_BADGES,
+        reasonText: reasonTextFor(req),
         title: runTitle(req.t, run),
         run,
         revert,
@@ -272,7 +277,7 @@ export function createSyncController(deps: {
           break;
         case 'superseded':
           // The reason is the service's (in English, as the log has it).
-          flash(req, 'error', req.t('sync.flash.superseded', { reason: outcome.reason }));
+          flash(req, 'error', req.t('sync.flash.superseded', { reason: describeReason(req.t, outcome.reason.code, outcome.reason.params) }));
           break;
         case 'stale':
         case 'completed':
@@ -310,6 +315,7 @@ export function createSyncController(deps: {
       ]);
       res.render('admin/sync/runs', {
         statusBadges: STATUS_BADGES,
+        reasonText: reasonTextFor(req),
         title: req.t('runs.title'),
         filter,
         result,

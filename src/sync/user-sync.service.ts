@@ -24,6 +24,7 @@ import { StagingWriter } from './data/staging-writer';
 import type { SyncObserver } from './sync.metrics';
 import { acceptConflicts } from './data/revert.queries';
 import { withLimitedHeapGrowth } from '../platform/heap-growth';
+import { reason, type Reason } from './reasons';
 
 export interface SyncSettings {
   previewTtlMinutes: number;
@@ -63,7 +64,7 @@ export type ExecuteOutcome =
   | { kind: 'confirmation-required'; run: SyncRun }
   | { kind: 'expired' }
   | { kind: 'stale' }
-  | { kind: 'superseded'; reason: string }
+  | { kind: 'superseded'; reason: Reason }
   | { kind: 'not-executable'; status: SyncRun['status'] };
 
 export type DiscardOutcome = { kind: 'discarded' } | { kind: 'not-open'; status: SyncRun['status'] };
@@ -404,25 +405,25 @@ export class UserSyncService {
    * its URL or API login changed since the preview. Read under a share lock, so an edit waits for the
    * execute. Undefined when the source is the same.
    */
-  private async sourceChange(trx: Knex.Transaction, run: SyncRun): Promise<string | undefined> {
+  private async sourceChange(trx: Knex.Transaction, run: SyncRun): Promise<Reason | undefined> {
     const location = await this.deps.locations.findById(run.locationId, trx, { lock: 'share' });
     const code = run.locationCode;
-    if (!location) return `${code} was removed after the preview.`;
-    if (!location.isActive) return `${code} was deactivated after the preview.`;
+    if (!location) return reason('location_removed', { location: code });
+    if (!location.isActive) return reason('location_deactivated', { location: code });
     // A revert is planned from the stored run and the users now, not from the remote: its source is moot.
     if (run.runType === 'revert') return undefined;
-    if (!run.source) return `The preview of ${code} does not record where its list came from.`;
+    if (!run.source) return reason('source_unrecorded', { location: code });
     if (location.onlineUrl !== run.source.url) {
-      return `The online URL of ${code} changed after the preview (from ${run.source.url} to ${location.onlineUrl ?? 'none'}).`;
+      return reason('url_changed', { location: code, from: run.source.url, to: location.onlineUrl ?? '' });
     }
     let now: RemoteSource;
     try {
       now = this.deps.remote.describeSource(location);
     } catch {
-      return `The API credentials of ${code} were removed after the preview.`;
+      return reason('credentials_removed', { location: code });
     }
     if (now.login !== run.source.login || now.credential !== run.source.credential) {
-      return `The API login of ${code} changed after the preview (from ${run.source.login ?? 'none'} to ${now.login}).`;
+      return reason('login_changed', { location: code, from: run.source.login ?? '', to: now.login });
     }
     return undefined;
   }
@@ -441,9 +442,9 @@ export class UserSyncService {
   }
 
   /** Ends the open previews of a location whose URL, credentials or state changed: they describe another source. */
-  async supersedeOpenPreviews(locationId: number, reason: string): Promise<number> {
-    const count = await this.deps.syncRuns.markSuperseded(this.deps.db, { locationId }, reason);
-    if (count > 0) this.deps.logger.info({ locationId, previews: count, reason }, 'open sync previews superseded');
+  async supersedeOpenPreviews(locationId: number, why: Reason): Promise<number> {
+    const count = await this.deps.syncRuns.markSuperseded(this.deps.db, { locationId }, why);
+    if (count > 0) this.deps.logger.info({ locationId, previews: count, reason: why }, 'open sync previews superseded');
     return count;
   }
 
@@ -490,7 +491,7 @@ export class UserSyncService {
     run: SyncRun;
     sections: RunSection[];
     unchanged: UnchangedSection & { filtered: boolean };
-    deactivationReasons: Array<{ reason: string; count: number }>;
+    deactivationReasons: Array<{ reason: Reason; count: number }>;
   }> {
     const { syncRuns } = this.deps;
     const totals: Record<SectionKind, number> = {

@@ -162,11 +162,11 @@ describe('npm run sync (the CLI, as a real process)', () => {
 
     expect(exported.code, exported.stderr).toBe(0);
     const lines = exported.stdout.trim().split('\n');
-    expect(lines[0]).toBe('category,reason,email,name,role,status,changes');
+    expect(lines[0]).toBe('category,reason,email,name,role,status,changes,reason_code');
     expect(lines.slice(1).sort()).toEqual([
-      'deactivate,missing from DEV,gone1@dev.test,Gone One,vendor,inactive,is_active: true → false',
-      'deactivate,missing from DEV,gone2@dev.test,Gone Two,vendor,inactive,is_active: true → false',
-      "new,,new@dev.test,New Person,'=1+1,active,",
+      'deactivate,missing from DEV,gone1@dev.test,Gone One,vendor,inactive,is_active: true → false,remote_missing',
+      'deactivate,missing from DEV,gone2@dev.test,Gone Two,vendor,inactive,is_active: true → false,remote_missing',
+      "new,,new@dev.test,New Person,'=1+1,active,,",
     ]);
   });
 

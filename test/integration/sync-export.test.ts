@@ -55,7 +55,7 @@ describe('Export CSV of a sync run', () => {
     expect(response.headers['content-type']).toMatch(/^text\/csv/);
     expect(response.headers['content-disposition']).toBe(`attachment; filename=sinkron-sync-DEV-run-${runId}.csv`);
     const text = response.text;
-    expect(text.split('\n')[0]).toBe('category,reason,email,name,role,status,changes');
+    expect(text.split('\n')[0]).toBe('category,reason,email,name,role,status,changes,reason_code');
     const rows = parseCsv(text);
     expect(rows.map((r) => [r.category, r.email])).toEqual([
       ['new', 'formula@dev.test'],
@@ -75,7 +75,14 @@ describe('Export CSV of a sync run', () => {
       status: 'active',
       changes: 'name: -Old Name → Renamed Remotely',
     });
-    expect(byEmail('gone@dev.test')).toMatchObject({ name: 'Gone Away', role: 'manager', status: 'inactive', changes: 'is_active: true → false' });
+    expect(byEmail('gone@dev.test')).toMatchObject({
+      name: 'Gone Away',
+      role: 'manager',
+      status: 'inactive',
+      changes: 'is_active: true → false',
+      reason: 'missing from DEV',
+      reason_code: 'remote_missing',
+    });
     expect(rows.filter((r) => r.category === 'rejected').map((r) => [r.name, r.reason])).toEqual([
       ['Dup A', 'email appears 2 times in the remote list'],
       ['Dup B', 'email appears 2 times in the remote list'],
@@ -84,11 +91,16 @@ describe('Export CSV of a sync run', () => {
     expect(text).toContain(`"'=HYPERLINK(""http://evil.test"",""click"")"`);
   });
 
-  it('when the admin reads Indonesian, then the header row is in Indonesian and the lines are the same', async () => {
-    const english = (await agent.get(`/admin/users/sync/${runId}/export.csv`)).text.split('\n');
-    const indonesian = (await agent.get(`/admin/users/sync/${runId}/export.csv`).set('Accept-Language', 'id')).text.split('\n');
-    expect(indonesian[0]).toBe('kategori,alasan,email,nama,peran,status,perubahan');
-    expect(indonesian.slice(1)).toEqual(english.slice(1));
+  it('when the admin reads Indonesian, then the header row and the reasons are in Indonesian, the codes and the rest the same', async () => {
+    const english = (await agent.get(`/admin/users/sync/${runId}/export.csv`)).text;
+    const indonesianText = (await agent.get(`/admin/users/sync/${runId}/export.csv`).set('Accept-Language', 'id')).text;
+    expect(indonesianText.split('\n')[0]).toBe('kategori,alasan,email,nama,peran,status,perubahan,kode_alasan');
+    const indonesian = parseCsv(indonesianText.replace(/^[^\n]*/, english.split('\n')[0]!));
+    const gone = indonesian.find((r) => r.email === 'gone@dev.test')!;
+    expect(gone).toMatchObject({ reason: 'tidak ada lagi di DEV', reason_code: 'remote_missing' });
+    expect(indonesianText).not.toContain('missing from');
+    const withoutReasons = (rows: Array<Record<string, string>>) => rows.map((r) => ({ ...r, reason: r.category === 'rejected' ? r.reason : '' }));
+    expect(withoutReasons(indonesian)).toEqual(withoutReasons(parseCsv(english)));
   });
 
   it('when the run is executed, then the export lists what it did', async () => {

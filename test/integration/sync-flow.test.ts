@@ -15,6 +15,7 @@ import {
   runRow,
   snapshot,
   type Row,
+  reasonText,
 } from '../support/sync-fixtures';
 
 let database: TestDatabase;
@@ -107,7 +108,7 @@ describe('Sync from Server against the Laravel-shaped server', () => {
     for (const item of updates) expect(item.user_updated_at).not.toBeNull();
     // Inactive remotely and missing from the list: both deactivations, each with its reason.
     const deactivations = await byKind('deactivate');
-    expect(deactivations.map((i) => [i.email, i.reason])).toEqual([
+    expect(deactivations.map((i) => [i.email, reasonText(i)])).toEqual([
       ['quits@dev.test', 'inactive on DEV'],
       ['gone@dev.test', 'missing from DEV'],
     ]);
@@ -116,7 +117,7 @@ describe('Sync from Server against the Laravel-shaped server', () => {
       after: { email: 'quits@dev.test', is_active: false },
     });
     expect((await userOf(devId, 'gone@dev.test')).id).toBe(deactivations[1]!.user_id);
-    expect((await byKind('rejected')).map((i) => [i.reason, i.remote_page])).toEqual([['invalid email "not-an-email"', 3]]);
+    expect((await byKind('rejected')).map((i) => [reasonText(i), i.remote_page])).toEqual([['invalid email "not-an-email"', 3]]);
 
     const page = await agent.get(`/admin/users/sync/${runId}`);
     expect(page.status).toBe(200);

@@ -15,6 +15,9 @@ import {
   snapshot,
   waitForRun,
   type LocalUser,
+  reasonText,
+  supersededText,
+  withSupersededText,
 } from '../support/sync-fixtures';
 
 // Issue 14: the preview shows exactly what Confirm & Execute will do, bound to where its list came from,
@@ -95,7 +98,7 @@ describe('remote "inactive" is a deactivation, under the guard', () => {
       active_after_count: 16 - 13 + 1,
     });
     const deactivations = await itemsOf(database.db, runId, 'deactivate');
-    expect(deactivations.map((i) => [i.email, i.reason])).toEqual([
+    expect(deactivations.map((i) => [i.email, reasonText(i)])).toEqual([
       ...range(1, 12).map((i) => [`user${i}@x.test`, 'inactive on INACT']),
       ['gone@x.test', 'missing from INACT'],
     ]);
@@ -237,7 +240,7 @@ describe('a preview is bound to its source', () => {
     expect(await snapshot(database.db)).toEqual(before);
     const run = await runRow(database.db, runId);
     expect(run).toMatchObject({ status: 'superseded', executed_by: null });
-    expect(run.superseded_reason).toBe(`The online URL of MOVED changed after the preview (from ${server.url} to http://127.0.0.1:9).`);
+    expect(supersededText(run)).toBe(`The online URL of MOVED changed after the preview (from ${server.url} to http://127.0.0.1:9).`);
     const page = await pageOf(runId);
     expect(page).toContain('data-status="superseded"');
     expect(page).toContain(`The online URL of MOVED changed after the preview (from ${server.url} to http://127.0.0.1:9).`);
@@ -253,7 +256,10 @@ describe('a preview is bound to its source', () => {
     const before = await snapshot(database.db);
     await executeSync(agent, runId);
     expect(await snapshot(database.db)).toEqual(before);
-    expect(await runRow(database.db, runId)).toMatchObject({ status: 'superseded', superseded_reason: 'NAPPING was deactivated after the preview.' });
+    expect(withSupersededText(await runRow(database.db, runId))).toMatchObject({
+      status: 'superseded',
+      superseded_reason: 'NAPPING was deactivated after the preview.',
+    });
   });
 
   it('when the API login changed after the preview (another configuration), then execute refuses', async () => {
@@ -265,7 +271,7 @@ describe('a preview is bound to its source', () => {
       const before = await snapshot(database.db);
       await executeSync(otherAgent, runId);
       expect(await snapshot(database.db)).toEqual(before);
-      expect(await runRow(database.db, runId)).toMatchObject({
+      expect(withSupersededText(await runRow(database.db, runId))).toMatchObject({
         status: 'superseded',
         superseded_reason: `The API login of RELOG changed after the preview (from ${DEFAULT_REMOTE_CREDENTIALS.email} to someone-else@remote.test).`,
       });
@@ -289,7 +295,7 @@ describe('a preview is bound to its source', () => {
     expect(await snapshot(database.db)).toEqual(before);
     const run = await runRow(database.db, runId);
     expect(run).toMatchObject({ status: 'superseded', executed_by: null });
-    expect(run.superseded_reason).toBe(`The online URL of QUEUED changed after the preview (from ${server.url} to http://127.0.0.1:9).`);
+    expect(supersededText(run)).toBe(`The online URL of QUEUED changed after the preview (from ${server.url} to http://127.0.0.1:9).`);
     // The location's slot is free again: a new preview of it can start.
     expect(await previewSync(agent, locationId)).toBeGreaterThan(runId);
   });
@@ -303,13 +309,19 @@ describe('a preview is bound to its source', () => {
     const saved = await postForm(agent, `/admin/locations/${edited.locationId}`, { code: 'EDITED', name: 'Edited', online_url: edited.server.url });
     expect(saved.status).toBe(303);
     for (const runId of [first, second]) {
-      expect(await runRow(database.db, runId)).toMatchObject({ status: 'superseded', superseded_reason: 'EDITED was edited after the preview.' });
+      expect(withSupersededText(await runRow(database.db, runId))).toMatchObject({
+        status: 'superseded',
+        superseded_reason: 'EDITED was edited after the preview.',
+      });
     }
     expect(await runRow(database.db, untouched)).toMatchObject({ status: 'previewed' });
 
     const third = await previewSync(agent, edited.locationId);
     expect((await postForm(agent, `/admin/locations/${edited.locationId}/deactivate`, {}, '/admin/locations')).status).toBe(303);
-    expect(await runRow(database.db, third)).toMatchObject({ status: 'superseded', superseded_reason: 'EDITED was deactivated after the preview.' });
+    expect(withSupersededText(await runRow(database.db, third))).toMatchObject({
+      status: 'superseded',
+      superseded_reason: 'EDITED was deactivated after the preview.',
+    });
   });
 });
 
@@ -433,7 +445,7 @@ describe('a bad row is a rejected row, never a 500', () => {
     // The 303 comes before the job's preview: wait for it to end, then look at what it saved.
     expect(await waitForRun(agent, runId)).toMatchObject({ status: 'previewed' });
     expect(await runRow(database.db, runId)).toMatchObject({ status: 'previewed', new_count: 2, rejected_count: 5, deactivate_count: 0 });
-    expect((await itemsOf(database.db, runId, 'rejected')).map((i) => [i.email, i.reason])).toEqual([
+    expect((await itemsOf(database.db, runId, 'rejected')).map((i) => [i.email, reasonText(i)])).toEqual([
       ['user2@x.test', 'name contains a control character (U+0000)'],
       [null, 'email contains a control character (U+0007)'],
       ['user4@x.test', 'role contains an unpaired surrogate (U+DC00)'],

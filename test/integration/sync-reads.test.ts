@@ -4,6 +4,7 @@ import { signedInAgent, type Agent } from '../support/browser-session';
 import type { TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
 import { REMOTE_ENV, addLocation, insertUsers, previewSync, runRow } from '../support/sync-fixtures';
+import { supersededBy } from '../../src/sync/reasons';
 
 /** Viewing is reading (issue 23): the run page, the history and the metrics write nothing, and see an overdue preview as expired. */
 
@@ -85,7 +86,7 @@ describe('reading sync runs', () => {
       .where({ id: runId })
       .update({ expires_at: database.db.raw("now() - interval '1 minute'") });
     expect(await t.container.services.userSync.discard(runId, 1)).toEqual({ kind: 'not-open', status: 'expired' });
-    expect(await t.container.services.userSync.supersedeOpenPreviews(locationId, 'EXP was edited after the preview.')).toBe(0);
+    expect(await t.container.services.userSync.supersedeOpenPreviews(locationId, supersededBy('edited', 'EXP'))).toBe(0);
     expect((await t.container.services.userSync.findRun(runId)).status).toBe('expired');
   });
 });

@@ -3,7 +3,18 @@ import { TEST_ADMIN, useTestApp, type TestApp } from '../support/app';
 import { csrfFrom, postForm, signedInAgent, type Agent } from '../support/browser-session';
 import type { TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
-import { REMOTE_ENV, addLocation, executeSync, insertUsers, itemsOf, previewSync, runRow, snapshot, type Row } from '../support/sync-fixtures';
+import {
+  REMOTE_ENV,
+  addLocation,
+  executeSync,
+  insertUsers,
+  itemsOf,
+  previewSync,
+  runRow,
+  snapshot,
+  type Row,
+  reasonText,
+} from '../support/sync-fixtures';
 
 let database: TestDatabase;
 let t: TestApp;
@@ -141,7 +152,7 @@ describe('Revert a sync: the users as before, a user changed in between left alo
       email: 'edited@dev.test',
       after: { email: 'edited@dev.test', name: 'Before Sync' },
     });
-    expect(conflict.reason).toMatch(
+    expect(reasonText(conflict)).toMatch(
       new RegExp(`^changed after #${syncId} was executed \\(last change \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\)$`),
     );
     expect((conflict.before as Row).name).toBe('Edited By Hand');
@@ -283,7 +294,7 @@ describe('Revert with a conflict ticked', () => {
     expect(await runRow(database.db, revertId)).toMatchObject({ status: 'completed', update_count: 2, conflict_count: 0 });
     expect(await userOf(id, 'a@tick.test')).toMatchObject({ name: 'Local A' });
     expect(await userOf(id, 'b@tick.test')).toMatchObject({ name: 'Local B' });
-    expect((await itemsOf(database.db, revertId, 'update')).find((i) => i.email === 'a@tick.test')?.reason).toMatch(
+    expect(reasonText((await itemsOf(database.db, revertId, 'update')).find((i) => i.email === 'a@tick.test')!)).toMatch(
       new RegExp(`^changed after #${syncId} was executed \\(.*\\); reverted anyway$`),
     );
   });
@@ -328,7 +339,7 @@ describe('Revert with a conflict ticked', () => {
     await database.db('users').where({ location_id: id, email: 'b@all.test' }).delete();
     const revertId = await revertPreview(syncId);
     const conflicts = await itemsOf(database.db, revertId, 'conflict');
-    expect(conflicts.map((c) => [c.email, c.user_id === null, c.reason])).toEqual([
+    expect(conflicts.map((c) => [c.email, c.user_id === null, reasonText(c)])).toEqual([
       ['a@all.test', false, expect.stringMatching(/^changed after/)],
       ['b@all.test', true, 'no longer exists'],
     ]);

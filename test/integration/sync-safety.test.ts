@@ -16,6 +16,7 @@ import {
   waitForAdvisoryWaiter,
   waitForRun,
   type LocalUser,
+  reasonText,
 } from '../support/sync-fixtures';
 
 let database: TestDatabase;
@@ -358,7 +359,7 @@ describe('rejected rows', () => {
     ]);
     const runId = await previewSync(agent, locationId);
     const rejected = await itemsOf(database.db, runId, 'rejected');
-    expect(rejected.map((i) => [i.email, i.reason]).sort()).toEqual(
+    expect(rejected.map((i) => [i.email, reasonText(i)]).sort()).toEqual(
       [
         [null, 'email is missing'],
         ['bad email@rej.test', 'invalid email "bad email@rej.test"'],

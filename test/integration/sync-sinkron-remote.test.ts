@@ -2,7 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, createApiAccount, listen, TEST_API_ACCOUNT, type TestApp } from '../support/app';
 import { signedInAgent, type Agent } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { addLocation, executeSync, expectPlanApplied, insertUsers, itemsOf, previewSync, runRow, snapshot } from '../support/sync-fixtures';
+import {
+  addLocation,
+  executeSync,
+  expectPlanApplied,
+  insertUsers,
+  itemsOf,
+  previewSync,
+  runRow,
+  snapshot,
+  reasonText,
+} from '../support/sync-fixtures';
 
 /** One Sinkron instance (HQ) serving its API; another one syncing HQ's users from it. */
 let remoteDatabase: TestDatabase;
@@ -68,7 +78,7 @@ describe('Sync from Server against another Sinkron instance', () => {
       rejected_count: 0,
       guard_required: false,
     });
-    expect((await itemsOf(database.db, runId, 'deactivate')).map((i) => [i.email, i.reason])).toEqual([
+    expect((await itemsOf(database.db, runId, 'deactivate')).map((i) => [i.email, reasonText(i)])).toEqual([
       ['left@hq.test', 'inactive on HQ'],
       ['retired@hq.test', 'missing from HQ'],
     ]);

@@ -2,6 +2,21 @@ import type { Knex } from 'knex';
 import { expect } from 'vitest';
 import { DEFAULT_REMOTE_CREDENTIALS } from './laravel-server';
 import { csrfFrom, type Agent } from './browser-session';
+import { describeReason } from '../../src/sync/describe-reason';
+import { createI18n } from '../../src/platform/i18n/i18n';
+
+const english = createI18n('en').getFixedT('en');
+
+/** An item's stored reason (a code and its parameters, or a rejected row's words) as an English page says it. */
+export const reasonText = (item: Record<string, unknown>) =>
+  describeReason(english, (item.reason as string | null) ?? null, item.reason_params as Record<string, unknown> | null);
+
+/** A run's stored superseded reason as an English page says it. */
+export const supersededText = (run: Record<string, unknown>) =>
+  describeReason(english, (run.superseded_reason as string | null) ?? null, run.superseded_params as Record<string, unknown> | null);
+
+/** The run's row with its superseded reason in English words. */
+export const withSupersededText = (run: Record<string, unknown>) => ({ ...run, superseded_reason: supersededText(run) });
 
 /** The environment that points the app under test at the Laravel test servers' credentials. */
 export const REMOTE_ENV = {

@@ -47,12 +47,6 @@ const KIND_OF_KNOWN_USER = `CASE
                   WHEN ${anyFieldDiffers('u.', 's.')} THEN 'update'
                 END`;
 
-/** The reason recorded on a deactivation, naming the location: "inactive on DEV", "missing from DEV". */
-export const DEACTIVATION_REASONS = {
-  inactive: (code: string) => `inactive on ${code}`,
-  missing: (code: string) => `missing from ${code}`,
-};
-
 /** SQL that appends to a jsonb object the differing fields, with their local (before) or remote (after) values. */
 const differingFields = (side: 'before' | 'after') =>
   SYNCED_FIELDS.map(
@@ -141,7 +135,7 @@ export class PlanWriter {
          WHERE s.email IS NOT NULL AND s.position >= ?::int AND s.position < ?::int
        ),
        items AS (
-         INSERT INTO sync_run_items (sync_run_id, kind, user_id, email, before, after, user_updated_at, remote_page, reason)
+         INSERT INTO sync_run_items (sync_run_id, kind, user_id, email, before, after, user_updated_at, remote_page, reason, reason_params)
          SELECT ?::int, p.kind,
                 p.user_id,
                 CASE p.kind WHEN 'new' THEN p.email ELSE p.user_email END,
@@ -162,7 +156,8 @@ export class PlanWriter {
                 END,
                 p.user_updated_at,
                 p.page,
-                CASE WHEN p.kind = 'deactivate' THEN ?::text END
+                CASE WHEN p.kind = 'deactivate' THEN 'remote_inactive' END,
+                CASE WHEN p.kind = 'deactivate' THEN ?::jsonb END
          FROM plan p
          WHERE p.kind IS NOT NULL
          ORDER BY p.position
@@ -174,7 +169,7 @@ export class PlanWriter {
               (SELECT count(*) FROM items WHERE kind = 'deactivate')::int AS inactive,
               (SELECT count(*) FROM items WHERE adds_active)::int AS adds_active,
               (SELECT coalesce(array_agg(user_id), '{}') FROM plan WHERE kind IS NULL) AS also_unchanged`,
-      [this.plannedUpTo, position ?? END_OF_LIST, this.runId, DEACTIVATION_REASONS.inactive(this.locationCode)],
+      [this.plannedUpTo, position ?? END_OF_LIST, this.runId, JSON.stringify({ location: this.locationCode })],
     );
     const row = result.rows[0] as ItemCounts & { also_unchanged: number[] };
     this.count(row, 1);
@@ -271,11 +266,11 @@ export class PlanWriter {
   /** Local users missing remotely are deactivated, unless a rejected row names the email: a broken row is not a departure. */
   private async deactivateMissing(): Promise<number> {
     const result = await this.trx.raw(
-      `INSERT INTO sync_run_items (sync_run_id, kind, user_id, email, before, after, user_updated_at, reason)
+      `INSERT INTO sync_run_items (sync_run_id, kind, user_id, email, before, after, user_updated_at, reason, reason_params)
        SELECT ?::int, 'deactivate', u.id, u.email,
               jsonb_build_object('email', u.email, 'name', u.name, 'is_active', true),
               jsonb_build_object('email', u.email, 'is_active', false),
-              u.updated_at, ?::text
+              u.updated_at, 'remote_missing', ?::jsonb
        FROM sync_staging s
        JOIN users u ON u.id = s.user_id
        WHERE s.email IS NULL AND u.is_active
@@ -283,7 +278,7 @@ export class PlanWriter {
            SELECT r.email FROM sync_run_items r
            WHERE r.sync_run_id = ?::int AND r.kind = 'rejected' AND r.email IS NOT NULL)
        ORDER BY u.id`,
-      [this.runId, DEACTIVATION_REASONS.missing(this.locationCode), this.runId],
+      [this.runId, JSON.stringify({ location: this.locationCode }), this.runId],
     );
     return result.rowCount ?? 0;
   }

@@ -142,7 +142,7 @@ export async function planRevert(trx: Knex.Transaction, input: { revertRunId: nu
        FROM source s
      ),
      items AS (
-       INSERT INTO sync_run_items (sync_run_id, kind, user_id, email, before, after, user_updated_at, reason, excerpt)
+       INSERT INTO sync_run_items (sync_run_id, kind, user_id, email, before, after, user_updated_at, reason, reason_params, excerpt)
        SELECT ?::int, p.kind,
               CASE WHEN p.writable THEN p.user_id END,
               coalesce(p.email, p.item_email),
@@ -156,15 +156,15 @@ export async function planRevert(trx: Knex.Transaction, input: { revertRunId: nu
                 || CASE WHEN (p.target ->> 'is_active')::boolean AND NOT (p.now ->> 'is_active')::boolean
                         THEN '{"reactivated": true}'::jsonb ELSE '{}' END,
               p.updated_at,
+              -- Reason codes (reasons.ts): where a sync's deactivation names its remote, a revert's names the run.
               CASE WHEN p.kind = 'deactivate' THEN
-                -- Said on the page and in the export, where a sync's deactivation names its remote.
-                CASE WHEN p.item_kind = 'new' THEN 'added by #' ELSE 'reactivated by #' END || ?::int
+                CASE WHEN p.item_kind = 'new' THEN 'revert_added' ELSE 'revert_reactivated' END
               WHEN p.kind = 'conflict' THEN
-                CASE WHEN p.user_id IS NULL THEN 'no longer exists'
-                     WHEN NOT p.writable THEN 'moved to another location'
-                     ELSE 'changed after #' || ?::int || ' was executed (last change '
-                          || to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC)'
-                END
+                CASE WHEN p.user_id IS NULL THEN 'conflict_gone' WHEN NOT p.writable THEN 'conflict_moved' ELSE 'conflict_changed' END
+              END,
+              CASE WHEN p.kind = 'deactivate' THEN jsonb_build_object('run', ?::int)
+                   WHEN p.kind = 'conflict' AND p.user_id IS NOT NULL AND p.writable THEN
+                     jsonb_build_object('run', ?::int, 'changedAt', to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC')
               END,
               CASE WHEN p.kind = 'conflict' THEN p.wrote::text END
        FROM planned p
@@ -244,7 +244,7 @@ export async function acceptConflicts(
     `WITH accepted AS (
        UPDATE sync_run_items
        SET kind = CASE WHEN after - 'email' - 'reactivated' = '{"is_active": false}'::jsonb THEN 'deactivate' ELSE 'update' END,
-           reason = reason || '; reverted anyway'
+           reason_params = coalesce(reason_params, '{}') || '{"accepted": true}'
        WHERE sync_run_id = ?::int AND kind = 'conflict' AND user_id IS NOT NULL AND (?::boolean OR id = ANY(?::bigint[]))
        RETURNING kind
      ),

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { RemoteSource } from '../../remote/remote-users';
+import type { Reason, ReasonCode } from '../reasons';
 import { EXECUTABLE_STATUSES, RUN_STARTS, RUN_TRANSITIONS, type RunEvent, type RunStatus as SyncRunStatus } from '../run-lifecycle';
 
 /** The lifecycle's statuses, under the names the data layer has always used. */
@@ -47,7 +48,9 @@ export interface SyncRun {
   source: { url: string; login: string | null; credential: string | null; fetchedAt: Date | null } | null;
   discardedByEmail: string | null;
   discardedAt: Date | null;
-  supersededReason: string | null;
+  /** A reason code (reasons.ts), with its parameters. */
+  supersededReason: ReasonCode | null;
+  supersededParams: Reason['params'] | null;
   supersededAt: Date | null;
 }
 
@@ -58,13 +61,15 @@ export interface SyncRunItem {
   email: string | null;
   before: Record<string, unknown> | null;
   after: Record<string, unknown> | null;
+  /** A reason code (reasons.ts) with `reasonParams`; a rejected row's is the parser's own words. */
   reason: string | null;
+  reasonParams: Reason['params'] | null;
   excerpt: string | null;
   remotePage: number | null;
 }
 
 /** An item as the CSV export reads it: with its user as the database holds it now (null for new and rejected rows). */
-export interface ExportedItem extends Pick<SyncRunItem, 'id' | 'kind' | 'email' | 'before' | 'after' | 'reason' | 'excerpt'> {
+export interface ExportedItem extends Pick<SyncRunItem, 'id' | 'kind' | 'email' | 'before' | 'after' | 'reason' | 'reasonParams' | 'excerpt'> {
   user: { name: string; role: string | null; isActive: boolean } | null;
 }
 
@@ -174,6 +179,7 @@ const RUN_COLUMNS: { [Field in keyof SyncRunRecord]-?: string } = {
   discardedByEmail: 'd.email',
   discardedAt: 'r.discarded_at',
   supersededReason: 'r.superseded_reason',
+  supersededParams: 'r.superseded_params',
   supersededAt: 'r.superseded_at',
 };
 
@@ -191,6 +197,7 @@ const ITEM_COLUMNS: { [Field in keyof SyncRunItem]-?: string } = {
   before: 'before',
   after: 'after',
   reason: 'reason',
+  reasonParams: 'reason_params',
   excerpt: 'excerpt',
   remotePage: 'remote_page',
 };
@@ -375,8 +382,8 @@ export function createSyncRunsRepository(db: Knex) {
      * Ends previews whose source changed; returns how many. One run: open, or handed to its execute job
      * (which checks again before applying). Every one of a location: the open ones.
      */
-    async markSuperseded(trx: Knex, filter: { id: number } | { locationId: number }, reason: string): Promise<number> {
-      const columns = { superseded_reason: reason, superseded_at: trx.fn.now() };
+    async markSuperseded(trx: Knex, filter: { id: number } | { locationId: number }, why: Reason): Promise<number> {
+      const columns = { superseded_reason: why.code, superseded_params: JSON.stringify(why.params), superseded_at: trx.fn.now() };
       if ('id' in filter) return transition(trx, filter.id, 'supersede', columns);
       // The open previews only (an executing run's job checks its source again); a revert preview reads no
       // remote list, so an edit of the location's source leaves it open.
@@ -409,25 +416,32 @@ export function createSyncRunsRepository(db: Knex) {
 
     /** The run's items of one kind after `afterId`, in plan order, a batch at a time (keyset on the (run, kind, id) index). */
     async exportBatch(runId: number, kind: SyncItemKind, afterId: number, limit: number): Promise<ExportedItem[]> {
-      const rows: Array<Omit<ExportedItem, 'user'> & { user_name: string | null; user_role: string | null; user_is_active: boolean | null }> =
-        await db('sync_run_items as i')
-          .leftJoin('users as u', 'u.id', 'i.user_id')
-          .where({ 'i.sync_run_id': runId, 'i.kind': kind })
-          .andWhere('i.id', '>', afterId)
-          .orderBy('i.id')
-          .limit(limit)
-          .select(
-            'i.id',
-            'i.kind',
-            'i.email',
-            'i.before',
-            'i.after',
-            'i.reason',
-            'i.excerpt',
-            'u.name as user_name',
-            'u.role as user_role',
-            'u.is_active as user_is_active',
-          );
+      const rows: Array<
+        Omit<ExportedItem, 'user' | 'reasonParams'> & {
+          reason_params: ExportedItem['reasonParams'];
+          user_name: string | null;
+          user_role: string | null;
+          user_is_active: boolean | null;
+        }
+      > = await db('sync_run_items as i')
+        .leftJoin('users as u', 'u.id', 'i.user_id')
+        .where({ 'i.sync_run_id': runId, 'i.kind': kind })
+        .andWhere('i.id', '>', afterId)
+        .orderBy('i.id')
+        .limit(limit)
+        .select(
+          'i.id',
+          'i.kind',
+          'i.email',
+          'i.before',
+          'i.after',
+          'i.reason',
+          'i.reason_params',
+          'i.excerpt',
+          'u.name as user_name',
+          'u.role as user_role',
+          'u.is_active as user_is_active',
+        );
       return rows.map((row) => ({
         id: Number(row.id),
         kind: row.kind,
@@ -435,6 +449,7 @@ export function createSyncRunsRepository(db: Knex) {
         before: row.before,
         after: row.after,
         reason: row.reason,
+        reasonParams: row.reason_params,
         excerpt: row.excerpt,
         user: row.user_name === null ? null : { name: row.user_name, role: row.user_role, isActive: row.user_is_active === true },
       }));
@@ -477,15 +492,18 @@ export function createSyncRunsRepository(db: Knex) {
       }));
     },
 
-    /** How many of the run's deactivations each reason accounts for ("inactive on DEV", "missing from DEV"). */
-    async countDeactivationReasons(runId: number): Promise<Array<{ reason: string; count: number }>> {
-      const rows: Array<{ reason: string | null; count: string | number }> = await db('sync_run_items')
-        .where({ sync_run_id: runId, kind: 'deactivate' })
-        .groupBy('reason')
-        .orderBy('reason')
-        .select('reason')
-        .count({ count: '*' });
-      return rows.map((row) => ({ reason: row.reason ?? 'missing from the remote list', count: Number(row.count) }));
+    /** How many of the run's deactivations each reason accounts for (inactive on DEV, missing from DEV). */
+    async countDeactivationReasons(runId: number): Promise<Array<{ reason: Reason; count: number }>> {
+      const result = await db.raw(
+        `SELECT reason, reason_params, count(*)::int AS count FROM sync_run_items
+         WHERE sync_run_id = ?::int AND kind = 'deactivate'
+         GROUP BY reason, reason_params ORDER BY reason`,
+        [runId],
+      );
+      return result.rows.map((row: { reason: ReasonCode | null; reason_params: Reason['params'] | null; count: number }) => ({
+        reason: { code: row.reason ?? 'remote_missing', params: row.reason_params ?? {} },
+        count: row.count,
+      }));
     },
 
     async countUnchangedUsers(runId: number, filter: ItemFilter): Promise<number> {
