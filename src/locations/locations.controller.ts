@@ -5,6 +5,7 @@ import type { ExternalApiService } from '../remote/external-api.service';
 import type { LocationService } from './location.service';
 import type { Location } from './locations.queries';
 import { RemoteApiError } from '../remote/remote-api-errors';
+import { describeRemoteFailure } from '../remote/remote-failures';
 import { flash } from '../platform/http/flash';
 import { readId } from '../platform/http/params';
 import { translateServiceMessage } from '../platform/i18n/i18n';
@@ -133,8 +134,16 @@ export function createLocationsController(deps: {
         flash(req, 'success', req.t(result.total === null ? 'locations.testOkAtLeast' : 'locations.testOk', { code: location.code, users }));
       } catch (error) {
         if (!(error instanceof RemoteApiError)) throw error;
-        // The service's detail names the cause precisely (and is what the log holds); the kind is translated.
-        flash(req, 'error', req.t('locations.testFailed', { code: location.code, kind: req.t(`remoteKinds.${error.kind}`), detail: error.message }));
+        // The failure's code names the cause precisely, said in the page's language (the log has its English).
+        flash(
+          req,
+          'error',
+          req.t('locations.testFailed', {
+            code: location.code,
+            kind: req.t(`remoteKinds.${error.kind}`),
+            detail: describeRemoteFailure(req.t, error.failure),
+          }),
+        );
       }
       res.redirect(303, '/admin/locations');
     },

@@ -1,12 +1,11 @@
 import { RemoteApiError, type RemoteApiErrorKind } from './remote-api-errors';
+import type { RemoteFailure } from './remote-failures';
 
 /** Where in a fetch something failed, for messages: "the login" or "page 3". */
 export interface RequestTarget {
   locationCode: string;
   page?: number;
 }
-
-export const describeTarget = (target: RequestTarget) => (target.page === undefined ? 'the login' : `page ${target.page}`);
 
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET']);
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ECONNABORTED_TIMEOUT']);
@@ -29,43 +28,45 @@ export function transportCode(error: unknown): string | undefined {
 
 export type TransportFailure = { retryable: true; kind: 'timeout' | 'reset'; code: string } | { retryable: false; error: RemoteApiError };
 
-const fail = (kind: RemoteApiErrorKind, message: string, target: RequestTarget, detail?: string): TransportFailure => ({
+const fail = (kind: RemoteApiErrorKind, failure: RemoteFailure, detail?: string): TransportFailure => ({
   retryable: false,
-  error: new RemoteApiError(message, { kind, locationCode: target.locationCode, page: target.page, detail }),
+  error: new RemoteApiError(failure, { kind, detail }),
 });
 
 /**
  * The one thing a page says when no HTTP answer came: refused, reset, unknown name, timed out and TLS
  * failures read alike, so Test connection cannot map internal ports; the log has the code.
  */
-export const couldNotConnect = (target: RequestTarget, suffix = '') =>
-  `could not connect to ${target.locationCode} on ${describeTarget(target)}${suffix}`;
+export const couldNotConnect = (target: RequestTarget, retries?: number): RemoteFailure => ({
+  code: 'could_not_connect',
+  params: { location: target.locationCode, page: target.page, retries },
+});
+
+const at = (target: RequestTarget, more: Record<string, string | number> = {}) => ({ location: target.locationCode, page: target.page, ...more });
 
 /** An HTTP status as a page may show it: its class only (the exact status goes to the log). */
 export const statusClass = (status: number) => `HTTP ${Math.floor(status / 100)}xx`;
 
 /** Turns a request failure without an HTTP answer into a retry decision or an admin-readable error. */
 export function classifyTransportFailure(error: unknown, target: RequestTarget, maxBytes: number): TransportFailure {
-  const where = describeTarget(target);
   const code = transportCode(error) ?? 'unknown';
   const message = error instanceof Error ? error.message : '';
-  const { locationCode } = target;
 
   if (/maxContentLength|maxBodyLength/.test(message)) {
     const megabytes = Math.round((maxBytes / (1024 * 1024)) * 10) / 10;
-    return fail('too_large', `${locationCode} sent more than ${megabytes} MB on ${where} (REMOTE_MAX_BYTES)`, target);
+    return fail('too_large', { code: 'too_large', params: at(target, { megabytes }) });
   }
   if (code === 'ERR_URL_REFUSED') {
-    return fail('refused_url', `${locationCode}: the online URL is refused: ${message}`, target);
+    return fail('refused_url', { code: 'url_refused', params: at(target, { policy: message }) });
   }
   if (code === 'ERR_FR_TOO_MANY_REDIRECTS' || code === 'ERR_FR_REDIRECTION_FAILURE') {
-    return fail('refused_url', `${locationCode} redirected ${where}; redirects are not followed`, target);
+    return fail('refused_url', { code: 'redirected', params: at(target) });
   }
   if (TIMEOUT_CODES.has(code) || /timeout/i.test(message)) return { retryable: true, kind: 'timeout', code };
   if (RESET_CODES.has(code) || /socket hang up/i.test(message)) return { retryable: true, kind: 'reset', code };
-  if (UNREACHABLE_CODES.has(code)) return fail('unreachable', couldNotConnect(target), target, code);
+  if (UNREACHABLE_CODES.has(code)) return fail('unreachable', couldNotConnect(target), code);
   if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
-    return fail('unreachable', couldNotConnect(target), target, `TLS certificate refused: ${code}`);
+    return fail('unreachable', couldNotConnect(target), `TLS certificate refused: ${code}`);
   }
-  return fail('unreachable', couldNotConnect(target), target, code);
+  return fail('unreachable', couldNotConnect(target), code);
 }

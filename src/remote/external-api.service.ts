@@ -26,10 +26,7 @@ interface FetchedPage {
 }
 
 const tooManyRows = (code: string, maxRows: number) =>
-  new RemoteApiError(`${code} has more than ${maxRows.toLocaleString('en-US')} users (REMOTE_MAX_ROWS), so the list was not used`, {
-    kind: 'too_large',
-    locationCode: code,
-  });
+  new RemoteApiError({ code: 'too_many_rows', params: { location: code, max: maxRows } }, { kind: 'too_large' });
 
 /** The rows of a whole list, refused past REMOTE_MAX_ROWS (or as soon as the first page's total says so). */
 class RowCount {
@@ -126,26 +123,20 @@ export class ExternalApiService implements RemoteUserSource {
   private openSession(location: Location, signal?: AbortSignal): RemoteSession {
     const code = location.code.toUpperCase();
     if (!location.onlineUrl) {
-      throw new RemoteApiError(`${code} has no online URL: set one on the Locations page`, { kind: 'refused_url', locationCode: code });
+      throw new RemoteApiError({ code: 'no_online_url', params: { location: code } }, { kind: 'refused_url' });
     }
     try {
       this.deps.urlPolicy.checkUrlSync(location.onlineUrl);
     } catch (error) {
       if (!(error instanceof UrlRefusedError)) throw error;
-      throw new RemoteApiError(`${code}: the online URL is refused: ${error.message}`, { kind: 'refused_url', locationCode: code });
+      throw new RemoteApiError({ code: 'url_refused', params: { location: code, policy: error.message } }, { kind: 'refused_url' });
     }
     // Before the credential is chosen: which one goes is exactly what the confirmation is about.
     if (!location.onlineUrlConfirmed) {
-      throw new RemoteApiError(
-        `${code}'s online URL is not confirmed: an admin must confirm on the Locations page that ${code}'s credential may go there`,
-        { kind: 'refused_url', locationCode: code },
-      );
+      throw new RemoteApiError({ code: 'url_unconfirmed', params: { location: code } }, { kind: 'refused_url' });
     }
     if (!this.deps.urlPolicy.allowsCredentials(location.onlineUrl)) {
-      throw new RemoteApiError(
-        `${code}: the online URL is plain http, and Sinkron sends credentials only over https (plain http only to loopback or to hosts in REMOTE_ALLOWED_HOSTS)`,
-        { kind: 'refused_url', locationCode: code },
-      );
+      throw new RemoteApiError({ code: 'plain_http', params: { location: code } }, { kind: 'refused_url' });
     }
     const { credentials, variables } = this.credentialsFor(code);
     return new RemoteSession({
@@ -172,10 +163,7 @@ export class ExternalApiService implements RemoteUserSource {
     const own = credentials[code];
     const chosen = own ?? credentials['*'];
     if (!chosen) {
-      throw new RemoteApiError(
-        `no credentials for ${code}: set EXTERNAL_API_EMAIL / EXTERNAL_API_PASSWORD (or EXTERNAL_API_${code}_EMAIL / EXTERNAL_API_${code}_PASSWORD)`,
-        { kind: 'auth', locationCode: code },
-      );
+      throw new RemoteApiError({ code: 'no_credentials', params: { location: code } }, { kind: 'auth' });
     }
     return {
       credentials: chosen,
@@ -259,17 +247,11 @@ export class ExternalApiService implements RemoteUserSource {
     const { body, bytes } = await session.getPage(url, page);
     const info = readPage(body);
     if (!info) {
-      throw new RemoteApiError(
-        `${code} answered page ${page} with JSON that is not a users page (expected "data" with Laravel pagination, or a list)`,
-        { kind: 'protocol', locationCode: code, page },
-      );
+      throw new RemoteApiError({ code: 'not_a_users_page', params: { location: code, page } }, { kind: 'protocol' });
     }
     const { perPage, maxRows } = this.deps.remote;
     if (info.paginated && info.rows.length > perPage) {
-      throw new RemoteApiError(
-        `${code} sent ${info.rows.length.toLocaleString('en-US')} users on page ${page}, more than the ${perPage.toLocaleString('en-US')} asked for (per_page), so the list was not used`,
-        { kind: 'protocol', locationCode: code, page },
-      );
+      throw new RemoteApiError({ code: 'too_many_on_page', params: { location: code, page, rows: info.rows.length, perPage } }, { kind: 'protocol' });
     }
     if (!info.paginated && info.rows.length > maxRows) throw tooManyRows(code, maxRows);
     return { page, url, bytes, info, users: parseRemoteUsers(info.rows, page) };
@@ -314,19 +296,12 @@ export class ExternalApiService implements RemoteUserSource {
   private refuseRepeat(code: string, previous: FetchedPage, current: FetchedPage, page: number): void {
     if (current.info.rows.length === 0) return;
     if (sameRows(current.info.rows, previous.info.rows)) {
-      throw new RemoteApiError(
-        `${code} sent the same users on page ${page} as on page ${page - 1}: the server is looping, so the list was not used`,
-        { kind: 'protocol', locationCode: code, page },
-      );
+      throw new RemoteApiError({ code: 'looping', params: { location: code, page, previous: page - 1 } }, { kind: 'protocol' });
     }
   }
 
   private pageCapError(code: string, page: number): RemoteApiError {
     const max = this.deps.remote.maxPages;
-    return new RemoteApiError(`${code} has more than ${max.toLocaleString('en-US')} pages of users (REMOTE_MAX_PAGES), so the list was not used`, {
-      kind: 'protocol',
-      locationCode: code,
-      page: Math.min(page, max + 1),
-    });
+    return new RemoteApiError({ code: 'too_many_pages', params: { location: code, page: Math.min(page, max + 1), max } }, { kind: 'protocol' });
   }
 }

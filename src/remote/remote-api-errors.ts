@@ -1,4 +1,6 @@
 import { AppError } from '../platform/errors';
+import { english } from '../platform/i18n/english';
+import { describeRemoteFailure, type RemoteFailure } from './remote-failures';
 
 export type RemoteApiErrorKind = 'auth' | 'timeout' | 'unreachable' | 'protocol' | 'too_large' | 'http' | 'refused_url';
 
@@ -18,11 +20,16 @@ export class RemoteApiError extends AppError {
    */
   readonly detail?: string;
 
-  constructor(message: string, details: { kind: RemoteApiErrorKind; locationCode: string; page?: number; remoteStatus?: number; detail?: string }) {
-    super(message, 502, true);
+  /** What went wrong as a code and its parameters: pages say it in their reader's language. */
+  readonly failure: RemoteFailure;
+
+  /** The message is the failure in English (for the log, the CLI and the served API). */
+  constructor(failure: RemoteFailure, details: { kind: RemoteApiErrorKind; remoteStatus?: number; detail?: string }) {
+    super(describeRemoteFailure(english, failure), 502, true);
+    this.failure = failure;
     this.kind = details.kind;
-    this.locationCode = details.locationCode;
-    if (details.page !== undefined) this.page = details.page;
+    this.locationCode = failure.params.location;
+    if (failure.params.page !== undefined) this.page = failure.params.page;
     if (details.remoteStatus !== undefined) this.remoteStatus = details.remoteStatus;
     if (details.detail !== undefined) this.detail = details.detail;
   }
@@ -36,6 +43,7 @@ export class RemoteApiError extends AppError {
       remoteStatus: this.remoteStatus,
       detail: this.detail,
       reason: this.message,
+      code: this.failure.code,
     };
   }
 }

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Config, RemoteCredentials } from '../platform/config';
 import { RemoteApiError } from './remote-api-errors';
 import { UrlRefusedError, type UrlPolicy } from '../locations/url-policy';
-import { classifyTransportFailure, couldNotConnect, describeTarget, statusClass, type RequestTarget } from './describe-failure';
+import { classifyTransportFailure, couldNotConnect, statusClass, type RequestTarget } from './describe-failure';
 
 const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
 const RETRY_AFTER_CAP_MS = 30_000;
@@ -48,7 +48,8 @@ function retryAfterMs(response: AxiosResponse): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-const formatSeconds = (ms: number) => `${Math.round((ms / 1000) * 10) / 10} s`;
+const seconds = (ms: number) => Math.round((ms / 1000) * 10) / 10;
+const formatSeconds = (ms: number) => `${seconds(ms)} s`;
 
 /**
  * One location's connection for one fetch: its own keep-alive agents (whose DNS lookup applies the SSRF
@@ -97,7 +98,7 @@ export class RemoteSession {
     for (;;) {
       const response = await this.send(target, { method: 'GET', url, headers: { Authorization: `Bearer ${usedToken}` } });
       if (response.status === 401) {
-        if (reauthenticated) throw this.authError(target, 'the new token was refused too');
+        if (reauthenticated) throw this.authError(target, true);
         reauthenticated = true;
         this.options.logger.info({ location: target.locationCode, page }, 'remote token refused: logging in again');
         usedToken = await this.renewToken(usedToken);
@@ -133,10 +134,7 @@ export class RemoteSession {
     const body = this.parseJson(response, target) as { access_token?: unknown; token?: unknown; expires_in?: unknown };
     const token = typeof body?.access_token === 'string' ? body.access_token : typeof body?.token === 'string' ? body.token : undefined;
     if (!token) {
-      throw new RemoteApiError(`${target.locationCode} answered the login without an access_token: it is not the users API`, {
-        kind: 'protocol',
-        locationCode: target.locationCode,
-      });
+      throw new RemoteApiError({ code: 'login_no_token', params: { location: target.locationCode } }, { kind: 'protocol' });
     }
     const seconds = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_SECONDS;
     this.token = token;
@@ -154,14 +152,15 @@ export class RemoteSession {
     return base.toString();
   }
 
-  private authError(target: RequestTarget, detail?: string): RemoteApiError {
-    const suffix = detail ? ` (${describeTarget(target)}: ${detail})` : '';
-    return new RemoteApiError(`login to ${target.locationCode} failed: check ${this.options.credentialHint}${suffix}`, {
-      kind: 'auth',
-      locationCode: target.locationCode,
-      page: target.page,
-      remoteStatus: 401,
-    });
+  /** `newTokenRefused`: a page refused the token a fresh login had just given. */
+  private authError(target: RequestTarget, newTokenRefused = false): RemoteApiError {
+    return new RemoteApiError(
+      {
+        code: newTokenRefused ? 'login_token_refused' : 'login_refused',
+        params: { location: target.locationCode, page: target.page, variables: this.options.credentialHint },
+      },
+      { kind: 'auth', remoteStatus: 401 },
+    );
   }
 
   /**
@@ -173,16 +172,14 @@ export class RemoteSession {
     request: { method: 'GET' | 'POST'; url: string; headers: Record<string, string>; data?: string },
   ): Promise<AxiosResponse<string>> {
     const { remote, logger } = this.options;
-    const where = describeTarget(target);
     try {
       this.options.urlPolicy.checkUrlSync(request.url);
     } catch (error) {
       if (!(error instanceof UrlRefusedError)) throw error;
-      throw new RemoteApiError(`${target.locationCode}: the URL of ${where} is refused: ${error.message}`, {
-        kind: 'refused_url',
-        locationCode: target.locationCode,
-        page: target.page,
-      });
+      throw new RemoteApiError(
+        { code: 'url_refused_at', params: { location: target.locationCode, page: target.page, policy: error.message } },
+        { kind: 'refused_url' },
+      );
     }
     for (let attempt = 0; ; attempt += 1) {
       this.throwIfStopped(target);
@@ -198,11 +195,8 @@ export class RemoteSession {
           : classifyTransportFailure(error, target, remote.maxBytes);
         if (!failure.retryable) throw failure.error;
         if (attempt >= remote.retries) {
-          const retries = remote.retries > 0 ? ` (after ${remote.retries} retries)` : '';
-          throw new RemoteApiError(couldNotConnect(target, retries), {
+          throw new RemoteApiError(couldNotConnect(target, remote.retries), {
             kind: failure.kind === 'timeout' ? 'timeout' : 'unreachable',
-            locationCode: target.locationCode,
-            page: target.page,
             detail: failure.kind === 'timeout' ? `no answer within ${formatSeconds(remote.timeoutMs)} (REMOTE_TIMEOUT_MS)` : failure.code,
           });
         }
@@ -215,23 +209,19 @@ export class RemoteSession {
         if (!retryable) {
           const isLoginRefusal = target.page === undefined && response.status === 422;
           if (response.status < 400 || response.status === 401 || isLoginRefusal) return response;
-          throw new RemoteApiError(`${target.locationCode} answered ${statusClass(response.status)} on ${where}`, {
-            kind: 'http',
-            locationCode: target.locationCode,
-            page: target.page,
-            remoteStatus: response.status,
-            detail: `status ${response.status}`,
-          });
+          throw new RemoteApiError(
+            { code: 'http_status', params: { location: target.locationCode, page: target.page, statusClass: statusClass(response.status) } },
+            { kind: 'http', remoteStatus: response.status, detail: `status ${response.status}` },
+          );
         }
         if (attempt >= remote.retries) {
-          const retries = remote.retries > 0 ? ` (after ${remote.retries} retries)` : '';
-          throw new RemoteApiError(`${target.locationCode} answered ${statusClass(response.status)} on ${where}${retries}`, {
-            kind: 'http',
-            locationCode: target.locationCode,
-            page: target.page,
-            remoteStatus: response.status,
-            detail: `status ${response.status}`,
-          });
+          throw new RemoteApiError(
+            {
+              code: 'http_status',
+              params: { location: target.locationCode, page: target.page, statusClass: statusClass(response.status), retries: remote.retries },
+            },
+            { kind: 'http', remoteStatus: response.status, detail: `status ${response.status}` },
+          );
         }
         retryCause = String(response.status);
       }
@@ -254,8 +244,8 @@ export class RemoteSession {
   private throwIfStopped(target: RequestTarget): void {
     if (this.deadline.aborted) {
       throw new RemoteApiError(
-        `${target.locationCode} did not deliver every page within ${formatSeconds(this.options.remote.deadlineMs)} (REMOTE_DEADLINE_MS; stopped at ${describeTarget(target)})`,
-        { kind: 'timeout', locationCode: target.locationCode, page: target.page },
+        { code: 'deadline', params: { location: target.locationCode, page: target.page, seconds: seconds(this.options.remote.deadlineMs) } },
+        { kind: 'timeout' },
       );
     }
     if (this.options.signal?.aborted) throw this.options.signal.reason;
@@ -270,14 +260,8 @@ export class RemoteSession {
       // An unparsable Location is still a redirect we refuse.
     }
     return new RemoteApiError(
-      `${target.locationCode} answered ${describeTarget(target)} with a redirect (${statusClass(response.status)}): redirects are not followed; set the location's online URL to the API's own address`,
-      {
-        kind: 'refused_url',
-        locationCode: target.locationCode,
-        page: target.page,
-        remoteStatus: response.status,
-        detail: `status ${response.status} to ${to}`,
-      },
+      { code: 'redirect', params: { location: target.locationCode, page: target.page, statusClass: statusClass(response.status) } },
+      { kind: 'refused_url', remoteStatus: response.status, detail: `status ${response.status} to ${to}` },
     );
   }
 
@@ -286,19 +270,16 @@ export class RemoteSession {
     const contentType = String(response.headers['content-type'] ?? 'no content type')
       .split(';')[0]!
       .trim();
-    const notTheApi = (what: string) =>
-      new RemoteApiError(`${target.locationCode} answered with ${what} (${statusClass(response.status)}) on ${describeTarget(target)}`, {
-        kind: 'protocol',
-        locationCode: target.locationCode,
-        page: target.page,
-        remoteStatus: response.status,
-        detail: `${contentType}, status ${response.status}`,
-      });
-    if (!/^application\/([a-z.+-]+\+)?json$/i.test(contentType)) throw notTheApi('something that is not the users API');
+    const notTheApi = (code: 'not_the_api' | 'malformed_json') =>
+      new RemoteApiError(
+        { code, params: { location: target.locationCode, page: target.page, statusClass: statusClass(response.status) } },
+        { kind: 'protocol', remoteStatus: response.status, detail: `${contentType}, status ${response.status}` },
+      );
+    if (!/^application\/([a-z.+-]+\+)?json$/i.test(contentType)) throw notTheApi('not_the_api');
     try {
       return JSON.parse(typeof response.data === 'string' ? response.data : String(response.data));
     } catch {
-      throw notTheApi('malformed JSON');
+      throw notTheApi('malformed_json');
     }
   }
 }

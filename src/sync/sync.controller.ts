@@ -7,6 +7,7 @@ import type { LocationService } from '../locations/location.service';
 import { SYNC_RUN_STATUSES, type SyncRunStatus } from './data/sync-runs.queries';
 import { canHappen, isRunning } from './run-lifecycle';
 import { describeReason } from './describe-reason';
+import { describeRemoteFailure } from '../remote/remote-failures';
 import type { SyncProgress } from './data/sync-jobs.queries';
 import type { SyncRun } from './data/sync-runs.queries';
 import type { SyncJobService } from './sync-jobs.service';
@@ -97,6 +98,12 @@ const STATUS_BADGES: Record<SyncRunStatus, string> = {
   superseded: 'badge-warning',
   cancelled: 'badge-muted',
 };
+
+/** Why a run failed in the page's language: a remote's failure from its code, any other cause as it was written. */
+const failureTextFor = (req: Request) => (run: SyncRun) =>
+  run.errorCode
+    ? describeRemoteFailure(req.t, { code: run.errorCode, params: { location: run.locationCode, ...run.errorParams } })
+    : (run.error ?? '');
 
 /** Stored reasons in the page's language, for the views. */
 const reasonTextFor = (req: Request) => (code: string | null, params?: Record<string, unknown> | null) => describeReason(req.t, code, params);
@@ -223,6 +230,7 @@ export function createSyncController(deps: {
       res.render('admin/sync/show', {
         statusBadges: STATUS_BADGES,
         reasonText: reasonTextFor(req),
+        failureText: failureTextFor(req),
         title: runTitle(req.t, run),
         run,
         revert,
@@ -316,6 +324,7 @@ export function createSyncController(deps: {
       res.render('admin/sync/runs', {
         statusBadges: STATUS_BADGES,
         reasonText: reasonTextFor(req),
+        failureText: failureTextFor(req),
         title: req.t('runs.title'),
         filter,
         result,

@@ -15,6 +15,7 @@ import type {
   UnchangedUser,
 } from './data/sync-runs.queries';
 import type { RemoteSource, RemoteUserSource } from '../remote/remote-users';
+import { RemoteApiError } from '../remote/remote-api-errors';
 import { applyPlan, deactivatedUserIds, lockLocation, StalePlanError } from './data/apply.queries';
 import { describeDatabaseFailure, describeFetchFailure, describePreviewFailure } from './failure-messages';
 import { LocalUserIndex } from './preview/local-index';
@@ -237,12 +238,21 @@ export class UserSyncService {
       if (error instanceof RunNotWaiting) throw error;
       const fetchFailed = error instanceof FetchFailure;
       const message = fetchFailed ? describeFetchFailure(location.code, error.sourceError) : describePreviewFailure(location.code, error);
+      const failure = fetchFailed && error.sourceError instanceof RemoteApiError ? error.sourceError.failure : undefined;
       const previewMs = Math.round(performance.now() - started);
       let runId = options.runId;
       if (runId === undefined) {
-        runId = await syncRuns.recordFailedPreview({ locationId: location.id, previewedBy: adminId, via, error: message, previewMs, source });
+        runId = await syncRuns.recordFailedPreview({
+          locationId: location.id,
+          previewedBy: adminId,
+          via,
+          error: message,
+          failure,
+          previewMs,
+          source,
+        });
       } else {
-        await syncRuns.failPreview(runId, { error: message, previewMs, source });
+        await syncRuns.failPreview(runId, { error: message, failure, previewMs, source });
       }
       if (fetchFailed) {
         logger.warn({ runId, location: location.code, adminId, cause: message }, 'sync preview failed: remote list not fetched');

@@ -69,8 +69,8 @@ describe('describeDatabaseFailure and describeFetchFailure (words for the admin,
   });
 
   it('keeps a RemoteApiError’s own words and names the location otherwise', () => {
-    const remote = new RemoteApiError('DEV answered page 2 with HTTP 500', { kind: 'http', locationCode: 'DEV', page: 2 });
-    expect(describeFetchFailure('DEV', remote)).toBe('DEV answered page 2 with HTTP 500');
+    const remote = new RemoteApiError({ code: 'http_status', params: { location: 'DEV', page: 2, statusClass: 'HTTP 5xx' } }, { kind: 'http' });
+    expect(describeFetchFailure('DEV', remote)).toBe('DEV answered HTTP 5xx on page 2');
     expect(describeFetchFailure('DEV', new Error('boom'))).toBe('Fetching the users of DEV failed: boom');
     expect(describeFetchFailure('DEV', 'nope')).toBe('Fetching the users of DEV failed: unknown error');
   });

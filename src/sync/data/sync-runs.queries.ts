@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { RemoteSource } from '../../remote/remote-users';
 import type { Reason, ReasonCode } from '../reasons';
+import type { RemoteFailure, RemoteFailureCode } from '../../remote/remote-failures';
 import { EXECUTABLE_STATUSES, RUN_STARTS, RUN_TRANSITIONS, type RunEvent, type RunStatus as SyncRunStatus } from '../run-lifecycle';
 
 /** The lifecycle's statuses, under the names the data layer has always used. */
@@ -39,6 +40,9 @@ export interface SyncRun {
   conflictCount: number;
   guardRequired: boolean;
   error: string | null;
+  /** A remote's failure as a code (remote-failures.ts) and its parameters; null for the other causes, said in `error`. */
+  errorCode: RemoteFailureCode | null;
+  errorParams: RemoteFailure['params'] | null;
   previewMs: number | null;
   executeMs: number | null;
   expiresAt: Date | null;
@@ -167,6 +171,8 @@ const RUN_COLUMNS: { [Field in keyof SyncRunRecord]-?: string } = {
   conflictCount: 'r.conflict_count',
   guardRequired: 'r.guard_required',
   error: 'r.error',
+  errorCode: 'r.error_code',
+  errorParams: 'r.error_params',
   previewMs: 'r.preview_ms',
   executeMs: 'r.execute_ms',
   expiresAt: 'r.expires_at',
@@ -255,6 +261,10 @@ export async function transition(
   return query.update({ ...columns, status: to, updated_at: trx.fn.now() });
 }
 
+/** A remote's failure as a code and its parameters beside the English of `error` (pages say it in their language). */
+const failureColumns = (failure: RemoteFailure | undefined) =>
+  failure ? { error_code: failure.code, error_params: JSON.stringify(failure.params) } : { error_code: null, error_params: null };
+
 /** A failed preview keeps the source it tried, when it got as far as knowing it. */
 const sourceColumns = (source: RemoteSource | null) => ({
   source_url: source?.url ?? null,
@@ -301,6 +311,7 @@ export function createSyncRunsRepository(db: Knex) {
       previewedBy: number | null;
       via: SyncVia;
       error: string;
+      failure?: RemoteFailure;
       previewMs: number;
       source: RemoteSource | null;
     }): Promise<number> {
@@ -311,6 +322,7 @@ export function createSyncRunsRepository(db: Knex) {
           previewed_via: input.via,
           status: RUN_STARTS.recordFailure,
           error: input.error,
+          ...failureColumns(input.failure),
           preview_ms: input.previewMs,
           ...sourceColumns(input.source),
         })
@@ -328,8 +340,16 @@ export function createSyncRunsRepository(db: Knex) {
     },
 
     /** A queued or running preview that could not fetch the remote list becomes its failed audit record. */
-    async failPreview(runId: number, input: { error: string; previewMs: number; source: RemoteSource | null }): Promise<void> {
-      await transition(db, runId, 'failPreview', { error: input.error, preview_ms: input.previewMs, ...sourceColumns(input.source) });
+    async failPreview(
+      runId: number,
+      input: { error: string; failure?: RemoteFailure; previewMs: number; source: RemoteSource | null },
+    ): Promise<void> {
+      await transition(db, runId, 'failPreview', {
+        error: input.error,
+        ...failureColumns(input.failure),
+        preview_ms: input.previewMs,
+        ...sourceColumns(input.source),
+      });
     },
 
     /** Hands a checked preview to the execute job; a second active run of the location is refused by the index. */
