@@ -43,7 +43,9 @@ async function main(): Promise<void> {
           'This password is shown once: sign in and keep it, or reset it with `npm run admin:create`.',
       );
     }
-    console.log(framed(banner.join('\n\n')));
+    // On a terminal, for the person watching; otherwise stdout is a log collector's, and gets JSON lines only.
+    if (process.stdout.isTTY) console.log(framed(banner.join('\n\n')));
+    else logger.info({ url: hub.url }, banner.join('\n\n'));
   } catch (error) {
     for (const instance of instances.reverse()) await instance.stop();
     await databases.stop();
