@@ -48,7 +48,9 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
   const urlPolicy = createUrlPolicy(config.remote.allowedHosts);
   const auth = new AuthService({ users: repositories.users, ownLocation, logger, allowAdminsOnApi: config.api.allowAdmins });
   const metrics = createMetricsRegistry();
-  const externalApi = new ExternalApiService({ remote: config.remote, urlPolicy, logger, onFailure: registerRemoteMetrics(metrics) });
+  const remoteMetrics = registerRemoteMetrics(metrics, async () => (await repositories.locations.list()).map((location) => location.code));
+  await remoteMetrics.initialise();
+  const externalApi = new ExternalApiService({ remote: config.remote, urlPolicy, logger, onFailure: remoteMetrics.onFailure });
   const userSync = new UserSyncService({
     db,
     remote: externalApi,
