@@ -61,6 +61,8 @@ export interface SyncRun {
   discardedAt: Date | null;
   supersededReason: string | null;
   supersededAt: Date | null;
+  /** When retention removed the run's per-user items and unchanged ids (its counts stay). */
+  detailsPurgedAt: Date | null;
 }
 
 export interface SyncRunItem {
@@ -187,6 +189,7 @@ const RUN_COLUMNS: { [Field in keyof SyncRunRecord]-?: string } = {
   discardedAt: 'r.discarded_at',
   supersededReason: 'r.superseded_reason',
   supersededAt: 'r.superseded_at',
+  detailsPurgedAt: 'r.details_purged_at',
 };
 
 const toSyncRun = ({ sourceUrl, sourceLogin, sourceCredential, fetchedAt, ...run }: SyncRunRecord): SyncRun => ({
