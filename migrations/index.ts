@@ -16,9 +16,10 @@ import * as countUsersPerLocation from './2026_11_30_180001_count_users_per_loca
 import * as addLanguageToUsers from './2026_11_30_170000_add_language_to_users';
 import * as revertSyncRuns from './2026_11_30_190000_revert_sync_runs';
 import * as addGenerationToLocationUserCounts from './2026_12_07_120000_add_generation_to_location_user_counts';
-import * as addErrorCodesToSyncRuns from './2026_12_07_160000_add_error_codes_to_sync_runs';
-import * as storeReasonsAsCodes from './2026_12_07_150000_store_reasons_as_codes';
+import * as addDetailsPurgedAtToSyncRuns from './2026_12_07_140000_add_details_purged_at_to_sync_runs';
 import * as bindOnlineUrlConfirmationToCode from './2026_12_07_143000_bind_online_url_confirmation_to_code';
+import * as storeReasonsAsCodes from './2026_12_07_150000_store_reasons_as_codes';
+import * as addErrorCodesToSyncRuns from './2026_12_07_160000_add_error_codes_to_sync_runs';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -47,6 +48,7 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['2026_11_30_170000_add_language_to_users', addLanguageToUsers],
   ['2026_11_30_190000_revert_sync_runs', revertSyncRuns],
   ['2026_12_07_120000_add_generation_to_location_user_counts', addGenerationToLocationUserCounts],
+  ['2026_12_07_140000_add_details_purged_at_to_sync_runs', addDetailsPurgedAtToSyncRuns],
   ['2026_12_07_143000_bind_online_url_confirmation_to_code', bindOnlineUrlConfirmationToCode],
   ['2026_12_07_150000_store_reasons_as_codes', storeReasonsAsCodes],
   ['2026_12_07_160000_add_error_codes_to_sync_runs', addErrorCodesToSyncRuns],

@@ -1,4 +1,4 @@
-import express, { Router, type Express } from 'express';
+import express, { Router, type Express, type Request } from 'express';
 import expressLayouts from 'express-ejs-layouts';
 import session from 'express-session';
 import helmet from 'helmet';
@@ -27,6 +27,9 @@ import { createLanguageRoutes } from './platform/i18n/language.routes';
 export type AppDeps = Container & { sessionStore: session.Store };
 
 const ROOT = path.resolve(import.meta.dirname, '..');
+
+/** Health checks and scrapes. */
+const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** Builds the Express app from its dependencies; opens no connection and listens on nothing. */
 export function createApp(deps: AppDeps): Express {
@@ -64,10 +67,19 @@ export function createApp(deps: AppDeps): Express {
         res.setHeader('X-Request-Id', id);
         return id;
       },
-      // In the demo, answered requests log at debug: the start-up banner must not scroll away among them.
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : config.demo ? 'debug' : 'info'),
+      // Answered probes (every few seconds from a load balancer and Prometheus) log at debug, and in the
+      // demo every answered request does: the start-up banner must not scroll away among them.
+      customLogLevel: (req, res, err) =>
+        err || res.statusCode >= 500
+          ? 'error'
+          : res.statusCode >= 400
+            ? 'warn'
+            : config.demo || PROBE_PATHS.has((req as Request).path)
+              ? 'debug'
+              : 'info',
       serializers: {
-        req: (req) => ({ id: req.id, method: req.method, url: redactUrl(req.url), remoteAddress: req.remoteAddress }),
+        // The client's address as Express reads it: behind TRUST_PROXY, from X-Forwarded-For, not the proxy's.
+        req: (req) => ({ id: req.id, method: req.method, url: redactUrl(req.url), remoteAddress: (req.raw as Request).ip ?? req.remoteAddress }),
         res: (res) => ({ statusCode: res.statusCode }),
       },
     }),

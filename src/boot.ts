@@ -53,6 +53,7 @@ export async function startInstance(options: {
   const initialAdmin = options.createFirstAdmin === false ? undefined : await container.services.auth.ensureInitialAdmin(config.initialAdmin);
   const { syncJobs } = container.services;
   await syncJobs.start();
+  await container.services.retention.start();
   logger.info({ workers: config.jobs.workers }, config.jobs.workers > 0 ? 'sync workers started' : 'web only: no sync workers');
   if (options.web === false) {
     return {

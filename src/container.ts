@@ -1,7 +1,7 @@
 import type { Knex } from './platform/db/knex';
 import type { Logger } from 'pino';
 import type { Config } from './platform/config';
-import { revokeSessions } from './auth/sessions.queries';
+import { createExpiredSessionsQueries, revokeSessions } from './auth/sessions.queries';
 import { createLocationsRepository, type Location } from './locations/locations.queries';
 import { createSyncRunsRepository } from './sync/data/sync-runs.queries';
 import { UserManagementService } from './users/user-management.service';
@@ -23,6 +23,8 @@ import { registerSyncMetrics } from './sync/sync.metrics';
 import { JobQueue } from './platform/db/job-queue';
 import { createSyncJobsRepository } from './sync/data/sync-jobs.queries';
 import { SyncJobService } from './sync/sync-jobs.service';
+import { createRetentionQueries } from './sync/data/retention.queries';
+import { RetentionService } from './sync/retention.service';
 
 export interface ContainerInput {
   config: Config;
@@ -49,7 +51,9 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
   const urlPolicy = createUrlPolicy(config.remote.allowedHosts);
   const auth = new AuthService({ users: repositories.users, ownLocation, logger, allowAdminsOnApi: config.api.allowAdmins });
   const metrics = createMetricsRegistry();
-  const externalApi = new ExternalApiService({ remote: config.remote, urlPolicy, logger, onFailure: registerRemoteMetrics(metrics) });
+  const remoteMetrics = registerRemoteMetrics(metrics, async () => (await repositories.locations.list()).map((location) => location.code));
+  await remoteMetrics.initialise();
+  const externalApi = new ExternalApiService({ remote: config.remote, urlPolicy, logger, onFailure: remoteMetrics.onFailure });
   const userSync = new UserSyncService({
     db,
     remote: externalApi,
@@ -86,6 +90,15 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
     /** Not started here: `start()` begins the workers (boot does, and the test app). */
     syncJobs: new SyncJobService({ userSync, jobs: repositories.syncJobs, queue, settings: config.jobs, logger, driftSchedules: locations }),
     syncRevert: new SyncRevertService({ db, settings: config.sync, logger }),
+    /** Not started here either: `start()` schedules the daily purge on the queue. */
+    retention: new RetentionService({
+      queries: createRetentionQueries(db),
+      sessions: createExpiredSessionsQueries(db),
+      settings: config.retention,
+      queue,
+      timeZone: config.i18n.displayTimeZone,
+      logger,
+    }),
   };
   return { config, db, logger, ownLocation, repositories, services, metrics };
 }

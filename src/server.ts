@@ -43,7 +43,10 @@ async function main(): Promise<void> {
           'This password is shown once: sign in and keep it, or reset it with `npm run admin:create`.',
       );
     }
-    console.log(framed(banner.join('\n\n')));
+    // In production off a terminal, stdout is a log collector's: it gets JSON lines only. A person watching,
+    // or a newcomer's `npm start` (piped or not), gets the banner.
+    if (process.stdout.isTTY || !config.isProduction) console.log(framed(banner.join('\n\n')));
+    else logger.info({ url: hub.url }, banner.join('\n\n'));
   } catch (error) {
     for (const instance of instances.reverse()) await instance.stop();
     await databases.stop();

@@ -12,7 +12,8 @@ async function main(): Promise<void> {
   if (!config.database.url) throw new Error('npm run worker needs DATABASE_URL: the database the web instances use');
   if (config.jobs.workers === 0) throw new Error('npm run worker with WORKERS=0 would run no jobs: set WORKERS to 1 or more');
   const instance = await startInstance({ config, logger, databaseUrl: config.database.url, web: false });
-  console.log(`\nSinkron worker running ${config.jobs.workers} sync job(s) at a time`);
+  // In production off a terminal, the 'sync workers started' line says the same in JSON.
+  if (process.stdout.isTTY || !config.isProduction) console.log(`\nSinkron worker running ${config.jobs.workers} sync job(s) at a time`);
   stopOnSignals(logger, () => [() => instance.stop()]);
 }
 

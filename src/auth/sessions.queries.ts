@@ -12,3 +12,24 @@ export async function revokeSessions(db: Knex, userIds: readonly number[]): Prom
 }
 
 export type RevokeSessions = typeof revokeSessions;
+
+/**
+ * Expired sessions, for audit retention. connect-pg-simple prunes them too, but only in web instances and
+ * in one statement; this runs from the daily job (also on a worker-only instance) a batch at a time.
+ */
+export function createExpiredSessionsQueries(db: Knex) {
+  return {
+    async count(): Promise<number> {
+      const result = await db.raw('SELECT count(*)::int AS expired FROM session WHERE expire < now()');
+      return result.rows[0].expired as number;
+    },
+
+    /** Deletes up to `limit` expired sessions; the count deleted. */
+    async deleteBatch(limit: number): Promise<number> {
+      const result = await db.raw('DELETE FROM session WHERE sid IN (SELECT sid FROM session WHERE expire < now() LIMIT ?::int)', [limit]);
+      return result.rowCount ?? 0;
+    },
+  };
+}
+
+export type ExpiredSessionsQueries = ReturnType<typeof createExpiredSessionsQueries>;

@@ -20,7 +20,7 @@ export async function runCli(work: (context: CliContext) => Promise<void>): Prom
   try {
     const config = loadConfig();
     // The console is the interface here; the log only carries warnings and errors.
-    const logger = createLogger({ log: { level: 'warn', file: config.log.file } });
+    const logger = createLogger({ log: { level: 'warn', file: config.log.file }, appLocation: config.appLocation });
     databases = await openDatabaseServer(config, logger, { shareRunning: true });
     db = createDb(databases.url, { max: 2 });
     await work({ config, logger, db });

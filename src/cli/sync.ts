@@ -4,6 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { buildContainer, type Container } from '../container';
 import { migrateLatest } from '../platform/db/migrate';
 import type { SyncRun } from '../sync/data/sync-runs.queries';
+import type { RetentionReport } from '../sync/retention.service';
 import { runCounts, type ExecuteOutcome } from '../sync/user-sync.service';
 import { runCli } from './cli-support';
 import { describeReason } from '../sync/describe-reason';
@@ -31,6 +32,7 @@ Commands:
   runs                 the sync history, newest first
   export <run>         the run's plan (or what it did) as CSV on stdout
   revert <run>         plan the revert of a completed run as a preview of its own; execute it like any run
+  purge [--dry-run]    remove the per-user details of runs older than AUDIT_RETENTION_DAYS now (no --as)
 
 Exit codes: 0 done, 1 failure, 2 the guard needs --confirm <CODE>, 3 the preview is stale, expired or superseded.
 Run \`npm run sync -- <command> --help\` for a command's options.`,
@@ -74,6 +76,15 @@ changed since are conflicts, left alone unless accepted. Nothing changes yet: ex
 Exit 0 with the revert's run id, 1 when the run cannot be reverted (with the reason).
   --json         print one JSON object instead of text
 ${COMMON_HELP}`,
+  purge: `Usage: npm run sync -- purge [--dry-run] [--json]
+
+Audit retention, as the daily job does it: runs created more than AUDIT_RETENTION_DAYS days ago lose their
+per-user items and unchanged-id arrays; each keeps its summary (who, when, counts, outcome), and its page
+says the details were removed. A run that can still be reverted keeps everything. Expired sessions go too.
+Needs no --as: it removes only what the configured retention removes every night, and acts for no admin.
+  --dry-run      count what would go; change nothing
+  --json         print one JSON object instead of text
+  -h, --help     this help`,
 } as const;
 
 type Command = Exclude<keyof typeof HELP, 'main'>;
@@ -87,6 +98,7 @@ const OPTIONS = {
   runs: { ...common, ...json, location: { type: 'string' } },
   export: common,
   revert: { ...common, ...json },
+  purge: { help: common.help, ...json, 'dry-run': { type: 'boolean' } },
 } as const satisfies Record<Command, ParseArgsConfig['options']>;
 
 /** Positional arguments each command takes. */
@@ -97,14 +109,18 @@ const POSITIONALS: Record<Command, string[]> = {
   runs: [],
   export: ['run'],
   revert: ['run'],
+  purge: [],
 };
+
+/** Commands that act for no admin: maintenance an operator runs, recorded in the log rather than on a run. */
+const WITHOUT_ADMIN: ReadonlySet<Command> = new Set(['purge']);
 
 class UsageError extends Error {}
 
 interface Invocation {
   command: Command;
   positionals: string[];
-  values: { as?: string; help?: boolean; json?: boolean; confirm?: string; location?: string; 'accept-conflicts'?: string };
+  values: { as?: string; help?: boolean; json?: boolean; confirm?: string; location?: string; 'accept-conflicts'?: string; 'dry-run'?: boolean };
 }
 
 function parseInvocation(argv: string[]): Invocation | 'help' {
@@ -120,7 +136,7 @@ function parseInvocation(argv: string[]): Invocation | 'help' {
   if (positionals.length !== wanted.length) {
     throw new UsageError(wanted.length === 0 ? `${name} takes no arguments.` : `${name} takes ${wanted.map((w) => `<${w}>`).join(' ')}.`);
   }
-  if (!parsed.values.as?.trim()) throw new UsageError('--as <email> is required: the admin this command acts as.');
+  if (!WITHOUT_ADMIN.has(name) && !parsed.values.as?.trim()) throw new UsageError('--as <email> is required: the admin this command acts as.');
   return parsed;
 }
 
@@ -283,6 +299,25 @@ async function revert(container: Container, adminId: number, invocation: Invocat
   return EXIT.done;
 }
 
+const count = (value: number) => value.toLocaleString('en');
+
+function describeRetention(report: RetentionReport, dryRun: boolean): string {
+  return [
+    `Retention: ${report.retentionDays} days (AUDIT_RETENTION_DAYS); runs created before ${time(report.cutoff)}.`,
+    `${dryRun ? 'Would remove' : 'Removed'}: the details of ${count(report.runs)} runs (${count(report.items)} items, ` +
+      `${count(report.arrays)} unchanged-id arrays; their summaries stay), ${count(report.sessions)} expired sessions.`,
+    `Kept: ${count(report.keptRevertible)} older runs that can still be reverted.`,
+  ].join('\n');
+}
+
+async function purge(container: Container, invocation: Invocation): Promise<number> {
+  const dryRun = invocation.values['dry-run'] === true;
+  const { retention } = container.services;
+  const report = dryRun ? await retention.plan() : await retention.purge('cli');
+  print(invocation.values.json ? JSON.stringify({ dryRun, ...report }) : describeRetention(report, dryRun));
+  return EXIT.done;
+}
+
 async function exportCsv(container: Container, invocation: Invocation): Promise<number> {
   const headers = Object.fromEntries(EXPORT_COLUMNS.map((column) => [column, column])) as Record<ExportColumn, string>;
   const { stream } = await container.services.syncExport.csv(runId(invocation.positionals[0]!), {
@@ -313,6 +348,10 @@ if (invocation === 'help') {
     // Same schema as the app, as `npm run admin:create` does: a cron job may run before the app's first start.
     await migrateLatest(db);
     const container = await buildContainer({ config, db, logger });
+    if (called.command === 'purge') {
+      process.exitCode = await purge(container, called);
+      return;
+    }
     const email = called.values.as!.trim();
     const admin = await container.services.auth.findAdminByEmail(email);
     if (!admin) throw new Error(`--as ${email}: no active admin of this instance (${config.appLocation.code}) has that email.`);

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { startInstance, type RunningInstance } from '../boot';
 import { DEMO_API_CREDENTIALS, type Config, type RemoteCredentials } from '../platform/config';
+import { instanceLogger } from '../platform/logger';
 import type { DatabaseServer } from '../platform/db/database-server';
 import { DEMO_LOCATIONS, seedDemoHubLocation, seedDemoRemote, type DemoLocation } from './data/demo-seed.queries';
 
@@ -79,7 +80,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       const databaseUrl = await databases.ensureDatabase(`${prefix}${location.code.toLowerCase()}`);
       const instance = await startInstance({
         config: remoteConfig(config, location, port, databaseUrl),
-        logger: logger.child({ instance: location.code }),
+        logger: instanceLogger(logger, location.code),
         databaseUrl,
         // A demo remote serves its API only, to the `api` account seeded below: it needs no admin.
         createFirstAdmin: false,

@@ -82,6 +82,7 @@ const envSchema = z.object({
   WORKERS: z.coerce.number().int().min(0).max(16).default(2),
   SYNC_STALL_SECONDS: positiveInt.max(3600).default(60),
   SYNC_PREVIEW_ATTEMPTS: positiveInt.max(5).default(2),
+  AUDIT_RETENTION_DAYS: positiveInt.default(365),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FILE: optionalString,
   METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
@@ -144,6 +145,8 @@ export interface Config {
    * `stallSeconds` is taken over; a preview is tried `previewAttempts` times before it fails.
    */
   jobs: { workers: number; stallSeconds: number; previewAttempts: number };
+  /** Days a sync run keeps its per-user details (items, unchanged ids); its summary row stays. */
+  retention: { auditDays: number };
   log: { level: Env['LOG_LEVEL']; file: string | undefined };
   /** /metrics: on the app's port behind a bearer token, and/or on a port of its own bound to loopback. */
   metrics: { token: string | undefined; port: number | undefined };
@@ -295,6 +298,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     i18n: { defaultLanguage: env.DEFAULT_LANGUAGE, displayTimeZone: env.DISPLAY_TIMEZONE },
     jobs: { workers: env.WORKERS, stallSeconds: env.SYNC_STALL_SECONDS, previewAttempts: env.SYNC_PREVIEW_ATTEMPTS },
+    retention: { auditDays: env.AUDIT_RETENTION_DAYS },
     log: { level: env.LOG_LEVEL, file: env.LOG_FILE },
     metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT },
     warnings,

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { Config } from './config';
@@ -52,23 +55,53 @@ export function redactUrl(url: string): string {
 }
 
 /**
+ * LOG_FILE opened for appending, readable by the service's user only: lines name admins, addresses and
+ * remote URLs. A file left 0644 by an earlier version is tightened too.
+ */
+function privateLogFile(file: string): DestinationStream {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  fs.chmodSync(file, 0o600);
+  return pino.destination({ dest: file, mode: 0o600 });
+}
+
+/** The root of each logger createLogger made for an instance, for the other instances of the same process. */
+const roots = new WeakMap<Logger, Logger>();
+
+/**
  * JSON lines (for a log collector), or pretty-printed ones when a person watches: stdout is a terminal
  * and the config is not production's. Pretty lines are written synchronously, in this thread, so that
- * the start-up banner printed after them comes after them.
+ * the start-up banner printed after them comes after them. Every line carries the instance (its location
+ * code), the host and the process, so that lines of several instances shipped to one place stay apart.
  */
-export function createLogger(config: Pick<Config, 'log'> & Partial<Pick<Config, 'isProduction'>>, destination?: DestinationStream): Logger {
+export function createLogger(
+  config: Pick<Config, 'log'> & Partial<Pick<Config, 'isProduction' | 'appLocation'>>,
+  destination?: DestinationStream,
+): Logger {
   const options = {
     level: config.log.level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    base: { app: 'sinkron' },
+    base: { app: 'sinkron', hostname: os.hostname(), pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  if (destination) return pino(options, destination);
+  const root = destination ? pino(options, destination) : pino(options, stdoutAndFile(config));
+  if (!config.appLocation) return root;
+  const logger = root.child({ instance: config.appLocation.code });
+  roots.set(logger, root);
+  return logger;
+}
+
+/** The same log for another instance of this process (the demo's servers): its lines name that instance instead. */
+export function instanceLogger(logger: Logger, instance: string): Logger {
+  return (roots.get(logger) ?? logger).child({ instance });
+}
+
+function stdoutAndFile(config: Pick<Config, 'log'> & Partial<Pick<Config, 'isProduction'>>): DestinationStream {
   const stdout =
     process.stdout.isTTY && config.isProduction === false
-      ? // One coloured line per record, the time without the date, without the field every line repeats.
+      ? // One coloured line per record, the time without the date, without the fields every line repeats.
         pretty({ colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss', ignore: 'app,pid,hostname', sync: true })
       : process.stdout;
-  if (!config.log.file) return pino(options, stdout);
-  return pino(options, pino.multistream([{ stream: stdout }, { stream: pino.destination({ dest: config.log.file, mkdir: true }) }]));
+  if (!config.log.file) return stdout;
+  return pino.multistream([{ stream: stdout }, { stream: privateLogFile(config.log.file) }]);
 }

@@ -2,7 +2,8 @@ import { AppError } from '../platform/errors';
 import { english } from '../platform/i18n/english';
 import { describeRemoteFailure, type RemoteFailure } from './remote-failures';
 
-export type RemoteApiErrorKind = 'auth' | 'timeout' | 'unreachable' | 'protocol' | 'too_large' | 'http' | 'refused_url';
+export const REMOTE_API_ERROR_KINDS = ['auth', 'timeout', 'unreachable', 'protocol', 'too_large', 'http', 'refused_url'] as const;
+export type RemoteApiErrorKind = (typeof REMOTE_API_ERROR_KINDS)[number];
 
 /**
  * A remote location's API could not be used. The message names the location, the page and the cause in

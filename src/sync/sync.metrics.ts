@@ -1,5 +1,6 @@
 import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { SyncMetricsQueries } from './data/sync-metrics.queries';
+import type { SyncRunType } from './data/sync-runs.queries';
 
 /** What the sync service reports as it works; the metrics count it, tests may pass nothing. */
 export interface SyncObserver {
@@ -7,6 +8,7 @@ export interface SyncObserver {
   executeFinished(outcome: string, seconds: number): void;
 }
 
+const RUN_TYPES = ['sync', 'drift', 'revert'] as const satisfies readonly SyncRunType[];
 const DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
 /**
@@ -46,12 +48,15 @@ export function registerSyncMetrics(registry: Registry, queries: SyncMetricsQuer
 
   new Gauge({
     name: 'sinkron_sync_runs',
-    help: 'Sync runs in the database, by location, run type (sync, drift, revert) and status (completed, failed, expired, ...).',
+    help: 'Sync runs in the database, by location, run type (sync, drift, revert) and status (completed, failed, expired, ...); failed is there at 0 for every location with an online URL.',
     labelNames: ['location', 'run_type', 'status'],
     registers: [registry],
     async collect() {
       this.reset();
-      for (const r of (await current()).runs) this.set({ location: r.location, run_type: r.runType, status: r.status }, r.runs);
+      const { runs, times } = await current();
+      // The failed series exist at 0 before a location's first failure, so that an alert sees it as a rise.
+      for (const t of times) for (const runType of RUN_TYPES) this.set({ location: t.location, run_type: runType, status: 'failed' }, 0);
+      for (const r of runs) this.set({ location: r.location, run_type: r.runType, status: r.status }, r.runs);
     },
   });
   new Gauge({

@@ -66,6 +66,18 @@ describe('/metrics', () => {
     }
   });
 
+  it('when nothing has failed yet, then every location has its failure series at 0, so that the first failure is a rise', async () => {
+    const page = await scrape();
+    for (const location of ['DEV', 'DOWN']) {
+      for (const cause of ['auth', 'timeout', 'unreachable', 'protocol', 'too_large', 'http', 'refused_url']) {
+        expect(sample(page, `sinkron_remote_request_failures_total{location="${location}",cause="${cause}"}`), `${location} ${cause}`).toBe(0);
+      }
+      for (const runType of ['sync', 'drift', 'revert']) {
+        expect(sample(page, `sinkron_sync_runs{location="${location}",run_type="${runType}",status="failed"}`), `${location} ${runType}`).toBe(0);
+      }
+    }
+  });
+
   it('when syncs ran, then the runs, durations, rows, times and remote failures are reported', async () => {
     const admin = await database.db('users').where({ email: TEST_ADMIN.email }).first();
     const { userSync } = t.container.services;

@@ -103,6 +103,23 @@ export class JobQueue {
     }
   }
 
+  /**
+   * A job pg-boss starts on a cron schedule (`tz`: an IANA zone): pg-boss sends one job per time across
+   * instances, and a worker of an instance with WORKERS > 0 runs it. Called after `start`.
+   */
+  async schedule(name: string, cron: string, tz: string, handler: () => Promise<void>): Promise<void> {
+    await this.boss.createQueue(name, { name, policy: 'short' });
+    await this.boss.schedule(name, cron, undefined, { tz });
+    if (this.options.workers > 0) {
+      await this.boss.work(name, { pollingIntervalSeconds: POLLING_SECONDS }, () => handler());
+    }
+  }
+
+  /** Sends a scheduled job now, as its schedule would: the tests' way to a job that runs once a day. */
+  async runNow(name: string): Promise<void> {
+    await this.boss.send(name, {});
+  }
+
   /** Queues a job for the run; the location is the singleton key, so its jobs never run side by side. */
   async send(data: SyncJobData): Promise<string> {
     const id = await this.boss.send(SYNC_QUEUE, data, { singletonKey: `location-${data.locationId}` });

@@ -10,7 +10,7 @@ import { effectiveStatusSql, type SyncVia } from './sync-runs.queries';
  */
 
 /** The item kinds of a run that changed users, and so have something to revert. */
-const CHANGE_KINDS = ['new', 'update', 'linked', 'deactivate'];
+export const CHANGE_KINDS = ['new', 'update', 'linked', 'deactivate'];
 /** The fields a sync writes; a revert writes them back and compares nothing else. */
 const SYNCED_FIELDS = ['name', 'role', 'is_active', 'remote_id'];
 

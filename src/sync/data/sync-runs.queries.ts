@@ -56,6 +56,8 @@ export interface SyncRun {
   supersededReason: ReasonCode | null;
   supersededParams: Reason['params'] | null;
   supersededAt: Date | null;
+  /** When retention removed the run's per-user items and unchanged ids (its counts stay). */
+  detailsPurgedAt: Date | null;
 }
 
 export interface SyncRunItem {
@@ -187,6 +189,7 @@ const RUN_COLUMNS: { [Field in keyof SyncRunRecord]-?: string } = {
   supersededReason: 'r.superseded_reason',
   supersededParams: 'r.superseded_params',
   supersededAt: 'r.superseded_at',
+  detailsPurgedAt: 'r.details_purged_at',
 };
 
 const toSyncRun = ({ sourceUrl, sourceLogin, sourceCredential, fetchedAt, ...run }: SyncRunRecord): SyncRun => ({
