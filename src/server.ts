@@ -37,15 +37,20 @@ async function main(): Promise<void> {
       instances.push(hub);
       banner.push(`Sinkron is running at ${hub.url}`);
     }
-    if (hub.initialAdmin?.generatedPassword) {
+    // In production off a terminal, stdout is a log collector's: it gets JSON lines only, and never the
+    // generated password (a log is kept and shipped). A person watching, or a newcomer's `npm start`
+    // (piped or not), gets the banner with it.
+    const toPerson = process.stdout.isTTY || !config.isProduction;
+    const admin = hub.initialAdmin;
+    if (admin?.generatedPassword) {
       banner.push(
-        `First admin created: ${hub.initialAdmin.email} / ${hub.initialAdmin.generatedPassword}\n` +
-          'This password is shown once: sign in and keep it, or reset it with `npm run admin:create`.',
+        toPerson
+          ? `First admin created: ${admin.email} / ${admin.generatedPassword}\n` +
+              'This password is shown once: sign in and keep it, or reset it with `npm run admin:create`.'
+          : `First admin created: ${admin.email}; its password is shown only on a terminal: set one with \`npm run admin:create -- --email ${admin.email}\`.`,
       );
     }
-    // In production off a terminal, stdout is a log collector's: it gets JSON lines only. A person watching,
-    // or a newcomer's `npm start` (piped or not), gets the banner.
-    if (process.stdout.isTTY || !config.isProduction) console.log(framed(banner.join('\n\n')));
+    if (toPerson) console.log(framed(banner.join('\n\n')));
     else logger.info({ url: hub.url }, banner.join('\n\n'));
   } catch (error) {
     for (const instance of instances.reverse()) await instance.stop();
