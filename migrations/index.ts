@@ -16,10 +16,17 @@ import * as countUsersPerLocation from './2026_11_30_180001_count_users_per_loca
 import * as addLanguageToUsers from './2026_11_30_170000_add_language_to_users';
 import * as revertSyncRuns from './2026_11_30_190000_revert_sync_runs';
 import * as addGenerationToLocationUserCounts from './2026_12_07_120000_add_generation_to_location_user_counts';
+import * as recordAdditiveMigrations from './2026_12_07_200000_record_additive_migrations';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
   down(knex: Knex): Promise<void>;
+  /**
+   * `export const additive = true`: the previous version keeps working on the schema with this migration
+   * applied (it only adds tables, nullable or defaulted columns, indexes, functions the old code does not
+   * call), so instances can be upgraded one at a time. Without it, every instance is stopped to migrate.
+   */
+  additive?: boolean;
 }
 
 /**
@@ -44,4 +51,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['2026_11_30_170000_add_language_to_users', addLanguageToUsers],
   ['2026_11_30_190000_revert_sync_runs', revertSyncRuns],
   ['2026_12_07_120000_add_generation_to_location_user_counts', addGenerationToLocationUserCounts],
+  ['2026_12_07_200000_record_additive_migrations', recordAdditiveMigrations],
 ];

@@ -20,6 +20,8 @@ import { registerRemoteMetrics } from './remote/remote.metrics';
 import { createSyncMetricsQueries } from './sync/data/sync-metrics.queries';
 import { registerSyncMetrics } from './sync/sync.metrics';
 import { JobQueue } from './platform/db/job-queue';
+import { readSchemaState, schemaMismatch } from './platform/db/migrate';
+import { Readiness } from './platform/readiness';
 import { createSyncJobsRepository } from './sync/data/sync-jobs.queries';
 import { SyncJobService } from './sync/sync-jobs.service';
 
@@ -71,6 +73,7 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
     workers: config.jobs.workers,
     // Past the remote's deadline a live job has ended: pg-boss may then free its slot.
     expireInSeconds: Math.ceil(config.remote.deadlineMs / 1000) + 15 * 60,
+    migrate: config.database.migrateOnStart,
   });
   const services = {
     auth,
@@ -85,7 +88,11 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
     syncJobs: new SyncJobService({ userSync, jobs: repositories.syncJobs, queue, settings: config.jobs, logger, driftSchedules: locations }),
     syncRevert: new SyncRevertService({ db, settings: config.sync, logger }),
   };
-  return { config, db, logger, ownLocation, repositories, services, metrics };
+  const readiness = new Readiness({
+    schemaMismatch: async () => schemaMismatch(await readSchemaState(db)),
+    jobQueueStarted: () => queue.isStarted,
+  });
+  return { config, db, logger, ownLocation, repositories, services, metrics, readiness };
 }
 
 export type Container = Awaited<ReturnType<typeof buildContainer>>;
