@@ -8,7 +8,11 @@ import { createDb, describeDatabaseUrl } from './platform/db/knex';
 import { prepareSchema } from './platform/db/migrate';
 import { createSessionStore } from './platform/db/session-store';
 import { drainable } from './platform/http/drain';
+import { settlesBefore } from './platform/deadline';
 import { startMetricsServer } from './platform/metrics';
+
+// Past the stop grace, the most the pools get to close before the stop goes on without them.
+const POOL_CLOSE_MS = 1000;
 
 export interface RunningInstance {
   url: string;
@@ -111,8 +115,11 @@ export async function startInstance(options: {
       const [{ cut }] = await Promise.all([requests.drain(deadline), syncJobs.stop({ deadline })]);
       if (cut > 0) logger.warn({ requests: cut }, 'requests still open when the stop grace ended: cut');
       await metricsServer?.close();
-      await sessions.close();
-      await db.destroy();
+      // A request cut at the deadline may still wait on the database, and the pools wait for their connections.
+      const closed = Promise.all([sessions.close(), db.destroy()]);
+      if (!(await settlesBefore(closed, Math.max(deadline, Date.now()) + POOL_CLOSE_MS))) {
+        logger.warn('database connections still in use when the stop grace ended: the exit ends them');
+      }
     },
   };
 }

@@ -117,10 +117,13 @@ function stoppedLine(output: string): Record<string, unknown> | undefined {
   return line ? (JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>) : undefined;
 }
 
-/** As the sweep of another instance would find it: queued again, no worker, for the next instance to take. */
+/** Queued again with no worker, and a job of its own waiting in the queue: the next instance's worker takes it at once. */
 async function expectHandedBack(runId: number) {
   expect(await runRow(database.db, runId)).toMatchObject({ status: 'queued' });
-  expect(await database.db('sync_run_progress').where({ sync_run_id: runId }).first()).toMatchObject({ phase: 'queued', worker: null });
+  const progress = await database.db('sync_run_progress').where({ sync_run_id: runId }).first();
+  expect(progress).toMatchObject({ phase: 'queued', worker: null });
+  expect(progress.job_id).not.toBeNull();
+  expect(await database.db('pgboss.job').where({ id: progress.job_id }).first()).toMatchObject({ state: 'created' });
 }
 
 describe('when the service started with npm start is stopped mid-preview', () => {
