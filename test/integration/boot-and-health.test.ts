@@ -140,7 +140,14 @@ function connection(url: string) {
 describe('stopping an instance', () => {
   async function started(grace: string) {
     const database = await createTestDatabase();
-    const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: database.url, ...TEST_SECRETS, PORT: '0', WORKERS: '0', SHUTDOWN_GRACE_SECONDS: grace });
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      DATABASE_URL: database.url,
+      ...TEST_SECRETS,
+      PORT: '0',
+      WORKERS: '0',
+      SHUTDOWN_GRACE_SECONDS: grace,
+    });
     const logs = captureLogs();
     const instance = await startInstance({ config, logger: logs.logger, databaseUrl: database.url, createFirstAdmin: false });
     // /readyz reads knex_migrations: with the table locked here, a /readyz request stays in flight.
@@ -151,9 +158,10 @@ describe('stopping an instance', () => {
     inFlight.get('/readyz');
     const dba = await database.directClient();
     for (let attempt = 0; ; attempt += 1) {
-      const waiting = await dba.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%knex_migrations%' AND pid <> $1`, [
-        (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid,
-      ]);
+      const waiting = await dba.query(
+        `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%knex_migrations%' AND pid <> $1`,
+        [(await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid],
+      );
       if (waiting.rows.length > 0) break;
       if (attempt > 1500) throw new Error('/readyz never waited on the lock');
       await new Promise((resolve) => setTimeout(resolve, 20));

@@ -66,7 +66,9 @@ describe('npm run migrate', () => {
     // pg-boss's schema and Sinkron's queues: an app without DDL rights finds them there.
     expect((await database.db('pgboss.queue').orderBy('name').pluck('name')) as string[]).toEqual(['sinkron-drift-tick', 'sinkron-sync']);
     // Each applied migration's additivity, for an older version to read.
-    expect(await database.db('sinkron_migrations').where({ name: '2026_12_07_200000_record_additive_migrations' }).first()).toMatchObject({ additive: true });
+    expect(await database.db('sinkron_migrations').where({ name: '2026_12_07_200000_record_additive_migrations' }).first()).toMatchObject({
+      additive: true,
+    });
     expect(await database.db('sinkron_migrations').where({ name: BASELINE }).first()).toMatchObject({ additive: false });
 
     expect((await npmRun('migrate', [], database.url)).stdout).toContain('Already up to date.');
@@ -136,7 +138,10 @@ describe('npm run migrate:rollback', () => {
 describe('npm run migrate -- unlock', () => {
   it('frees the lock a stopped migration left; until then migrating says how', async () => {
     // As a migrate killed during a migration that runs outside a transaction leaves it: locked, the migration still pending.
-    await database.db('knex_migrations').where({ name: names.at(-1) }).del();
+    await database
+      .db('knex_migrations')
+      .where({ name: names.at(-1) })
+      .del();
     await database.db('knex_migrations_lock').update({ is_locked: 1 });
 
     const locked = await npmRun('migrate', [], database.url);

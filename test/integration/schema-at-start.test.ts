@@ -21,7 +21,14 @@ afterEach(async () => {
 });
 
 function start(migrateOnStart: '0' | '1') {
-  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: database!.url, ...TEST_SECRETS, PORT: '0', WORKERS: '0', MIGRATE_ON_START: migrateOnStart });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: database!.url,
+    ...TEST_SECRETS,
+    PORT: '0',
+    WORKERS: '0',
+    MIGRATE_ON_START: migrateOnStart,
+  });
   const logs = captureLogs();
   return { logs, started: startInstance({ config, logger: logs.logger, databaseUrl: database!.url, createFirstAdmin: false }) };
 }
@@ -59,7 +66,9 @@ describe.each(['0', '1'] as const)('with MIGRATE_ON_START=%s, on a schema a newe
     const { logs, started } = start(migrateOnStart);
     instance = await started;
     expect((await request(instance.url).get('/readyz')).body).toEqual({ status: 'ready' });
-    expect(logs.entries().find((e) => e.msg === 'the schema has additive migrations of a newer version: running on it')).toMatchObject({ migrations: [FUTURE] });
+    expect(logs.entries().find((e) => e.msg === 'the schema has additive migrations of a newer version: running on it')).toMatchObject({
+      migrations: [FUTURE],
+    });
   });
 
   it('refuses to start, naming the migration, when it is not marked additive', async () => {
@@ -67,7 +76,9 @@ describe.each(['0', '1'] as const)('with MIGRATE_ON_START=%s, on a schema a newe
     await migratedByANewerVersion(false);
     const failure = await start(migrateOnStart).started.catch((error: unknown) => error as Error);
     expect(failure).toBeInstanceOf(Error);
-    expect((failure as Error).message).toContain(`The database schema is newer than this version of Sinkron: it has 1 migration(s) this version does not know, not marked additive (${FUTURE})`);
+    expect((failure as Error).message).toContain(
+      `The database schema is newer than this version of Sinkron: it has 1 migration(s) this version does not know, not marked additive (${FUTURE})`,
+    );
     expect((failure as Error).message).not.toContain('The migration directory is corrupt');
   });
 });

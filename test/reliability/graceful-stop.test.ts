@@ -21,7 +21,13 @@ const services: ServiceProcess[] = [];
 beforeAll(async () => {
   database = await createTestDatabase();
   databaseName = new URL(database.url).pathname.slice(1);
-  const users = Array.from({ length: 60 }, (_, i) => ({ id: i + 1, name: `User ${i + 1}`, email: `user${i + 1}@far.test`, role: 'vendor', is_active: true }));
+  const users = Array.from({ length: 60 }, (_, i) => ({
+    id: i + 1,
+    name: `User ${i + 1}`,
+    email: `user${i + 1}@far.test`,
+    role: 'vendor',
+    is_active: true,
+  }));
   // Twelve pages, each answered slowly: the preview is still fetching when the stop comes.
   slow = await startLaravelServer({ users, shape: 'paginate', pageDelayMs: 400 });
   farId = await addLocation(database.db, 'FAR', slow.url);
@@ -127,21 +133,24 @@ async function expectHandedBack(runId: number) {
 }
 
 describe('when the service started with npm start is stopped mid-preview', () => {
-  it.each(['SIGTERM', 'SIGINT'] as const)('by %s to its process group, then the preview is handed back and the app logs stopped (exit 0)', async (signal) => {
-    const service = await startService(env());
-    services.push(service);
-    const runId = await previewInFlight(service.url);
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'by %s to its process group, then the preview is handed back and the app logs stopped (exit 0)',
+    async (signal) => {
+      const service = await startService(env());
+      services.push(service);
+      const runId = await previewInFlight(service.url);
 
-    service.signalGroup(signal);
-    await service.gone();
+      service.signalGroup(signal);
+      await service.gone();
 
-    // Read at once: nothing had to time out for the run to be free again.
-    await expectHandedBack(runId);
-    expect(service.output()).toContain('sync preview handed back to the queue: this instance stops');
-    expect(stoppedLine(service.output())).toMatchObject({ signal, exitCode: 0 });
-    // Leave the location free for the next test.
-    await database.db('sync_runs').where({ id: runId }).update({ status: 'cancelled' });
-  });
+      // Read at once: nothing had to time out for the run to be free again.
+      await expectHandedBack(runId);
+      expect(service.output()).toContain('sync preview handed back to the queue: this instance stops');
+      expect(stoppedLine(service.output())).toMatchObject({ signal, exitCode: 0 });
+      // Leave the location free for the next test.
+      await database.db('sync_runs').where({ id: runId }).update({ status: 'cancelled' });
+    },
+  );
 });
 
 describe('when the app is stopped (SIGTERM) mid-preview', () => {
@@ -223,33 +232,37 @@ describe('when the app is stopped (SIGTERM) mid-execute', () => {
     }
   });
 
-  it('then past the grace the execute is rolled back, the run is back to its preview when the process has exited, and it executes once later', { timeout: 60_000 }, async () => {
-    // A second preview of DEV: the first one was applied, so make the remote differ again.
-    await database.db('users').where({ id: changedId }).update({ name: 'Old Name' });
-    const app = await startApp({ SHUTDOWN_GRACE_SECONDS: '1' });
-    const holder = await database.directClient();
-    let runId: number;
-    try {
-      runId = await executeBlocked(app, holder);
-      app.child.kill('SIGTERM');
-      // The row stays held: the grace ends first.
-      expect(await app.exited).toEqual({ code: 0, signal: null });
-      expect(await runRow(database.db, runId)).toMatchObject({ status: 'previewed', executed_at: null, error: EXECUTE_INTERRUPTED });
-      expect(app.output()).toContain('sync execute still running when the stop grace ended: rolling it back');
-    } finally {
-      await holder.query('ROLLBACK');
-      await holder.end();
-    }
-    expect(await snapshot(database.db)).toEqual(before);
+  it(
+    'then past the grace the execute is rolled back, the run is back to its preview when the process has exited, and it executes once later',
+    { timeout: 60_000 },
+    async () => {
+      // A second preview of DEV: the first one was applied, so make the remote differ again.
+      await database.db('users').where({ id: changedId }).update({ name: 'Old Name' });
+      const app = await startApp({ SHUTDOWN_GRACE_SECONDS: '1' });
+      const holder = await database.directClient();
+      let runId: number;
+      try {
+        runId = await executeBlocked(app, holder);
+        app.child.kill('SIGTERM');
+        // The row stays held: the grace ends first.
+        expect(await app.exited).toEqual({ code: 0, signal: null });
+        expect(await runRow(database.db, runId)).toMatchObject({ status: 'previewed', executed_at: null, error: EXECUTE_INTERRUPTED });
+        expect(app.output()).toContain('sync execute still running when the stop grace ended: rolling it back');
+      } finally {
+        await holder.query('ROLLBACK');
+        await holder.end();
+      }
+      expect(await snapshot(database.db)).toEqual(before);
 
-    const next = await startApp();
-    const cookie = await signIn(next.url);
-    const execute = await postForm(next.url, cookie, `/admin/users/sync/${runId}/execute`, `/admin/users/sync/${runId}`);
-    expect(execute.status).toBe(303);
-    await waitForRun(agentOn(next.url, cookie), runId);
-    expect(await runRow(database.db, runId)).toMatchObject({ status: 'completed' });
-    await expectPlanApplied(database.db, runId, before);
-    next.child.kill('SIGTERM');
-    expect(await next.exited).toEqual({ code: 0, signal: null });
-  });
+      const next = await startApp();
+      const cookie = await signIn(next.url);
+      const execute = await postForm(next.url, cookie, `/admin/users/sync/${runId}/execute`, `/admin/users/sync/${runId}`);
+      expect(execute.status).toBe(303);
+      await waitForRun(agentOn(next.url, cookie), runId);
+      expect(await runRow(database.db, runId)).toMatchObject({ status: 'completed' });
+      await expectPlanApplied(database.db, runId, before);
+      next.child.kill('SIGTERM');
+      expect(await next.exited).toEqual({ code: 0, signal: null });
+    },
+  );
 });

@@ -114,7 +114,12 @@ export class JobQueue {
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       if (this.options.migrate || !/not installed|requires migrations/.test(reason)) throw error;
-      throw new Error(`The job queue's tables are missing or out of date (${reason}): run \`npm run migrate\` (with the database owner role) first.`);
+      throw new Error(
+        `The job queue's tables are missing or out of date (${reason}): run \`npm run migrate\` (with the database owner role) first.`,
+        {
+          cause: error,
+        },
+      );
     }
     this.started = true;
     // Already there when installed: then an insert that does nothing, not DDL.

@@ -66,11 +66,15 @@ export async function readSchemaState(db: Knex): Promise<SchemaState> {
       [NOTES_TABLE],
     )
   ).rows;
-  const applied = tables!.migrations ? (await db('knex_migrations').orderBy('id').select<Array<{ name: string }>>('name')).map((row) => row.name) : [];
+  const applied = tables!.migrations
+    ? (await db('knex_migrations').orderBy('id').select<Array<{ name: string }>>('name')).map((row) => row.name)
+    : [];
   const additive = new Set(
     tables!.notes ? (await db(NOTES_TABLE).where({ additive: true }).select<Array<{ name: string }>>('name')).map((row) => row.name) : [],
   );
-  const locked = tables!.lock ? ((await db('knex_migrations_lock').max<{ locked: number | null }>('is_locked as locked').first())?.locked ?? 0) === 1 : false;
+  const locked = tables!.lock
+    ? ((await db('knex_migrations_lock').max<{ locked: number | null }>('is_locked as locked').first())?.locked ?? 0) === 1
+    : false;
   const known = new Set(knownNames());
   const done = new Set(applied);
   return {
@@ -133,7 +137,7 @@ export async function migrateLatest(db: Knex, known?: SchemaState): Promise<stri
   try {
     [, applied] = (await db.migrate.latest(migratorConfig)) as [number, string[]];
   } catch (error) {
-    if ((error as Error).name === 'MigrationLocked') throw new Error(HOW_TO_UNLOCK);
+    if ((error as Error).name === 'MigrationLocked') throw new Error(HOW_TO_UNLOCK, { cause: error });
     throw error;
   }
   await recordAdditive(db);
@@ -173,7 +177,8 @@ export async function planRollback(db: Knex, options: { to?: string } = {}): Pro
     undo = state.applied.slice(-1);
   } else {
     const at = state.applied.indexOf(options.to);
-    if (!names.includes(options.to)) throw new RollbackRefusedError(`--to ${options.to}: no migration has that name (npm run migrate -- status lists them).`);
+    if (!names.includes(options.to))
+      throw new RollbackRefusedError(`--to ${options.to}: no migration has that name (npm run migrate -- status lists them).`);
     if (at === -1) throw new RollbackRefusedError(`--to ${options.to}: that migration is not applied.`);
     if (baseline.has(options.to) && options.to !== BASELINE) {
       throw new RollbackRefusedError(`--to ${options.to}: that migration is inside the baseline; a rollback goes back to ${BASELINE} at most.`);
@@ -198,7 +203,7 @@ export async function rollbackMigrations(db: Knex, names: string[]): Promise<str
     try {
       await db.migrate.down({ ...migratorConfig, name });
     } catch (error) {
-      if ((error as Error).name === 'MigrationLocked') throw new Error(HOW_TO_UNLOCK);
+      if ((error as Error).name === 'MigrationLocked') throw new Error(HOW_TO_UNLOCK, { cause: error });
       throw error;
     }
     undone.push(name);
