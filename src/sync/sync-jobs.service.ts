@@ -77,6 +77,7 @@ export class SyncJobService {
     const allDone = Promise.all(jobs.map(([, job]) => job.done));
     if (options.deadline !== undefined && !(await settlesBefore(allDone, options.deadline))) {
       for (const [runId, job] of this.running) {
+        if (job.kind !== 'execute') continue;
         this.deps.logger.warn({ runId }, 'sync execute still running when the stop grace ended: rolling it back');
         job.abort.abort(new Error(SHUTDOWN));
       }
