@@ -48,7 +48,7 @@ describe('the CLIs of the quick start', () => {
     await database.drop();
   });
 
-  it('npm run migrate applies every migration once, and migrate:rollback -- --yes undoes the last one', async () => {
+  it('npm run migrate applies every migration once, and migrate:rollback -- --yes undoes the last one', { timeout: 60_000 }, async () => {
     const first = await npmRun('migrate', [], { DATABASE_URL: database.url, ...TEST_SECRETS });
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('2025_11_08_000000_modify_users_email_unique_constraint');
@@ -61,7 +61,6 @@ describe('the CLIs of the quick start', () => {
     expect(rollback.code).toBe(0);
     expect(rollback.stdout).toBe(`Rolled back:\n  ${migrations.at(-1)![0]}\n`);
     expect(await database.db.schema.hasTable('users')).toBe(true);
-    expect((await npmRun('migrate', [], { DATABASE_URL: database.url, ...TEST_SECRETS })).code).toBe(0);
   });
 
   it('npm run admin:create creates an admin on a fresh database, then resets its password', async () => {

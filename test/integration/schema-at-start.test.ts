@@ -93,4 +93,19 @@ describe('with MIGRATE_ON_START=1 (the default)', () => {
     expect(logs.entries().find((e) => e.msg === 'migrations applied')).toMatchObject({ migrations: [last] });
     expect(await database.db.schema.hasTable('sinkron_migrations')).toBe(true);
   });
+
+  it('refuses to start on migrations locked by a killed migrate, saying how to unlock them; a current schema starts all the same', async () => {
+    database = await createTestDatabase();
+    await database.db('knex_migrations_lock').update({ is_locked: 1 });
+    instance = await start('1').started;
+    await instance.stop();
+    instance = undefined;
+
+    await database.db('knex_migrations').where({ name: last }).del();
+    await database.db.schema.dropTable('sinkron_migrations');
+    await expect(start('1').started).rejects.toThrow(
+      'The migrations are locked (knex_migrations_lock.is_locked = 1): a migration is running, or one was stopped while it ran. ' +
+        'Wait for a running `npm run migrate` to end; when none runs, free the lock with `npm run migrate -- unlock`.',
+    );
+  });
 });

@@ -213,24 +213,32 @@ describe('when the app is stopped (SIGTERM) mid-execute', () => {
     return runId;
   }
 
-  it('then the execute finishes within the grace, the run is completed when the process has exited 0', { timeout: 60_000 }, async () => {
-    const app = await startApp();
-    const holder = await database.directClient();
-    try {
-      const runId = await executeBlocked(app, holder);
-      expect(await runRow(database.db, runId)).toMatchObject({ new_count: 1, update_count: 1, deactivate_count: 1 });
-      app.child.kill('SIGTERM');
-      await until(async () => app.output().includes('waiting for the running sync executes to finish'), 'the stop never waited for the execute');
-      // The execute goes on once the row is free, within SHUTDOWN_GRACE_SECONDS (30).
-      await holder.query('ROLLBACK');
-      expect(await app.exited).toEqual({ code: 0, signal: null });
-      expect(await runRow(database.db, runId)).toMatchObject({ status: 'completed' });
-      await expectPlanApplied(database.db, runId, before);
-      expect(stoppedLine(app.output())).toMatchObject({ exitCode: 0 });
-    } finally {
-      await holder.end();
-    }
-  });
+  it(
+    "by SIGTERM to npm start's group, then the execute finishes within the grace and the run is completed when the service is gone",
+    { timeout: 60_000 },
+    async () => {
+      const service = await startService(env());
+      services.push(service);
+      const holder = await database.directClient();
+      try {
+        const runId = await executeBlocked(service, holder);
+        expect(await runRow(database.db, runId)).toMatchObject({ new_count: 1, update_count: 1, deactivate_count: 1 });
+        service.signalGroup('SIGTERM');
+        await until(
+          async () => service.output().includes('waiting for the running sync executes to finish'),
+          'the stop never waited for the execute',
+        );
+        // The execute goes on once the row is free, within SHUTDOWN_GRACE_SECONDS (30).
+        await holder.query('ROLLBACK');
+        await service.gone();
+        expect(await runRow(database.db, runId)).toMatchObject({ status: 'completed' });
+        await expectPlanApplied(database.db, runId, before);
+        expect(stoppedLine(service.output())).toMatchObject({ signal: 'SIGTERM', exitCode: 0 });
+      } finally {
+        await holder.end();
+      }
+    },
+  );
 
   it(
     'then past the grace the execute is rolled back, the run is back to its preview when the process has exited, and it executes once later',
