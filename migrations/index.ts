@@ -20,10 +20,17 @@ import * as addDetailsPurgedAtToSyncRuns from './2026_12_07_140000_add_details_p
 import * as bindOnlineUrlConfirmationToCode from './2026_12_07_143000_bind_online_url_confirmation_to_code';
 import * as storeReasonsAsCodes from './2026_12_07_150000_store_reasons_as_codes';
 import * as addErrorCodesToSyncRuns from './2026_12_07_160000_add_error_codes_to_sync_runs';
+import * as recordAdditiveMigrations from './2026_12_07_200000_record_additive_migrations';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
   down(knex: Knex): Promise<void>;
+  /**
+   * `export const additive = true`: the previous version keeps working on the schema with this migration
+   * applied (it only adds tables, nullable or defaulted columns, indexes, functions the old code does not
+   * call), so instances can be upgraded one at a time. Without it, every instance is stopped to migrate.
+   */
+  additive?: boolean;
 }
 
 /**
@@ -52,4 +59,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['2026_12_07_143000_bind_online_url_confirmation_to_code', bindOnlineUrlConfirmationToCode],
   ['2026_12_07_150000_store_reasons_as_codes', storeReasonsAsCodes],
   ['2026_12_07_160000_add_error_codes_to_sync_runs', addErrorCodesToSyncRuns],
+  ['2026_12_07_200000_record_additive_migrations', recordAdditiveMigrations],
 ];

@@ -99,6 +99,11 @@ export function createApp(deps: AppDeps): Express {
       res.status(503).json({ status: 'unavailable' });
     }
   });
+  // For the load balancer: 503 while the instance cannot serve (schema, queue, database) or is stopping.
+  app.get('/readyz', async (_req, res) => {
+    const report = await deps.readiness.check();
+    res.status(report.status === 'ready' ? 200 : 503).json(report);
+  });
 
   const { services } = deps;
   // Only with a token: Prometheus sends it as a bearer token. Without one, metrics are on METRICS_PORT or nowhere.

@@ -5,16 +5,26 @@ import { createApp } from './app';
 import type { Config } from './platform/config';
 import { buildContainer, type Container } from './container';
 import { createDb, describeDatabaseUrl } from './platform/db/knex';
-import { migrateLatest } from './platform/db/migrate';
+import { prepareSchema } from './platform/db/migrate';
 import { createSessionStore } from './platform/db/session-store';
+import { drainable } from './platform/http/drain';
+import { settlesBefore } from './platform/deadline';
 import { startMetricsServer } from './platform/metrics';
+
+// Past the stop grace, the most the pools get to close before the stop goes on without them.
+const POOL_CLOSE_MS = 1000;
 
 export interface RunningInstance {
   url: string;
   container: Container;
   /** Set when the first admin was created at this start with a generated password. */
   initialAdmin?: { email: string; generatedPassword?: string };
-  stop(): Promise<void>;
+  /**
+   * Drains and stops the instance: /readyz answers 503, no new connection is taken, running previews go
+   * back to the queue, and running executes and requests in flight may finish until `deadline` (a time in
+   * ms; by default SHUTDOWN_GRACE_SECONDS from now); what is still running then is rolled back or cut.
+   */
+  stop(deadline?: number): Promise<void>;
 }
 
 export class DatabaseUnavailableError extends Error {
@@ -26,8 +36,8 @@ export class DatabaseUnavailableError extends Error {
 }
 
 /**
- * Starts one Sinkron instance in a fixed order: database → migrations → services → sync workers → app → listen.
- * `stop` undoes it in reverse.
+ * Starts one Sinkron instance in a fixed order: database → migrations (or, with MIGRATE_ON_START=0, a check
+ * that the schema fits) → services → sync workers → app → listen. `stop` undoes it in reverse.
  */
 export async function startInstance(options: {
   config: Config;
@@ -46,8 +56,15 @@ export async function startInstance(options: {
     await db.destroy();
     throw new DatabaseUnavailableError(databaseUrl, error);
   }
-  const applied = await migrateLatest(db);
-  if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
+  let schema: Awaited<ReturnType<typeof prepareSchema>>;
+  try {
+    schema = await prepareSchema(db, { migrate: config.database.migrateOnStart });
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  if (schema.applied.length > 0) logger.info({ migrations: schema.applied }, 'migrations applied');
+  if (schema.ahead.length > 0) logger.info({ migrations: schema.ahead }, 'the schema has additive migrations of a newer version: running on it');
 
   const container = await buildContainer({ config, db, logger });
   const initialAdmin = options.createFirstAdmin === false ? undefined : await container.services.auth.ensureInitialAdmin(config.initialAdmin);
@@ -60,8 +77,8 @@ export async function startInstance(options: {
       url: '',
       container,
       initialAdmin,
-      async stop() {
-        await syncJobs.stop();
+      async stop(deadline = Date.now() + config.shutdown.graceMs) {
+        await syncJobs.stop({ deadline });
         await db.destroy();
       },
     };
@@ -71,6 +88,7 @@ export async function startInstance(options: {
 
   // Not app.listen: Express 5 hands a listen error to the callback, which would look like success.
   const server = createServer(app);
+  const requests = drainable(server);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -93,15 +111,16 @@ export async function startInstance(options: {
     url,
     container,
     initialAdmin,
-    async stop() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+    async stop(deadline = Date.now() + config.shutdown.graceMs) {
+      container.readiness.drain();
+      const [{ cut }] = await Promise.all([requests.drain(deadline), syncJobs.stop({ deadline })]);
+      if (cut > 0) logger.warn({ requests: cut }, 'requests still open when the stop grace ended: cut');
       await metricsServer?.close();
-      await syncJobs.stop();
-      await sessions.close();
-      await db.destroy();
+      // A request cut at the deadline may still wait on the database, and the pools wait for their connections.
+      const closed = Promise.all([sessions.close(), db.destroy()]);
+      if (!(await settlesBefore(closed, Math.max(deadline, Date.now()) + POOL_CLOSE_MS))) {
+        logger.warn('database connections still in use when the stop grace ended: the exit ends them');
+      }
     },
   };
 }

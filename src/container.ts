@@ -21,6 +21,8 @@ import { registerRemoteMetrics } from './remote/remote.metrics';
 import { createSyncMetricsQueries } from './sync/data/sync-metrics.queries';
 import { registerSyncMetrics } from './sync/sync.metrics';
 import { JobQueue } from './platform/db/job-queue';
+import { readSchemaState, schemaMismatch } from './platform/db/migrate';
+import { Readiness } from './platform/readiness';
 import { createSyncJobsRepository } from './sync/data/sync-jobs.queries';
 import { SyncJobService } from './sync/sync-jobs.service';
 import { createRetentionQueries } from './sync/data/retention.queries';
@@ -77,6 +79,7 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
     workers: config.jobs.workers,
     // Past the remote's deadline a live job has ended: pg-boss may then free its slot.
     expireInSeconds: Math.ceil(config.remote.deadlineMs / 1000) + 15 * 60,
+    migrate: config.database.migrateOnStart,
   });
   const services = {
     auth,
@@ -100,7 +103,11 @@ export async function buildContainer({ config, db, logger }: ContainerInput) {
       logger,
     }),
   };
-  return { config, db, logger, ownLocation, repositories, services, metrics };
+  const readiness = new Readiness({
+    schemaMismatch: async () => schemaMismatch(await readSchemaState(db)),
+    jobQueueStarted: () => queue.isStarted,
+  });
+  return { config, db, logger, ownLocation, repositories, services, metrics, readiness };
 }
 
 export type Container = Awaited<ReturnType<typeof buildContainer>>;

@@ -21,8 +21,11 @@ async function main(): Promise<void> {
   const databases = await openDatabaseServer(config, logger);
 
   const instances: RunningInstance[] = [];
-  // The embedded cluster stops last, and even when an instance failed to stop.
-  stopOnSignals(logger, () => [...[...instances].reverse().map((instance) => () => instance.stop()), () => databases.stop()]);
+  // The embedded cluster stops last, and even when an instance failed to stop. One grace for all instances.
+  stopOnSignals(logger, () => {
+    const deadline = Date.now() + config.shutdown.graceMs;
+    return [...[...instances].reverse().map((instance) => () => instance.stop(deadline)), () => databases.stop()];
+  });
 
   try {
     let hub: RunningInstance;

@@ -12,13 +12,14 @@ export interface CliContext {
 /**
  * Runs a command against the app's database (DATABASE_URL, or the embedded cluster: the one a running
  * `npm start` serves, or started for the command), closing everything afterwards, then exits.
- * Failures print one line and exit with status 1.
+ * Failures print one line and exit with status 1. `secrets: false`: a command that signs no cookie or
+ * token, which runs without SESSION_SECRET and JWT_SECRET.
  */
-export async function runCli(work: (context: CliContext) => Promise<void>): Promise<void> {
+export async function runCli(work: (context: CliContext) => Promise<void>, options: { secrets?: boolean } = {}): Promise<void> {
   let databases: DatabaseServer | undefined;
   let db: Knex | undefined;
   try {
-    const config = loadConfig();
+    const config = loadConfig(process.env, { secrets: options.secrets });
     // The console is the interface here; the log only carries warnings and errors.
     const logger = createLogger({ log: { level: 'warn', file: config.log.file }, appLocation: config.appLocation });
     databases = await openDatabaseServer(config, logger, { shareRunning: true });

@@ -1,7 +1,7 @@
 import 'dotenv/config';
 import { parseArgs } from 'node:util';
 import { buildContainer } from '../container';
-import { migrateLatest } from '../platform/db/migrate';
+import { prepareSchema } from '../platform/db/migrate';
 import { generatePassword } from '../auth/password';
 import { emailLookAlikeReason, isValidEmail, normaliseEmail } from '../platform/email';
 import { runCli } from './cli-support';
@@ -49,7 +49,7 @@ if (args.help) {
       return;
     }
     // Same schema as the app: a fresh database gets its tables here as it would at `npm start`.
-    await migrateLatest(db);
+    await prepareSchema(db, { migrate: config.database.migrateOnStart });
     const { services } = await buildContainer({ config, db, logger });
     const password = config.initialAdmin.password ?? generatePassword();
     const account = await services.auth.createOrResetAccount(email, password, { role, name: args.name?.trim() || undefined });

@@ -2,7 +2,7 @@ import 'dotenv/config';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { buildContainer, type Container } from '../container';
-import { migrateLatest } from '../platform/db/migrate';
+import { prepareSchema } from '../platform/db/migrate';
 import type { SyncRun } from '../sync/data/sync-runs.queries';
 import type { RetentionReport } from '../sync/retention.service';
 import { runCounts, type ExecuteOutcome } from '../sync/user-sync.service';
@@ -346,7 +346,7 @@ if (invocation === 'help') {
   const called = invocation;
   await runCli(async ({ config, logger, db }) => {
     // Same schema as the app, as `npm run admin:create` does: a cron job may run before the app's first start.
-    await migrateLatest(db);
+    await prepareSchema(db, { migrate: config.database.migrateOnStart });
     const container = await buildContainer({ config, db, logger });
     if (called.command === 'purge') {
       process.exitCode = await purge(container, called);

@@ -40,6 +40,7 @@ const envSchema = z.object({
   EMBEDDED_DB_DIR: z.string().default('.data/postgres'),
   EMBEDDED_DB_PORT: z.coerce.number().int().min(0).max(65535).default(5433),
   EMBEDDED_DB_IN_PRODUCTION: booleanFlag.default(false),
+  MIGRATE_ON_START: booleanFlag.default(true),
   DEMO: optionalString.pipe(booleanFlag.optional()),
   SESSION_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
   SESSION_IDLE_MINUTES: positiveInt.default(30),
@@ -83,6 +84,7 @@ const envSchema = z.object({
   SYNC_STALL_SECONDS: positiveInt.max(3600).default(60),
   SYNC_PREVIEW_ATTEMPTS: positiveInt.max(5).default(2),
   AUDIT_RETENTION_DAYS: positiveInt.default(365),
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FILE: optionalString,
   METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
@@ -105,6 +107,8 @@ export interface Config {
   database: {
     url: string | undefined;
     embedded: { dir: string; port: number };
+    /** false: start-up only checks the schema (the operator runs `npm run migrate`, as the owner role). */
+    migrateOnStart: boolean;
   };
   demo: boolean;
   /** `cookieName` is per instance location, so instances on one host (the demo) keep their own sign-ins. */
@@ -147,6 +151,8 @@ export interface Config {
   jobs: { workers: number; stallSeconds: number; previewAttempts: number };
   /** Days a sync run keeps its per-user details (items, unchanged ids); its summary row stays. */
   retention: { auditDays: number };
+  /** How long a stop waits for running executes and requests in flight before it ends them. */
+  shutdown: { graceMs: number };
   log: { level: Env['LOG_LEVEL']; file: string | undefined };
   /** /metrics: on the app's port behind a bearer token, and/or on a port of its own bound to loopback. */
   metrics: { token: string | undefined; port: number | undefined };
@@ -210,8 +216,12 @@ function readRemoteCredentials(source: NodeJS.ProcessEnv, env: Env, demo: boolea
   return credentials;
 }
 
-/** Reads and validates the environment once; throws a ConfigError naming every bad variable. */
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * Reads and validates the environment once; throws a ConfigError naming every bad variable.
+ * `secrets: false` is for commands that never sign a cookie or a token (`npm run migrate`): they do not
+ * need SESSION_SECRET and JWT_SECRET, and get the public defaults, which they never use.
+ */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env, options: { secrets?: boolean } = {}): Config {
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`));
@@ -234,7 +244,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       'DATABASE_URL: required when NODE_ENV=production; set it to your PostgreSQL server, or set EMBEDDED_DB_IN_PRODUCTION=1 to run on the embedded PostgreSQL (a single-machine install only)',
     );
   }
-  if (exposure) {
+  if (exposure && options.secrets !== false) {
     for (const [name, value, publicDefault] of [
       ['SESSION_SECRET', env.SESSION_SECRET, DEV_SESSION_SECRET],
       ['JWT_SECRET', env.JWT_SECRET, DEV_JWT_SECRET],
@@ -244,8 +254,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  if (!env.SESSION_SECRET) warnings.push('SESSION_SECRET is not set: using a development default');
-  if (!env.JWT_SECRET) warnings.push('JWT_SECRET is not set: using a development default');
+  if (options.secrets !== false) {
+    if (!env.SESSION_SECRET) warnings.push('SESSION_SECRET is not set: using a development default');
+    if (!env.JWT_SECRET) warnings.push('JWT_SECRET is not set: using a development default');
+  }
   // The demo is what a fresh clone runs; a production start without a database URL gets the app alone.
   const demo = env.DEMO ?? (env.DATABASE_URL === undefined && !isProduction);
 
@@ -256,6 +268,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     database: {
       url: env.DATABASE_URL,
       embedded: { dir: env.EMBEDDED_DB_DIR, port: env.EMBEDDED_DB_PORT },
+      migrateOnStart: env.MIGRATE_ON_START,
     },
     demo,
     session: {
@@ -299,6 +312,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     i18n: { defaultLanguage: env.DEFAULT_LANGUAGE, displayTimeZone: env.DISPLAY_TIMEZONE },
     jobs: { workers: env.WORKERS, stallSeconds: env.SYNC_STALL_SECONDS, previewAttempts: env.SYNC_PREVIEW_ATTEMPTS },
     retention: { auditDays: env.AUDIT_RETENTION_DAYS },
+    shutdown: { graceMs: env.SHUTDOWN_GRACE_SECONDS * 1000 },
     log: { level: env.LOG_LEVEL, file: env.LOG_FILE },
     metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT },
     warnings,

@@ -2,10 +2,11 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../platform/config';
 import type { JobQueue, SyncJobData } from '../platform/db/job-queue';
+import { settlesBefore } from '../platform/deadline';
 import { NotFoundError } from '../platform/errors';
 import type { FetchFigures, SyncJobsRepository, SyncPhase, SyncProgress, StalledRun } from './data/sync-jobs.queries';
 import type { SyncRunType } from './data/sync-runs.queries';
-import type { ExecuteOutcome, PreviewProgress, UserSyncService } from './user-sync.service';
+import { ExecuteInterruptedError, type ExecuteOutcome, type PreviewProgress, type UserSyncService } from './user-sync.service';
 import { describeDatabaseFailure } from './failure-messages';
 
 export const CANCELLED_MESSAGE = 'Cancelled by an admin before the preview was ready; nothing was saved.';
@@ -14,6 +15,7 @@ const SHUTDOWN = 'instance shutting down';
 const BEAT_MS = 500;
 
 interface RunningJob {
+  kind: SyncJobData['kind'];
   abort: AbortController;
   done: Promise<void>;
 }
@@ -27,6 +29,7 @@ export class SyncJobService {
   private readonly running = new Map<number, RunningJob>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
+  private stopping = false;
   readonly worker = `${os.hostname()}:${process.pid}`;
 
   constructor(
@@ -56,11 +59,30 @@ export class SyncJobService {
     this.sweepTimer = setInterval(() => void this.sweep(), everyMs);
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops this instance's part: its workers take no more jobs, its running previews go back to the queue
+   * for another instance at once, and its running executes may finish until `deadline` (a time in ms;
+   * none: however long they take). An execute still running then is rolled back and its run goes back to
+   * its preview, to be executed again.
+   */
+  async stop(options: { deadline?: number } = {}): Promise<void> {
+    this.stopping = true;
     clearInterval(this.sweepTimer);
     await this.sweeping;
-    for (const job of this.running.values()) job.abort.abort(new Error(SHUTDOWN));
-    await Promise.all([...this.running.values()].map((job) => job.done));
+    await this.deps.queue.stopWorkers();
+    const jobs = [...this.running.entries()];
+    for (const [, job] of jobs) if (job.kind === 'preview') job.abort.abort(new Error(SHUTDOWN));
+    const executes = jobs.filter(([, job]) => job.kind === 'execute').map(([runId]) => runId);
+    if (executes.length > 0) this.deps.logger.info({ runIds: executes }, 'waiting for the running sync executes to finish');
+    const allDone = Promise.all(jobs.map(([, job]) => job.done));
+    if (options.deadline !== undefined && !(await settlesBefore(allDone, options.deadline))) {
+      for (const [runId, job] of this.running) {
+        if (job.kind !== 'execute') continue;
+        this.deps.logger.warn({ runId }, 'sync execute still running when the stop grace ended: rolling it back');
+        job.abort.abort(new Error(SHUTDOWN));
+      }
+    }
+    await allDone;
     await this.deps.queue.stop();
   }
 
@@ -131,10 +153,16 @@ export class SyncJobService {
   }
 
   private async runJob(job: SyncJobData & { jobId: string }): Promise<void> {
+    if (this.stopping) {
+      // Fetched by a worker as the stop began: another instance runs it.
+      await this.send(job);
+      this.deps.logger.info({ runId: job.runId, kind: job.kind }, 'sync job handed back to the queue: this instance stops');
+      return;
+    }
     const abort = new AbortController();
     let finish!: () => void;
     const done = new Promise<void>((resolve) => (finish = resolve));
-    this.running.set(job.runId, { abort, done });
+    this.running.set(job.runId, { kind: job.kind, abort, done });
     try {
       if (job.kind === 'preview') await this.runPreview(job, abort);
       else await this.runExecute(job, abort);
@@ -180,8 +208,17 @@ export class SyncJobService {
   private async runExecute(job: SyncJobData, abort: AbortController): Promise<void> {
     await this.deps.jobs.startExecute(job.runId, this.worker);
     const beat = this.heartbeat(job.runId, abort, 'executing');
+    // Only a stop aborts an execute (a cancel ends previews only).
+    const stop = new AbortController();
+    abort.signal.addEventListener('abort', () => {
+      if ((abort.signal.reason as Error).message === SHUTDOWN) stop.abort(abort.signal.reason);
+    });
     try {
-      await this.deps.userSync.execute(job.runId, job.adminId, undefined, 'web', { handedOver: true });
+      await this.deps.userSync.execute(job.runId, job.adminId, undefined, 'web', { handedOver: true, signal: stop.signal });
+    } catch (error) {
+      if (!(error instanceof ExecuteInterruptedError)) throw error;
+      await this.deps.jobs.endRun(job.runId, 'previewed', EXECUTE_INTERRUPTED);
+      this.deps.logger.info({ runId: job.runId }, 'sync execute rolled back: this instance stops; the run is back to its preview');
     } finally {
       await beat.stop();
     }

@@ -1,5 +1,5 @@
 import type { RevokeSessions } from '../auth/sessions.queries';
-import type { Knex } from '../platform/db/knex';
+import { endTransactionOnAbort, type Knex } from '../platform/db/knex';
 import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
 import { AppError, NotFoundError, ValidationError } from '../platform/errors';
@@ -45,6 +45,16 @@ export interface ExecuteMode {
   handOver?: boolean;
   handedOver?: boolean;
   acceptedConflicts?: number[] | 'all';
+  /** Aborted when the instance stops: the execute's transaction is ended and rolled back (ExecuteInterruptedError). */
+  signal?: AbortSignal;
+}
+
+/** The execute's transaction was ended because its instance stops: nothing of it was committed. */
+export class ExecuteInterruptedError extends Error {
+  constructor(runId: number) {
+    super(`The execute of sync run ${runId} was rolled back: its instance stops.`);
+    this.name = 'ExecuteInterruptedError';
+  }
 }
 
 /** What a preview run as a job hands in: its queued run, a way to stop it, and a listener for its figures. */
@@ -311,15 +321,21 @@ export class UserSyncService {
     let firstError: unknown;
     let outcome: ExecuteOutcome;
     try {
+      mode.signal?.throwIfAborted();
       outcome = await db.transaction(async (trx) => {
+        // Not watched past this callback: a COMMIT under way is left to finish.
+        const unwatch = mode.signal ? await endTransactionOnAbort(db, trx, mode.signal) : undefined;
         try {
           return await this.executeInTransaction(trx, { runId, adminId, confirmCode, started, via, ...mode });
         } catch (error) {
           firstError = error;
           throw error;
+        } finally {
+          unwatch?.();
         }
       });
     } catch (caught) {
+      if (mode.signal?.aborted) throw new ExecuteInterruptedError(runId);
       const error = firstError ?? caught;
       if (error instanceof AppError) throw error;
       if (error instanceof StalePlanError) return this.refuseStale(runId, adminId, error);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateLatest, migrateRollback, migratorConfig } from '../../src/platform/db/migrate';
+import { migrateLatest, migratorConfig } from '../../src/platform/db/migrate';
 import { migrations } from '../../migrations/index';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
@@ -31,7 +31,8 @@ describe('migrations', () => {
     expect(applied).toEqual(migrations.map(([name]) => name));
     expect(await indexNames()).toContain('users_location_email_unique');
 
-    const rolledBack = await migrateRollback(database.db, true);
+    // Every down step (the operator's rollback stops at the baseline; see migrate-cli.test.ts).
+    const [, rolledBack] = (await database.db.migrate.rollback(migratorConfig, true)) as [number, string[]];
     expect(rolledBack).toHaveLength(migrations.length);
     expect(await database.db.schema.hasTable('users')).toBe(false);
     expect(await database.db.schema.hasTable('locations')).toBe(false);

@@ -16,6 +16,7 @@ import { findFreePortBlock } from '../support/port-block';
 import { demoRemoteUsers } from '../../src/demo/data/demo-seed.queries';
 import { startDemo } from '../../src/demo/start-demo';
 import { verifyPassword } from '../../src/auth/password';
+import { migrations } from '../../migrations/index';
 import { TEST_SECRETS } from '../support/app';
 import { csrfFrom } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -47,7 +48,7 @@ describe('the CLIs of the quick start', () => {
     await database.drop();
   });
 
-  it('npm run migrate applies every migration once, and migrate:rollback undoes them', async () => {
+  it('npm run migrate applies every migration once, and migrate:rollback -- --yes undoes the last one', { timeout: 60_000 }, async () => {
     const first = await npmRun('migrate', [], { DATABASE_URL: database.url, ...TEST_SECRETS });
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('2025_11_08_000000_modify_users_email_unique_constraint');
@@ -56,10 +57,10 @@ describe('the CLIs of the quick start', () => {
     const again = await npmRun('migrate', [], { DATABASE_URL: database.url, ...TEST_SECRETS });
     expect(again.stdout).toContain('Already up to date.');
 
-    const rollback = await npmRun('migrate:rollback', [], { DATABASE_URL: database.url, ...TEST_SECRETS });
+    const rollback = await npmRun('migrate:rollback', ['--yes'], { DATABASE_URL: database.url, ...TEST_SECRETS });
     expect(rollback.code).toBe(0);
-    expect(rollback.stdout).toContain('Rolled back');
-    expect(await database.db.schema.hasTable('users')).toBe(false);
+    expect(rollback.stdout).toBe(`Rolled back:\n  ${migrations.at(-1)![0]}\n`);
+    expect(await database.db.schema.hasTable('users')).toBe(true);
   });
 
   it('npm run admin:create creates an admin on a fresh database, then resets its password', async () => {
@@ -106,11 +107,13 @@ describe('the CLIs of the quick start', () => {
     expect(refused.stderr).toContain('Not an email address: not-an-email');
   });
 
-  it('npm run migrate refuses a real database without secrets, saying how to make one (M2)', async () => {
-    const refused = await npmRun('migrate', [], { DATABASE_URL: database.url, SESSION_SECRET: '', JWT_SECRET: '' });
+  it('npm run admin:create refuses a real database without secrets, saying how to make one (M2); npm run migrate needs none', async () => {
+    const refused = await npmRun('admin:create', ['--email', 'ops@example.com'], { DATABASE_URL: database.url, SESSION_SECRET: '', JWT_SECRET: '' });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('SESSION_SECRET: required when DATABASE_URL is set');
     expect(refused.stderr).toContain('openssl rand -base64 48');
+    const migrated = await npmRun('migrate', [], { DATABASE_URL: database.url, SESSION_SECRET: '', JWT_SECRET: '' });
+    expect(migrated).toMatchObject({ code: 0, stdout: 'Already up to date.\n' });
   });
 });
 

@@ -25,6 +25,11 @@ export interface JobQueueOptions {
   workers: number;
   /** Longest a job may stay active before pg-boss fails it (a live job always ends sooner). */
   expireInSeconds: number;
+  /**
+   * false: pg-boss only checks that its schema is installed and current (`npm run migrate` installs it,
+   * as the owner role), and never runs DDL at start.
+   */
+  migrate: boolean;
 }
 
 export interface JobHandlers {
@@ -53,6 +58,11 @@ function knexAdapter(db: Knex): PgBoss.Db {
   };
 }
 
+async function createQueues(boss: PgBoss): Promise<void> {
+  await boss.createQueue(SYNC_QUEUE, { name: SYNC_QUEUE, policy: 'singleton' });
+  await boss.createQueue(TICK_QUEUE, { name: TICK_QUEUE, policy: 'short' });
+}
+
 /**
  * The job engine of sync runs: one queue, singleton per location (pg-boss activates one job per key at
  * a time, across instances), and a drift tick every minute.
@@ -70,26 +80,50 @@ export class JobQueue {
       expireInSeconds: options.expireInSeconds,
       // The sync runs are the record; finished jobs are kept a day for troubleshooting.
       deleteAfterDays: 1,
+      migrate: options.migrate,
     });
     this.boss.on('error', (error) => options.logger.warn({ err: error }, 'job queue error'));
   }
 
-  /** Creates (or upgrades) pg-boss's schema without starting anything, as `start` would on first use. */
+  /**
+   * Creates (or upgrades) pg-boss's schema and Sinkron's queues without starting anything, as `start`
+   * would on first use: a queue is a table of its own, so creating one is DDL for the owner role.
+   */
   static async install(db: Knex): Promise<void> {
     const boss = new PgBoss({ db: knexAdapter(db), schema: JOB_SCHEMA, supervise: false, schedule: false });
     await boss.start();
-    await boss.stop({ close: false, graceful: false });
+    try {
+      await createQueues(boss);
+    } finally {
+      await boss.stop({ close: false, graceful: false });
+    }
   }
 
   get workers(): number {
     return this.options.workers;
   }
 
+  /** Whether the queue is started (and not stopped): a worker can take jobs, a page can queue them. */
+  get isStarted(): boolean {
+    return this.started;
+  }
+
   async start(handlers: JobHandlers): Promise<void> {
-    await this.boss.start();
+    try {
+      await this.boss.start();
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (this.options.migrate || !/not installed|requires migrations/.test(reason)) throw error;
+      throw new Error(
+        `The job queue's tables are missing or out of date (${reason}): run \`npm run migrate\` (with the database owner role) first.`,
+        {
+          cause: error,
+        },
+      );
+    }
     this.started = true;
-    await this.boss.createQueue(SYNC_QUEUE, { name: SYNC_QUEUE, policy: 'singleton' });
-    await this.boss.createQueue(TICK_QUEUE, { name: TICK_QUEUE, policy: 'short' });
+    // Already there when installed: then an insert that does nothing, not DDL.
+    await createQueues(this.boss);
     await this.boss.schedule(TICK_QUEUE, TICK_CRON);
     for (let i = 0; i < this.options.workers; i += 1) {
       this.workerIds.push(
@@ -138,6 +172,13 @@ export class JobQueue {
   async isPending(jobId: string): Promise<boolean> {
     const job = await this.boss.getJobById(SYNC_QUEUE, jobId);
     return job !== null && ['created', 'retry', 'active'].includes(job.state);
+  }
+
+  /** This instance's workers take no more jobs; the ones they run go on (the sync job service waits for them). */
+  async stopWorkers(): Promise<void> {
+    if (!this.started) return;
+    await this.boss.offWork(SYNC_QUEUE);
+    await this.boss.offWork(TICK_QUEUE);
   }
 
   async stop(): Promise<void> {

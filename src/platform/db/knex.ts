@@ -26,6 +26,22 @@ export function createDb(connectionString: string, options: { min?: number; max?
   });
 }
 
+/**
+ * Ends the transaction's connection when `signal` aborts, from another connection of the pool: the
+ * statement under way fails and PostgreSQL rolls the whole transaction back. Returns a function that
+ * stops watching.
+ */
+export async function endTransactionOnAbort(db: Knex, trx: Knex.Transaction, signal: AbortSignal): Promise<() => void> {
+  const { rows } = await trx.raw<{ rows: Array<{ pid: number }> }>('SELECT pg_backend_pid() AS pid');
+  const pid = rows[0]!.pid;
+  const end = () => {
+    db.raw('SELECT pg_terminate_backend(?)', [pid]).catch(() => undefined);
+  };
+  if (signal.aborted) end();
+  else signal.addEventListener('abort', end, { once: true });
+  return () => signal.removeEventListener('abort', end);
+}
+
 /** The database URL with the password removed, for messages and logs. */
 export function describeDatabaseUrl(connectionString: string): string {
   try {
