@@ -217,7 +217,7 @@ export class SyncJobService {
       await this.deps.userSync.execute(job.runId, job.adminId, undefined, 'web', { handedOver: true, signal: stop.signal });
     } catch (error) {
       if (!(error instanceof ExecuteInterruptedError)) throw error;
-      await this.deps.jobs.endRun(job.runId, 'previewed', EXECUTE_INTERRUPTED);
+      await this.deps.jobs.endRun(job.runId, 'interruptExecute', EXECUTE_INTERRUPTED);
       this.deps.logger.info({ runId: job.runId }, 'sync execute rolled back: this instance stops; the run is back to its preview');
     } finally {
       await beat.stop();
