@@ -1,9 +1,9 @@
 // @ts-check
 /**
- * `npm run build`: each entry point (the server, the worker, the CLIs) bundled into one ES module in dist/,
+ * `npm run build`: the entry points (the server, the worker, the CLIs) bundled as ES modules into dist/,
  * so that production runs `node dist/server.js` with no loader. Packages are not bundled: they load from
- * node_modules as they would from src/. dist/ lies one folder below the project like src/, so what the
- * code finds from its own folder (views/, public/) is found from there too.
+ * node_modules as they would from src/. dist/ and its chunks lie one folder below the project like src/,
+ * so what the code finds from its own folder (views/, public/) is found from there too.
  *
  * With `--unless-production`, the way `npm start` and the CLIs' npm scripts call it, a production install
  * (`npm ci --omit=dev`: no esbuild) runs the dist/ built before instead of failing.
@@ -45,6 +45,8 @@ const result = await esbuild.build({
   packages: 'external',
   platform: 'node',
   format: 'esm',
+  // Code the entry points share, and what a CLI imports only to run a command, in chunks of their own.
+  splitting: true,
   target: 'node20.19',
   // Stack traces name src/ files under `node --enable-source-maps`; the sources themselves stay in src/.
   sourcemap: 'linked',
@@ -60,4 +62,11 @@ for (const file of result.outputFiles) {
   const aside = `${file.path}.${process.pid}.tmp`;
   fs.writeFileSync(aside, file.contents);
   fs.renameSync(aside, file.path);
+}
+
+// Chunks are named after their content: those of an earlier source are no longer imported by anything.
+const written = new Set(result.outputFiles.map((file) => file.path));
+for (const name of fs.readdirSync(path.join(ROOT, 'dist'))) {
+  const file = path.join(ROOT, 'dist', name);
+  if (/\.js(\.map)?$/.test(name) && !written.has(file)) fs.rmSync(file, { force: true });
 }

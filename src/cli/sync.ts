@@ -1,11 +1,9 @@
 import 'dotenv/config';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { buildContainer, type Container } from '../container';
-import { migrateLatest } from '../platform/db/migrate';
+import type { Container } from '../container';
 import type { SyncRun } from '../sync/data/sync-runs.queries';
 import { runCounts, type ExecuteOutcome } from '../sync/user-sync.service';
-import { runCli } from './cli-support';
 
 /** Documented in the README: cron jobs and runbooks branch on these. */
 export const EXIT = { done: 0, failure: 1, needsConfirmation: 2, notExecutable: 3 } as const;
@@ -299,6 +297,12 @@ if (invocation === 'help') {
   print(HELP[invocation.command]);
 } else {
   const called = invocation;
+  // Loaded to run a command only (the database driver, the services): --help answers without them.
+  const [{ runCli }, { migrateLatest }, { buildContainer }] = await Promise.all([
+    import('./cli-support'),
+    import('../platform/db/migrate'),
+    import('../container'),
+  ]);
   await runCli(async ({ config, logger, db }) => {
     // Same schema as the app, as `npm run admin:create` does: a cron job may run before the app's first start.
     await migrateLatest(db);

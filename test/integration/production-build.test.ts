@@ -173,6 +173,21 @@ describe('the build (npm run build), run from a production install', () => {
     expect(build.stderr).toContain('esbuild is not installed here (npm ci --omit=dev)');
   }, 60_000);
 
+  it('node dist/cli/sync.js --help answers without loading what a command needs (no database driver, no services)', async () => {
+    const bare = await fs.mkdtemp(path.join(os.tmpdir(), 'sinkron-help-'));
+    copies.push(bare);
+    await fs.cp(path.join(app, 'dist'), path.join(bare, 'dist'), { recursive: true });
+    await fs.writeFile(path.join(bare, 'package.json'), JSON.stringify({ type: 'module' }));
+    // What the help path imports: dotenv, and pg-copy-streams (a few lines, through the run counts).
+    await fs.mkdir(path.join(bare, 'node_modules'));
+    for (const name of ['dotenv', 'pg-copy-streams']) await fs.symlink(path.join(ROOT, 'node_modules', name), path.join(bare, 'node_modules', name));
+
+    const help = await run(process.execPath, ['dist/cli/sync.js', '--help'], { cwd: bare, env: { PATH: process.env.PATH ?? '' } });
+    expect(help.stdout).toContain('Usage: npm run sync -- <command>');
+    const command = await run(process.execPath, ['dist/cli/sync.js', 'show', '--help'], { cwd: bare, env: { PATH: process.env.PATH ?? '' } });
+    expect(command.stdout).toContain('Usage: npm run sync -- show <run>');
+  });
+
   it('exits 1 with one line naming the port when PORT is taken, leaving no process behind', async () => {
     const holder = net.createServer();
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
