@@ -2,7 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config({ ignores: ['node_modules/', 'test-results/', 'coverage/', '.data/'] }, js.configs.recommended, {
+export default tseslint.config({ ignores: ['node_modules/', 'dist/', 'test-results/', 'coverage/', '.data/'] }, js.configs.recommended, {
   files: ['**/*.ts'],
   extends: [tseslint.configs.recommended],
   languageOptions: {

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { createApp } from './app';
 import type { Config } from './platform/config';
 import { buildContainer, type Container } from './container';
-import { createDb, describeDatabaseUrl } from './platform/db/knex';
+import { createDb, describeDatabaseUrl, type Knex } from './platform/db/knex';
 import { prepareSchema } from './platform/db/migrate';
 import { createSessionStore } from './platform/db/session-store';
 import { drainable } from './platform/http/drain';
@@ -35,6 +35,25 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
+/** The HTTP port cannot be had; `code` stays the system's (EADDRINUSE, EACCES). */
+export class ListenError extends Error {
+  readonly code: string | undefined;
+  constructor(host: string, port: number, cause: NodeJS.ErrnoException) {
+    const address = `${host}:${port}`;
+    const reason =
+      cause.code === 'EADDRINUSE'
+        ? `port ${port} is already in use (another Sinkron, or another program): stop it, or set PORT to a free port`
+        : cause.code === 'EACCES'
+          ? `not allowed to use port ${port} (below 1024 needs CAP_NET_BIND_SERVICE): set PORT to 1024 or above`
+          : cause.code === 'EADDRNOTAVAIL'
+            ? `${host} is not an address of this machine: set HOST to one of its addresses`
+            : cause.message;
+    super(`Cannot listen on ${address}: ${reason}`, { cause });
+    this.name = 'ListenError';
+    this.code = cause.code;
+  }
+}
+
 /**
  * Starts one Sinkron instance in a fixed order: database → migrations (or, with MIGRATE_ON_START=0, a check
  * that the schema fits) → services → sync workers → app → listen. `stop` undoes it in reverse.
@@ -48,7 +67,7 @@ export async function startInstance(options: {
   /** false: a worker-only process (`npm run worker`), which serves no pages. */
   web?: boolean;
 }): Promise<RunningInstance> {
-  const { config, logger, databaseUrl } = options;
+  const { logger, databaseUrl } = options;
   const db = createDb(databaseUrl, { logger });
   try {
     await db.raw('SELECT 1');
@@ -56,19 +75,36 @@ export async function startInstance(options: {
     await db.destroy();
     throw new DatabaseUnavailableError(databaseUrl, error);
   }
-  let schema: Awaited<ReturnType<typeof prepareSchema>>;
+  // What has started so far, stopped in reverse when a later step fails: a failed start must leave nothing
+  // behind (job polling, the sweep and prune timers, a listening socket) to keep the process alive.
+  const started: Array<() => Promise<void>> = [() => db.destroy()];
+  const stopStarted = async () => {
+    for (const stop of started.splice(0).reverse()) {
+      await stop().catch((error: unknown) => logger.warn({ err: error }, 'could not stop a part of a failed start'));
+    }
+  };
   try {
-    schema = await prepareSchema(db, { migrate: config.database.migrateOnStart });
+    return await startServices({ ...options, db, started });
   } catch (error) {
-    await db.destroy();
+    await stopStarted();
     throw error;
   }
+}
+
+/** startInstance past the database check; pushes a stop for each part it starts onto `started`. */
+async function startServices(
+  options: Parameters<typeof startInstance>[0] & { db: Knex; started: Array<() => Promise<void>> },
+): Promise<RunningInstance> {
+  const { config, logger, databaseUrl, db, started } = options;
+  const schema = await prepareSchema(db, { migrate: config.database.migrateOnStart });
   if (schema.applied.length > 0) logger.info({ migrations: schema.applied }, 'migrations applied');
   if (schema.ahead.length > 0) logger.info({ migrations: schema.ahead }, 'the schema has additive migrations of a newer version: running on it');
 
   const container = await buildContainer({ config, db, logger });
   const initialAdmin = options.createFirstAdmin === false ? undefined : await container.services.auth.ensureInitialAdmin(config.initialAdmin);
   const { syncJobs } = container.services;
+  // Before it starts: a start that fails half-way still has a queue to stop.
+  started.push(() => syncJobs.stop());
   await syncJobs.start();
   await container.services.retention.start();
   logger.info({ workers: config.jobs.workers }, config.jobs.workers > 0 ? 'sync workers started' : 'web only: no sync workers');
@@ -84,24 +120,21 @@ export async function startInstance(options: {
     };
   }
   const sessions = createSessionStore(databaseUrl, { pruneIntervalSeconds: 15 * 60, logger });
+  started.push(() => sessions.close());
   const app = createApp({ ...container, sessionStore: sessions.store });
 
   // Not app.listen: Express 5 hands a listen error to the callback, which would look like success.
   const server = createServer(app);
   const requests = drainable(server);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.http.port, config.http.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
+  await new Promise<void>((resolve, reject) => {
+    const failed = (error: NodeJS.ErrnoException) => reject(new ListenError(config.http.host, config.http.port, error));
+    server.once('error', failed);
+    server.listen(config.http.port, config.http.host, () => {
+      server.off('error', failed);
+      resolve();
     });
-  } catch (error) {
-    await sessions.close();
-    await db.destroy();
-    throw error;
-  }
+  });
+  started.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const { port } = server.address() as AddressInfo;
   const metricsServer = config.metrics.port ? await startMetricsServer(container.metrics, logger, config.metrics.port) : undefined;
   const url = `http://${config.http.host}:${port}`;

@@ -1,18 +1,16 @@
 import 'dotenv/config';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { buildContainer, type Container } from '../container';
-import { prepareSchema } from '../platform/db/migrate';
+import type { Container } from '../container';
+import type * as CliWordsModule from './cli-words';
+
+type CliWords = typeof CliWordsModule;
 import type { SyncRun } from '../sync/data/sync-runs.queries';
 import type { RetentionReport } from '../sync/retention.service';
 import { runCounts, type ExecuteOutcome } from '../sync/user-sync.service';
-import { runCli } from './cli-support';
-import { describeReason } from '../sync/describe-reason';
-import { EXPORT_COLUMNS, type ExportColumn } from '../sync/run-export.service';
-import { createI18n } from '../platform/i18n/i18n';
 
-/** The CLI speaks English, as its help and messages do; its CSV names the columns by their codes. */
-const english = createI18n('en').getFixedT('en');
+/** The CLI's English words for stored reasons and its CSV's header: loaded with a command (not for --help). */
+let words: CliWords;
 
 /** Documented in the README: cron jobs and runbooks branch on these. */
 export const EXIT = { done: 0, failure: 1, needsConfirmation: 2, notExecutable: 3 } as const;
@@ -226,7 +224,7 @@ function outcomeText(id: number, outcome: ExecuteOutcome): string {
     case 'stale':
       return `The users changed since preview ${id}; nothing was changed. Run the preview again.`;
     case 'superseded':
-      return `${describeReason(english, outcome.reason.code, outcome.reason.params)} Run ${id} is superseded; nothing was changed. Run the preview again.`;
+      return `${words.reasonInEnglish(outcome.reason.code, outcome.reason.params)} Run ${id} is superseded; nothing was changed. Run the preview again.`;
     case 'not-executable':
       return `Run ${id} is ${outcome.status} and cannot be executed; nothing was changed. Run the preview again.`;
     case 'handed-over':
@@ -319,10 +317,9 @@ async function purge(container: Container, invocation: Invocation): Promise<numb
 }
 
 async function exportCsv(container: Container, invocation: Invocation): Promise<number> {
-  const headers = Object.fromEntries(EXPORT_COLUMNS.map((column) => [column, column])) as Record<ExportColumn, string>;
   const { stream } = await container.services.syncExport.csv(runId(invocation.positionals[0]!), {
-    headers,
-    reason: (code, params) => describeReason(english, code, params),
+    headers: words.csvHeaders,
+    reason: words.reasonInEnglish,
   });
   await pipeline(stream, process.stdout, { end: false });
   return EXIT.done;
@@ -344,6 +341,13 @@ if (invocation === 'help') {
   print(HELP[invocation.command]);
 } else {
   const called = invocation;
+  // Loaded to run a command only (the database driver, the services): --help answers without them.
+  const [{ runCli }, { prepareSchema }, { buildContainer }] = await Promise.all([
+    import('./cli-support'),
+    import('../platform/db/migrate'),
+    import('../container'),
+  ]);
+  words = await import('./cli-words');
   await runCli(async ({ config, logger, db }) => {
     // Same schema as the app, as `npm run admin:create` does: a cron job may run before the app's first start.
     await prepareSchema(db, { migrate: config.database.migrateOnStart });

