@@ -1,6 +1,6 @@
 /** The two calls the bench makes into the real sync service, as the container exposes it. */
 import type { Container } from '../src/container';
-import { runCounts } from '../src/sync/user-sync.service';
+import { runCounts } from '../src/sync/run-counts';
 
 export async function previewSync(container: Container, input: { locationId: number; adminId: number }): Promise<Record<string, unknown>> {
   const { runId, status } = await container.services.userSync.preview(input.locationId, input.adminId);

@@ -7,7 +7,8 @@ import type * as CliWordsModule from './cli-words';
 type CliWords = typeof CliWordsModule;
 import type { SyncRun } from '../sync/data/sync-runs.queries';
 import type { RetentionReport } from '../sync/retention.service';
-import { runCounts, type ExecuteOutcome } from '../sync/user-sync.service';
+import type { ExecuteOutcome } from '../sync/user-sync.service';
+import { runCounts } from '../sync/run-counts';
 
 /** The CLI's English words for stored reasons and its CSV's header: loaded with a command (not for --help). */
 let words: CliWords;

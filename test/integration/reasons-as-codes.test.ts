@@ -50,11 +50,15 @@ const SUPERSEDED_SENTENCES: Array<[sentence: string, code: string, params: Recor
 
 describe('the migration that stores reasons as codes', () => {
   let database: TestDatabase;
+  /** Rolls back the migrations after it, then it, one at a time. */
+  const rollBackThroughIt = async () => {
+    const count = migrations.length - migrations.findIndex(([name]) => name === MIGRATION);
+    for (let i = 0; i < count; i++) await database.db.migrate.down(migratorConfig);
+  };
   beforeAll(async () => {
     database = await createTestDatabase({ migrated: false });
     await migrateLatest(database.db);
-    const later = migrations.length - 1 - migrations.findIndex(([name]) => name === MIGRATION);
-    for (let i = 0; i <= later; i++) await database.db.migrate.down(migratorConfig);
+    await rollBackThroughIt();
   });
   afterAll(async () => {
     await database.drop();
@@ -91,7 +95,7 @@ describe('the migration that stores reasons as codes', () => {
       .orderBy('id');
     expect(runs.map((r) => [r.superseded_reason, r.superseded_params])).toEqual(SUPERSEDED_SENTENCES.map(([, code, params]) => [code, params]));
 
-    await database.db.migrate.down(migratorConfig);
+    await rollBackThroughIt();
     expect(
       (await database.db('sync_run_items').where({ sync_run_id: run.id }).whereNot('kind', 'rejected').orderBy('id')).map((i) => i.reason),
     ).toEqual(ITEM_SENTENCES.map(([, sentence]) => sentence));

@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 export const JOB_SCHEMA = 'pgboss';
 const SYNC_QUEUE = 'sinkron-sync';
 const TICK_QUEUE = 'sinkron-drift-tick';
+/** The queue of the daily audit retention job (a pg-boss schedule): made with the others, by the owner at migrate. */
+export const RETENTION_QUEUE = 'sinkron-retention';
 // pg-boss's cron runs at most once a minute: every minute, the tick looks at each location's schedule.
 const TICK_CRON = '* * * * *';
 const POLLING_SECONDS = 1;
@@ -61,6 +63,7 @@ function knexAdapter(db: Knex): PgBoss.Db {
 async function createQueues(boss: PgBoss): Promise<void> {
   await boss.createQueue(SYNC_QUEUE, { name: SYNC_QUEUE, policy: 'singleton' });
   await boss.createQueue(TICK_QUEUE, { name: TICK_QUEUE, policy: 'short' });
+  await boss.createQueue(RETENTION_QUEUE, { name: RETENTION_QUEUE, policy: 'short' });
 }
 
 /**
@@ -142,7 +145,8 @@ export class JobQueue {
    * instances, and a worker of an instance with WORKERS > 0 runs it. Called after `start`.
    */
   async schedule(name: string, cron: string, tz: string, handler: () => Promise<void>): Promise<void> {
-    await this.boss.createQueue(name, { name, policy: 'short' });
+    // Creating a queue is DDL, which a runtime role may not do: the known ones exist since `npm run migrate`.
+    if (!(await this.boss.getQueue(name))) await this.boss.createQueue(name, { name, policy: 'short' });
     await this.boss.schedule(name, cron, undefined, { tz });
     if (this.options.workers > 0) {
       await this.boss.work(name, { pollingIntervalSeconds: POLLING_SECONDS }, () => handler());
