@@ -58,6 +58,9 @@ function knexAdapter(db: Knex): PgBoss.Db {
   };
 }
 
+/** A scheduled job's queue: one queued job at a time, whatever the instances sending it. */
+const SCHEDULED_POLICY = 'short';
+
 async function createQueues(boss: PgBoss): Promise<void> {
   await boss.createQueue(SYNC_QUEUE, { name: SYNC_QUEUE, policy: 'singleton' });
   await boss.createQueue(TICK_QUEUE, { name: TICK_QUEUE, policy: 'short' });
@@ -89,11 +92,16 @@ export class JobQueue {
    * Creates (or upgrades) pg-boss's schema and Sinkron's queues without starting anything, as `start`
    * would on first use: a queue is a table of its own, so creating one is DDL for the owner role.
    */
-  static async install(db: Knex): Promise<void> {
+  /**
+   * The owner's `npm run migrate`: the schema, and every queue, those of `schedule` (`scheduled`) too,
+   * as creating a queue is DDL the runtime role may not run.
+   */
+  static async install(db: Knex, scheduled: string[] = []): Promise<void> {
     const boss = new PgBoss({ db: knexAdapter(db), schema: JOB_SCHEMA, supervise: false, schedule: false });
     await boss.start();
     try {
       await createQueues(boss);
+      for (const name of scheduled) await boss.createQueue(name, { name, policy: SCHEDULED_POLICY });
     } finally {
       await boss.stop({ close: false, graceful: false });
     }
@@ -142,7 +150,7 @@ export class JobQueue {
    * instances, and a worker of an instance with WORKERS > 0 runs it. Called after `start`.
    */
   async schedule(name: string, cron: string, tz: string, handler: () => Promise<void>): Promise<void> {
-    await this.boss.createQueue(name, { name, policy: 'short' });
+    await this.boss.createQueue(name, { name, policy: SCHEDULED_POLICY });
     await this.boss.schedule(name, cron, undefined, { tz });
     if (this.options.workers > 0) {
       await this.boss.work(name, { pollingIntervalSeconds: POLLING_SECONDS }, () => handler());
