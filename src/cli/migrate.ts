@@ -13,6 +13,7 @@ import {
   rollbackMigrations,
   unlockMigrations,
 } from '../platform/db/migrate';
+import { RETENTION_QUEUE } from '../sync/retention.service';
 import { runCli } from './cli-support';
 
 const USAGE = `Usage:
@@ -73,7 +74,7 @@ await runCli(
     switch (command) {
       case 'latest': {
         const applied = await migrateLatest(db);
-        await JobQueue.install(db);
+        await JobQueue.install(db, [RETENTION_QUEUE]);
         console.log(applied.length > 0 ? `Applied:\n${list(applied)}` : 'Already up to date.');
         const { ahead } = await readSchemaState(db);
         if (ahead.length > 0) console.log(`The database also has migrations of a newer version:\n${list(ahead.map((m) => m.name))}`);

@@ -2,10 +2,10 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ExpiredSessionsQueries } from '../auth/sessions.queries';
 import type { Config } from '../platform/config';
-import { RETENTION_QUEUE, type JobQueue } from '../platform/db/job-queue';
+import type { JobQueue } from '../platform/db/job-queue';
 import type { RetentionQueries, RunDetailsCounts } from './data/retention.queries';
 
-export { RETENTION_QUEUE };
+export const RETENTION_QUEUE = 'sinkron-retention';
 /** Daily, at night in DISPLAY_TIMEZONE. */
 const RETENTION_CRON = '30 2 * * *';
 

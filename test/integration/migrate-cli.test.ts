@@ -64,7 +64,11 @@ describe('npm run migrate', () => {
     expect(first.stdout).toContain(`Applied:\n  ${names.join('\n  ')}`);
     expect(await applied()).toEqual(names);
     // pg-boss's schema and Sinkron's queues: an app without DDL rights finds them there.
-    expect((await database.db('pgboss.queue').orderBy('name').pluck('name')) as string[]).toEqual(['sinkron-drift-tick', 'sinkron-sync']);
+    expect((await database.db('pgboss.queue').orderBy('name').pluck('name')) as string[]).toEqual([
+      'sinkron-drift-tick',
+      'sinkron-retention',
+      'sinkron-sync',
+    ]);
     // Each applied migration's additivity, for an older version to read.
     expect(await database.db('sinkron_migrations').where({ name: '2026_12_07_200000_record_additive_migrations' }).first()).toMatchObject({
       additive: true,

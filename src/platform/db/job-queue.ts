@@ -6,8 +6,6 @@ import type { Logger } from 'pino';
 export const JOB_SCHEMA = 'pgboss';
 const SYNC_QUEUE = 'sinkron-sync';
 const TICK_QUEUE = 'sinkron-drift-tick';
-/** The queue of the daily audit retention job (a pg-boss schedule): made with the others, by the owner at migrate. */
-export const RETENTION_QUEUE = 'sinkron-retention';
 // pg-boss's cron runs at most once a minute: every minute, the tick looks at each location's schedule.
 const TICK_CRON = '* * * * *';
 const POLLING_SECONDS = 1;
@@ -60,10 +58,12 @@ function knexAdapter(db: Knex): PgBoss.Db {
   };
 }
 
+/** A scheduled job's queue: one queued job at a time, whatever the instances sending it. */
+const SCHEDULED_POLICY = 'short';
+
 async function createQueues(boss: PgBoss): Promise<void> {
   await boss.createQueue(SYNC_QUEUE, { name: SYNC_QUEUE, policy: 'singleton' });
   await boss.createQueue(TICK_QUEUE, { name: TICK_QUEUE, policy: 'short' });
-  await boss.createQueue(RETENTION_QUEUE, { name: RETENTION_QUEUE, policy: 'short' });
 }
 
 /**
@@ -92,11 +92,16 @@ export class JobQueue {
    * Creates (or upgrades) pg-boss's schema and Sinkron's queues without starting anything, as `start`
    * would on first use: a queue is a table of its own, so creating one is DDL for the owner role.
    */
-  static async install(db: Knex): Promise<void> {
+  /**
+   * The owner's `npm run migrate`: the schema, and every queue, those of `schedule` (`scheduled`) too,
+   * as creating a queue is DDL the runtime role may not run.
+   */
+  static async install(db: Knex, scheduled: string[] = []): Promise<void> {
     const boss = new PgBoss({ db: knexAdapter(db), schema: JOB_SCHEMA, supervise: false, schedule: false });
     await boss.start();
     try {
       await createQueues(boss);
+      for (const name of scheduled) await boss.createQueue(name, { name, policy: SCHEDULED_POLICY });
     } finally {
       await boss.stop({ close: false, graceful: false });
     }
@@ -145,8 +150,8 @@ export class JobQueue {
    * instances, and a worker of an instance with WORKERS > 0 runs it. Called after `start`.
    */
   async schedule(name: string, cron: string, tz: string, handler: () => Promise<void>): Promise<void> {
-    // Creating a queue is DDL, which a runtime role may not do: the known ones exist since `npm run migrate`.
-    if (!(await this.boss.getQueue(name))) await this.boss.createQueue(name, { name, policy: 'short' });
+    // Creating a queue is DDL, which a runtime role may not do: `npm run migrate` made the known ones.
+    if (!(await this.boss.getQueue(name))) await this.boss.createQueue(name, { name, policy: SCHEDULED_POLICY });
     await this.boss.schedule(name, cron, undefined, { tz });
     if (this.options.workers > 0) {
       await this.boss.work(name, { pollingIntervalSeconds: POLLING_SECONDS }, () => handler());
