@@ -271,7 +271,7 @@ describe('the demo, in the browser', () => {
       .readFileSync((await download.path())!, 'utf8')
       .trim()
       .split(/\r?\n/);
-    expect(lines[0]).toBe('category,reason,email,name,role,status,changes');
+    expect(lines[0]).toBe('category,reason,email,name,role,status,changes,reason_code');
     const emailsOf = (category: string) =>
       lines
         .filter((line) => line.startsWith(`${category},`))
