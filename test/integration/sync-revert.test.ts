@@ -392,6 +392,9 @@ describe('The guard on a large revert', () => {
     expect(await runRow(database.db, revertId)).toMatchObject({ status: 'previewed' });
 
     await executeSync(agent, revertId, { confirm_code: 'bigr' });
+    expect(await snapshot(database.db)).toEqual(before);
+    expect(await runRow(database.db, revertId)).toMatchObject({ status: 'previewed' });
+    await executeSync(agent, revertId, { confirm_code: 'BIGR' });
     expect(await runRow(database.db, revertId)).toMatchObject({ status: 'completed' });
     expect(await database.db('users').where({ location_id: id, is_active: true }).pluck('email')).toEqual(['stays@big.test']);
   });
