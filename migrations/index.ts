@@ -18,6 +18,7 @@ import * as revertSyncRuns from './2026_11_30_190000_revert_sync_runs';
 import * as addGenerationToLocationUserCounts from './2026_12_07_120000_add_generation_to_location_user_counts';
 import * as storeReasonsAsCodes from './2026_12_07_150000_store_reasons_as_codes';
 import * as bindOnlineUrlConfirmationToCode from './2026_12_07_143000_bind_online_url_confirmation_to_code';
+import * as recordSyncSightings from './2026_12_07_170000_record_when_a_sync_saw_each_user';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -48,4 +49,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['2026_12_07_120000_add_generation_to_location_user_counts', addGenerationToLocationUserCounts],
   ['2026_12_07_143000_bind_online_url_confirmation_to_code', bindOnlineUrlConfirmationToCode],
   ['2026_12_07_150000_store_reasons_as_codes', storeReasonsAsCodes],
+  ['2026_12_07_170000_record_when_a_sync_saw_each_user', recordSyncSightings],
 ];
