@@ -20,6 +20,7 @@ import * as addDetailsPurgedAtToSyncRuns from './2026_12_07_140000_add_details_p
 import * as bindOnlineUrlConfirmationToCode from './2026_12_07_143000_bind_online_url_confirmation_to_code';
 import * as storeReasonsAsCodes from './2026_12_07_150000_store_reasons_as_codes';
 import * as addErrorCodesToSyncRuns from './2026_12_07_160000_add_error_codes_to_sync_runs';
+import * as recordSyncSightings from './2026_12_07_170000_record_when_a_sync_saw_each_user';
 import * as recordAdditiveMigrations from './2026_12_07_200000_record_additive_migrations';
 
 interface Migration {
@@ -59,5 +60,6 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['2026_12_07_143000_bind_online_url_confirmation_to_code', bindOnlineUrlConfirmationToCode],
   ['2026_12_07_150000_store_reasons_as_codes', storeReasonsAsCodes],
   ['2026_12_07_160000_add_error_codes_to_sync_runs', addErrorCodesToSyncRuns],
+  ['2026_12_07_170000_record_when_a_sync_saw_each_user', recordSyncSightings],
   ['2026_12_07_200000_record_additive_migrations', recordAdditiveMigrations],
 ];

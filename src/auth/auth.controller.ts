@@ -6,7 +6,7 @@ import { rememberLanguageAtSignIn, type LanguageStore } from '../platform/i18n/l
 import { flash } from '../platform/http/flash';
 import { validate } from '../platform/http/validate';
 import type { AuthService } from './auth.service';
-import { failedLoginLog, loginAccountKey } from './login-rate-limit';
+import { ATTEMPTS_WARNED_FROM, failedLoginLog, loginAccountKey } from './login-rate-limit';
 
 const loginSchema = z.object({
   email: z.string().trim().max(320).default(''),
@@ -30,6 +30,17 @@ function regenerateSession(req: Request): Promise<void> {
 
 function destroySession(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
+}
+
+/**
+ * After a failed sign-in: how many more failures this address has before it must wait, once few are left.
+ * Only the address waits; the right password from another one gets in.
+ */
+function attemptsWarning(req: Request): string | undefined {
+  const attempts = req.loginAttemptsLeft;
+  if (!attempts || attempts.left > ATTEMPTS_WARNED_FROM) return undefined;
+  if (attempts.left === 0) return req.t('login.noAttemptsLeft', { count: attempts.waitMinutes });
+  return req.t('login.attemptsLeft', { count: attempts.left, minutes: attempts.waitMinutes });
 }
 
 /** Shown back in the email field: text that looks like an address, as the admin typed it. */
@@ -56,7 +67,8 @@ export function createAuthController(deps: { auth: AuthService; sessionCookieNam
       const user = await deps.auth.authenticate(email, password, 'pages');
       if (!user) {
         req.log.info(failedLoginLog(await loginAccountKey(req, deps.auth)), 'login failed');
-        res.status(401).render('auth/login', { title: req.t('login.title'), email: echoable(email), next, error: req.t('login.invalid') });
+        const error = [req.t('login.invalid'), attemptsWarning(req)].filter(Boolean).join(' ');
+        res.status(401).render('auth/login', { title: req.t('login.title'), email: echoable(email), next, error });
         return;
       }
       // A new session id at login makes an id planted before it worthless (session fixation).

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit, type RateLimitInfo } from 'express-rate-limit';
 import { slowDown } from 'express-slow-down';
 import type { AuthService } from './auth.service';
 
@@ -14,6 +14,11 @@ declare global {
     interface Request {
       /** The account a login names, as throttling counts it (see AuthService.loginKey). */
       loginAccount?: string;
+      /**
+       * How many more failures this address may have, for this account and overall, before it must wait
+       * `waitMinutes` (this request counted): what the sign-in page warns of.
+       */
+      loginAttemptsLeft?: { left: number; waitMinutes: number };
     }
   }
 }
@@ -23,6 +28,11 @@ const ADDRESS_FACTOR = 5;
 /** The per-account delay grows by this much per failure past the limit, up to the cap. */
 const DELAY_STEP_MS = 500;
 const MAX_DELAY_MS = 5_000;
+/** The sign-in page warns of the wait from this many attempts left (before, the count is noise). */
+export const ATTEMPTS_WARNED_FROM = 3;
+/** Where the limiters leave their counts on the request, for the attempts-left warning. */
+const ADDRESS_COUNT = 'loginLimitAddress';
+const ADDRESS_AND_ACCOUNT_COUNT = 'loginLimitAddressAndAccount';
 
 /** What a failed sign-in may log: the account it was for, never the typed text (it may be a password). */
 export const failedLoginLog = (accountKey: string) =>
@@ -65,10 +75,16 @@ function createFailedLoginLimiters(
       await refuse(req, res, message, minutes);
     },
   };
-  const perAddress = rateLimit({ ...common, limit: limit.max * ADDRESS_FACTOR, keyGenerator: (req) => `${scope.key}:${address(req)}` });
+  const perAddress = rateLimit({
+    ...common,
+    limit: limit.max * ADDRESS_FACTOR,
+    requestPropertyName: ADDRESS_COUNT,
+    keyGenerator: (req) => `${scope.key}:${address(req)}`,
+  });
   const perAddressAndAccount = rateLimit({
     ...common,
     limit: limit.max,
+    requestPropertyName: ADDRESS_AND_ACCOUNT_COUNT,
     keyGenerator: async (req) => `${scope.key}:${address(req)}:${await accountKey(req)}`,
   });
   const perAccount = slowDown({
@@ -84,7 +100,14 @@ function createFailedLoginLimiters(
     if (delay > 0) req.log.warn({ reason: `many failed ${scope.attempts} for this account`, delayMs: delay }, scope.slowMessage);
     next();
   };
-  return [perAddress, perAddressAndAccount, perAccount, logDelay];
+  // The counts include this request: were it to fail, `left` more failures would still be answered.
+  const noteAttemptsLeft = (req: Request, _res: Response, next: NextFunction) => {
+    const counts = req as unknown as Record<string, RateLimitInfo | undefined>;
+    const remaining = [counts[ADDRESS_COUNT], counts[ADDRESS_AND_ACCOUNT_COUNT]].flatMap((info) => (info ? [info.remaining] : []));
+    if (remaining.length > 0) req.loginAttemptsLeft = { left: Math.min(...remaining), waitMinutes: minutes };
+    next();
+  };
+  return [perAddress, perAddressAndAccount, perAccount, logDelay, noteAttemptsLeft];
 }
 
 /** The sign-in page's limiters: the refusal is the sign-in page again, with status 429. */

@@ -46,7 +46,7 @@ ${COMMON_HELP}`,
 Applies the saved plan of the run in one transaction, exactly as previewed, or nothing.
 Exit 0 when applied (or already applied), 2 when the deactivation guard needs --confirm with the location
 code, 3 when the preview is stale, expired or superseded (run the preview again), 1 on failure.
-  --confirm <CODE>  the location code, to confirm a plan that deactivates many users
+  --confirm <CODE>  the location code exactly as shown (capitals), to confirm a plan that deactivates many users
   --accept-conflicts <ids|all>
                     a revert's conflicts to revert too: item ids, comma-separated, or all (others are left alone)
   --json            print one JSON object instead of text

@@ -26,6 +26,8 @@ export const locationInputSchema = z.object({
       (v) => v === null || isCronExpression(v),
       'Enter a cron expression of 5 fields (UTC), e.g. 0 */6 * * * for every 6 hours, or leave it empty.',
     ),
+  // The codes of the other locations the admin was told share the URL ("DEV,TEST"): the box they ticked.
+  same_url_ok: z.string().trim().max(2000).optional().catch(undefined),
 });
 
 /** Five fields, as the job engine's schedules read them (minute resolution, UTC), parsed by the same parser. */
@@ -50,6 +52,29 @@ function isAbsoluteHttpUrl(value: string): boolean {
     return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && !url.username && !url.password;
   } catch {
     return false;
+  }
+}
+
+/**
+ * What makes two online URLs one server: scheme, host and port as URL normalises them (case, default
+ * port), and the path without trailing slashes.
+ */
+function serverOf(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname.replace(/\/+$/, '')}${parsed.search}`;
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Another location already uses the online URL: the sync would read the same server's users into two
+ * locations (the "wrong server" mistake), so saving takes the admin's explicit yes for those codes.
+ */
+export class SharedOnlineUrlError extends ValidationError {
+  constructor(readonly sharedWith: string[]) {
+    super('Check the highlighted fields.', { online_url: `${sharedWith.join(', ')} already uses this URL.` });
   }
 }
 
@@ -104,6 +129,7 @@ export class LocationService {
     if (await this.deps.locations.findByCode(input.code)) {
       throw new ValidationError('Check the highlighted fields.', { code: `A location with code ${input.code} exists.` });
     }
+    await this.checkSharedUrl(input);
     return this.deps.locations.create(input);
   }
 
@@ -127,6 +153,10 @@ export class LocationService {
     const sameCode = await this.deps.locations.findByCode(input.code);
     if (sameCode && sameCode.id !== id) {
       throw new ValidationError('Check the highlighted fields.', { code: `A location with code ${input.code} exists.` });
+    }
+    // A URL kept as it was asks nothing again: the sharing was accepted when it was set.
+    if (!current.onlineUrl || !input.onlineUrl || serverOf(current.onlineUrl) !== serverOf(input.onlineUrl)) {
+      await this.checkSharedUrl(input, id);
     }
     const updated = await this.deps.locations.update(id, input);
     if (!updated) throw new ConflictError('The location changed while saving; try again.');
@@ -174,6 +204,26 @@ export class LocationService {
     return updated;
   }
 
+  /** The codes of the other locations on the same server as this online URL, in code order. */
+  async sharingUrlWith(location: { id?: number; onlineUrl: string | null }): Promise<string[]> {
+    if (!location.onlineUrl) return [];
+    const server = serverOf(location.onlineUrl);
+    return (await this.deps.locations.list())
+      .filter((other) => other.id !== location.id && other.onlineUrl !== null && serverOf(other.onlineUrl) === server)
+      .map((other) => other.code);
+  }
+
+  /**
+   * Refuses an online URL another location uses unless the form accepts exactly those locations (the
+   * checkbox the refusal showed names them): a yes given for DEV is not one for TEST.
+   */
+  private async checkSharedUrl(input: { onlineUrl: string | null; sameUrlOk: string[] }, exceptId?: number): Promise<void> {
+    const sharedWith = await this.sharingUrlWith({ id: exceptId, onlineUrl: input.onlineUrl });
+    if (sharedWith.length === 0) return;
+    if (sharedWith.join(',') === input.sameUrlOk.join(',')) return;
+    throw new SharedOnlineUrlError(sharedWith);
+  }
+
   private async validate(form: unknown) {
     const parsed = locationInputSchema.safeParse(form);
     if (!parsed.success) {
@@ -184,7 +234,7 @@ export class LocationService {
       }
       throw new ValidationError('Check the highlighted fields.', fields);
     }
-    const { code, name, online_url: onlineUrl, drift_cron: driftCron } = parsed.data;
+    const { code, name, online_url: onlineUrl, drift_cron: driftCron, same_url_ok: sameUrlOk } = parsed.data;
     if (onlineUrl && this.deps.checkOnlineUrl) {
       try {
         await this.deps.checkOnlineUrl(onlineUrl);
@@ -193,6 +243,6 @@ export class LocationService {
         throw new ValidationError('Check the highlighted fields.', { online_url: message });
       }
     }
-    return { code, name, onlineUrl, driftCron };
+    return { code, name, onlineUrl, driftCron, sameUrlOk: sameUrlOk ? sameUrlOk.split(',').filter(Boolean) : [] };
   }
 }

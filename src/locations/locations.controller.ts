@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import type { AuthService } from '../auth/auth.service';
 import { ValidationError } from '../platform/errors';
 import type { ExternalApiService } from '../remote/external-api.service';
-import type { LocationService } from './location.service';
+import { SharedOnlineUrlError, type LocationService } from './location.service';
 import type { Location } from './locations.queries';
 import { RemoteApiError } from '../remote/remote-api-errors';
 import { describeRemoteFailure } from '../remote/remote-failures';
@@ -13,11 +13,20 @@ import { translateServiceMessage } from '../platform/i18n/i18n';
 /** Only the fields a location form may set: anything else in the body is ignored. */
 const locationForm = (body: unknown) => {
   const b = (body ?? {}) as Record<string, unknown>;
-  return { code: b.code ?? '', name: b.name ?? '', online_url: b.online_url ?? '', drift_cron: b.drift_cron ?? '' };
+  return {
+    code: b.code ?? '',
+    name: b.name ?? '',
+    online_url: b.online_url ?? '',
+    drift_cron: b.drift_cron ?? '',
+    same_url_ok: typeof b.same_url_ok === 'string' ? b.same_url_ok : '',
+  };
 };
 
 /** The location form's fields as shown again. */
-type FormValues = { code: string; name: string; online_url: string; drift_cron: string };
+type FormValues = { code: string; name: string; online_url: string; drift_cron: string; same_url_ok?: string };
+
+/** The other locations a refused URL is shared with, for the form's "I know … already uses this URL" box. */
+const sharedWithOf = (error: ValidationError) => (error instanceof SharedOnlineUrlError ? error.sharedWith : []);
 
 /** The sync runs shown per location: the feature that owns them reports them. */
 export interface LocationSyncSummaries {
@@ -33,12 +42,24 @@ export function createLocationsController(deps: {
   const translateFields = (req: Request, fields: Record<string, string>) =>
     Object.fromEntries(Object.entries(fields).map(([field, message]) => [field, translateServiceMessage(req.t, message)]));
 
+  /** Audit: a location saved on a URL other ones use, which the admin accepted with the form's box. */
+  async function logSharedUrl(req: Request, location: Location, accepted: string) {
+    if (!accepted || !location.onlineUrl) return;
+    const sharedWith = await deps.locations.sharingUrlWith(location);
+    if (sharedWith.length === 0) return;
+    req.log.warn(
+      { locationId: location.id, code: location.code, userId: req.currentUser?.id, url: location.onlineUrl, sharedWith },
+      'location online URL shared with another location',
+    );
+  }
+
   async function renderIndex(
     req: Request,
     res: Response,
     status = 200,
-    form = { code: '', name: '', online_url: '', drift_cron: '' },
+    form: FormValues = { code: '', name: '', online_url: '', drift_cron: '' },
     errors: Record<string, string> = {},
+    sharedWith: string[] = [],
   ) {
     res.status(status).render('admin/locations/index', {
       title: req.t('locations.title'),
@@ -47,6 +68,7 @@ export function createLocationsController(deps: {
       isOwnLocation: (id: number) => deps.locations.isOwnLocation(id),
       form,
       errors,
+      sharedWith,
     });
   }
 
@@ -56,13 +78,22 @@ export function createLocationsController(deps: {
     await renderIndex(req, res, status);
   }
 
-  const renderEdit = (req: Request, res: Response, location: Location, form: FormValues, errors: Record<string, string> = {}, status = 200) =>
+  const renderEdit = (
+    req: Request,
+    res: Response,
+    location: Location,
+    form: FormValues,
+    errors: Record<string, string> = {},
+    status = 200,
+    sharedWith: string[] = [],
+  ) =>
     res.status(status).render('admin/locations/edit', {
       title: req.t('locations.editTitle', { code: location.code }),
       location,
       codeReadOnly: deps.locations.isOwnLocation(location.id),
       form,
       errors,
+      sharedWith,
     });
 
   return {
@@ -73,13 +104,14 @@ export function createLocationsController(deps: {
       try {
         const location = await deps.locations.create(form);
         req.log.info({ locationId: location.id, code: location.code, userId: req.currentUser?.id, url: location.onlineUrl }, 'location created');
+        await logSharedUrl(req, location, form.same_url_ok);
         if (location.confirmationNeeded) flash(req, 'warning', req.t('locations.createdConfirmUrl', { code: location.code }));
         else flash(req, 'success', req.t('locations.created', { code: location.code }));
         res.redirect(303, '/admin/locations');
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         req.log.info({ fields: error.fields }, 'location form refused');
-        await renderIndex(req, res, 422, form as FormValues, translateFields(req, error.fields));
+        await renderIndex(req, res, 422, form as FormValues, translateFields(req, error.fields), sharedWithOf(error));
       }
     },
 
@@ -100,6 +132,7 @@ export function createLocationsController(deps: {
       try {
         const { location, previousUrl, urlChanged, previousCode, codeChanged } = await deps.locations.update(id, form);
         req.log.info({ locationId: id, code: location.code, userId: req.currentUser?.id }, 'location updated');
+        if (urlChanged) await logSharedUrl(req, location, form.same_url_ok);
         if (urlChanged) {
           req.log.warn(
             { locationId: id, code: location.code, userId: req.currentUser?.id, from: previousUrl, to: location.onlineUrl },
@@ -119,7 +152,7 @@ export function createLocationsController(deps: {
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         req.log.info({ locationId: id, fields: error.fields }, 'location form refused');
-        renderEdit(req, res, await deps.locations.get(id), form as FormValues, translateFields(req, error.fields), 422);
+        renderEdit(req, res, await deps.locations.get(id), form as FormValues, translateFields(req, error.fields), 422, sharedWithOf(error));
       }
     },
 

@@ -412,7 +412,8 @@ export class UserSyncService {
       await syncRuns.markSuperseded(trx, { id: runId }, changedSource);
       return { kind: 'superseded', reason: changedSource };
     }
-    if (!handedOver && run.guardRequired && confirmCode?.trim().toUpperCase() !== run.locationCode.toUpperCase()) {
+    // Exactly as shown (only spaces around it forgiven): typing the code is the pause to read what it names.
+    if (!handedOver && run.guardRequired && confirmCode?.trim() !== run.locationCode) {
       return { kind: 'confirmation-required', run };
     }
     const accepted = input.acceptedConflicts ?? [];

@@ -39,6 +39,18 @@ export interface UserListPage {
   hasNext: boolean;
 }
 
+/**
+ * How many users the filter matches: exact (`atLeast` false), or, where only a scan could tell, a count
+ * that stopped at a cap (`atLeast`: more than `users`).
+ */
+export interface UserListCount {
+  users: number;
+  atLeast: boolean;
+}
+
+/** A filtered count stops here: past it, "more than 10,000" is all an admin needs, and no scan runs on. */
+export const USER_COUNT_CAP = 10_000;
+
 interface UserRow {
   id: number;
   location_id: number;
@@ -88,6 +100,20 @@ export const toUser = (row: UserRow): User => ({
 
 /** LIKE treats % and _ as wildcards; a search for them must find them literally. */
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** The location's id for a code, as a subquery: a constant to the planner, so (location_id, id) serves. */
+const locationIdOf = (db: Knex, code: string) => db('locations').select('id').whereRaw('upper(code) = upper(?)', [code]).limit(1);
+
+/** The user list's filter on a query over users. */
+function applyFilter(db: Knex, query: Knex.QueryBuilder, filter: Omit<UserListFilter, 'page' | 'perPage'>): Knex.QueryBuilder {
+  if (filter.locationCode) query.where('users.location_id', locationIdOf(db, filter.locationCode));
+  if (filter.status) query.where('users.is_active', filter.status === 'active');
+  if (filter.q) {
+    const pattern = `%${escapeLike(filter.q)}%`;
+    query.where((w) => w.whereILike('users.email', pattern).orWhereILike('users.name', pattern));
+  }
+  return query;
+}
 
 export function createUsersRepository(db: Knex) {
   return {
@@ -163,24 +189,49 @@ export function createUsersRepository(db: Knex) {
         .orderBy('users.id', 'asc')
         .limit(filter.perPage + 1)
         .offset((filter.page - 1) * filter.perPage);
-      if (filter.locationCode) {
-        // The location's id as a constant, so (location_id, id) gives its users in id order: a join
-        // condition on the code would make Postgres sort every user of the location for one page.
-        const locationId = db('locations').select('id').whereRaw('upper(code) = upper(?)', [filter.locationCode]).limit(1);
-        query.where('users.location_id', locationId);
-      }
-      if (filter.status) query.where('users.is_active', filter.status === 'active');
-      if (filter.q) {
-        const pattern = `%${escapeLike(filter.q)}%`;
-        query.where((w) => w.whereILike('users.email', pattern).orWhereILike('users.name', pattern));
-      }
-      const rows = await query;
+      // The location's id as a constant, so (location_id, id) gives its users in id order: a join
+      // condition on the code would make Postgres sort every user of the location for one page.
+      applyFilter(db, query, filter);
+      const found = await query;
+      const rows = found.slice(0, filter.perPage);
+      // Last synced: the later of the last sync that wrote the user and the last that saw it unchanged.
+      const sightings: Array<{ user_id: number; seen_at: Date }> =
+        rows.length === 0
+          ? []
+          : await db('user_sync_sightings')
+              .whereIn(
+                'user_id',
+                rows.map((row) => row.id),
+              )
+              .select('user_id', 'seen_at');
+      const seen = new Map(sightings.map((s) => [s.user_id, s.seen_at]));
+      const lastSynced = (row: UserRow) => {
+        const at = seen.get(row.id);
+        return at && (!row.last_synced_at || at > row.last_synced_at) ? at : row.last_synced_at;
+      };
       return {
-        users: rows.slice(0, filter.perPage).map((row) => ({ ...toUser(row), locationCode: row.location_code! })),
+        users: rows.map((row) => ({ ...toUser(row), lastSyncedAt: lastSynced(row), locationCode: row.location_code! })),
         page: filter.page,
         perPage: filter.perPage,
-        hasNext: rows.length > filter.perPage,
+        hasNext: found.length > filter.perPage,
       };
+    },
+
+    /**
+     * How many users the list's filter matches. By location alone (or none) it is read from
+     * location_user_counts, which triggers keep exact; a status or a search is counted up to
+     * USER_COUNT_CAP + 1 matches and no further, so a million users are never all read for a number.
+     */
+    async count(filter: Omit<UserListFilter, 'page' | 'perPage'>): Promise<UserListCount> {
+      if (!filter.status && !filter.q) {
+        const counts = db('location_user_counts').first(db.raw('coalesce(sum(users), 0)::int AS users'));
+        if (filter.locationCode) counts.where('location_id', locationIdOf(db, filter.locationCode));
+        const row = (await counts) as { users: number };
+        return { users: row.users, atLeast: false };
+      }
+      const matches = applyFilter(db, db('users').select(db.raw('1')), filter).limit(USER_COUNT_CAP + 1);
+      const row = (await db.from(matches.as('m')).first(db.raw('count(*)::int AS users'))) as { users: number };
+      return row.users > USER_COUNT_CAP ? { users: USER_COUNT_CAP, atLeast: true } : { users: row.users, atLeast: false };
     },
   };
 }

@@ -30,8 +30,18 @@ afterAll(async () => {
   await remote.close();
 });
 
+/**
+ * The box an admin ticks to save a URL other locations use (the tests' remotes serve several locations on
+ * purpose): their codes, in code order.
+ */
+async function sameUrlOk(onlineUrl: string, exceptId = 0): Promise<string> {
+  const codes: string[] = await database.db('locations').where({ online_url: onlineUrl }).whereNot({ id: exceptId }).orderBy('code').pluck('code');
+  return codes.join(',');
+}
+
 async function createLocation(code: string, onlineUrl: string) {
-  return postForm(agent, '/admin/locations', { code, name: `Location ${code}`, online_url: onlineUrl }, '/admin/locations');
+  const fields = { code, name: `Location ${code}`, online_url: onlineUrl, same_url_ok: await sameUrlOk(onlineUrl) };
+  return postForm(agent, '/admin/locations', fields, '/admin/locations');
 }
 
 /** Creates the location and confirms its URL with the admin's password, as on the Locations page. */

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp, type TestApp } from '../support/app';
-import { postForm, signedInAgent, type Agent } from '../support/browser-session';
+import { csrfToken, postForm, signedInAgent, type Agent } from '../support/browser-session';
 import type { TestDatabase } from '../support/database';
 
 let database: TestDatabase;
@@ -78,5 +78,65 @@ describe('Locations', () => {
     const response = await agent.post('/admin/locations').type('form').send({ code: 'NOCSRF', name: 'X', online_url: '' });
     expect(response.status).toBe(403);
     expect(await database.db('locations').where({ code: 'NOCSRF' }).first()).toBeUndefined();
+  });
+});
+
+describe('Two locations on one server (issue 28, point 1)', () => {
+  const fieldError = (html: string) => /<p class="field-error" id="online_url-error">([^<]*)<\/p>/.exec(html)?.[1];
+  const box = (html: string) => /<input id="same_url_ok" name="same_url_ok" type="checkbox" value="([^"]*)">\s*([^<]*)</.exec(html);
+
+  it('when a location is added with the URL another one uses, then it is refused (422) naming that one, until the admin ticks that they know', async () => {
+    expect((await add({ code: 'SRV1', name: 'Server one', online_url: 'http://127.0.0.1:8101' })).status).toBe(303);
+    const count = await database.db('locations').count({ n: '*' }).first();
+
+    // The same server spelled another way (a trailing slash, the scheme in capitals) is the same URL.
+    const refused = await add({ code: 'SRV2', name: 'Server two', online_url: 'http://127.0.0.1:8101/' });
+    expect(refused.status).toBe(422);
+    expect(fieldError(refused.text)).toBe(
+      'SRV1 already uses this URL: two locations on one server get the same users. If that is what you want, tick the box below and save again.',
+    );
+    expect(box(refused.text)?.slice(1)).toEqual(['SRV1', 'I know SRV1 already uses this URL']);
+    expect(await database.db('locations').count({ n: '*' }).first()).toEqual(count);
+
+    const inIndonesian = await agent
+      .post('/admin/locations')
+      .set('Accept-Language', 'id')
+      .type('form')
+      .send({ code: 'SRV2', name: 'Server two', online_url: 'HTTP://127.0.0.1:8101', _csrf: await csrfToken(agent, '/admin/locations') });
+    expect(inIndonesian.status).toBe(422);
+    expect(fieldError(inIndonesian.text)).toMatch(/^SRV1 sudah memakai URL ini: /);
+    expect(box(inIndonesian.text)?.[2]).toBe('Saya tahu SRV1 sudah memakai URL ini');
+
+    // A yes for another location is not a yes for this one.
+    expect((await add({ code: 'SRV2', name: 'Server two', online_url: 'http://127.0.0.1:8101', same_url_ok: 'OTHER' })).status).toBe(422);
+    expect(await database.db('locations').count({ n: '*' }).first()).toEqual(count);
+
+    const accepted = await add({ code: 'SRV2', name: 'Server two', online_url: 'http://127.0.0.1:8101', same_url_ok: 'SRV1' });
+    expect(accepted.status).toBe(303);
+    expect(await database.db('locations').where({ code: 'SRV2' }).first()).toMatchObject({ online_url: 'http://127.0.0.1:8101' });
+    expect(t.logs.entries().find((e) => e.msg === 'location online URL shared with another location')).toMatchObject({
+      code: 'SRV2',
+      sharedWith: ['SRV1'],
+    });
+  });
+
+  it('when a location is edited to the URL others use, then it needs the same yes, and an edit keeping its URL does not', async () => {
+    expect((await add({ code: 'SRV3', name: 'Server three', online_url: 'http://127.0.0.1:8103' })).status).toBe(303);
+    const srv3 = await database.db('locations').where({ code: 'SRV3' }).first();
+    const edit = (fields: Record<string, string>) => postForm(agent, `/admin/locations/${srv3.id}`, fields, `/admin/locations/${srv3.id}/edit`);
+
+    const refused = await edit({ code: 'SRV3', name: 'Server three', online_url: 'http://127.0.0.1:8101' });
+    expect(refused.status).toBe(422);
+    expect(fieldError(refused.text)).toMatch(/^SRV1, SRV2 already uses this URL: /);
+    expect(box(refused.text)?.slice(1)).toEqual(['SRV1,SRV2', 'I know SRV1, SRV2 already use this URL']);
+    expect(await database.db('locations').where({ id: srv3.id }).first()).toMatchObject({ online_url: 'http://127.0.0.1:8103' });
+
+    expect((await edit({ code: 'SRV3', name: 'Server three', online_url: 'http://127.0.0.1:8101', same_url_ok: 'SRV1' })).status).toBe(422);
+    const accepted = await edit({ code: 'SRV3', name: 'Server three', online_url: 'http://127.0.0.1:8101', same_url_ok: 'SRV1,SRV2' });
+    expect(accepted.status).toBe(303);
+    expect(await database.db('locations').where({ id: srv3.id }).first()).toMatchObject({ online_url: 'http://127.0.0.1:8101' });
+
+    // Renaming it leaves the URL as it was: nothing to confirm again.
+    expect((await edit({ code: 'SRV3', name: 'Server three, renamed', online_url: 'http://127.0.0.1:8101' })).status).toBe(303);
   });
 });

@@ -122,6 +122,10 @@ describe('npm run sync (the CLI, as a real process)', () => {
     expect(refused.stderr).toContain('--confirm DEV');
     expect((await runRow(database.db, runId)).status).toBe('previewed');
     expect(await database.db('users').where({ email: 'gone1@dev.test' }).first()).toMatchObject({ is_active: true });
+    // The code exactly as shown: lower case is another code.
+    const lowerCase = await syncCli('execute', String(runId), ...as, '--confirm', 'dev');
+    expect(lowerCase.code).toBe(2);
+    expect((await runRow(database.db, runId)).status).toBe('previewed');
 
     const done = await syncCli('execute', String(runId), ...as, '--confirm', 'DEV');
     expect(done.code, done.stderr).toBe(0);

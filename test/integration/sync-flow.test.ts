@@ -167,7 +167,17 @@ describe('Sync from Server against the Laravel-shaped server', () => {
     expect(await userOf(devId, 'newmixed@dev.test')).toMatchObject({ name: 'Mixed Case', remote_id: '7' });
     expect(await userOf(devId, 'script@dev.test')).toMatchObject({ name: SCRIPT_NAME });
     expect(await userOf(devId, 'sleeper@dev.test')).toMatchObject({ is_active: true, deactivated_at: null });
-    expect(await userOf(devId, 'keep1@dev.test')).toMatchObject({ last_synced_at: null });
+    // Unchanged: its row is left as it was, and the run is recorded as its last sync, as User Management shows.
+    const keep1 = await userOf(devId, 'keep1@dev.test');
+    expect(keep1).toMatchObject({ last_synced_at: null });
+    const syncedAt = (await userOf(devId, 'newmixed@dev.test')).last_synced_at as Date;
+    expect(await database.db('user_sync_sightings').where({ user_id: keep1.id }).first()).toEqual({ user_id: keep1.id, seen_at: syncedAt });
+    const listed = await agent.get('/admin/users?location=DEV');
+    const keepRow = /<tr data-email="keep1@dev.test">[\s\S]*?<\/tr>/.exec(listed.text)![0];
+    const newRow = /<tr data-email="newmixed@dev.test">[\s\S]*?<\/tr>/.exec(listed.text)![0];
+    const lastSyncedCell = (row: string) => /<td data-label="Last synced">([^<]*)<\/td>/.exec(row)![1];
+    expect(lastSyncedCell(keepRow)).not.toBe('—');
+    expect(lastSyncedCell(keepRow)).toBe(lastSyncedCell(newRow));
 
     const run = await runRow(database.db, runId);
     const admin = await database.db('users').where({ email: TEST_ADMIN.email }).first();

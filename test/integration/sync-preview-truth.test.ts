@@ -134,7 +134,7 @@ describe('remote "inactive" is a deactivation, under the guard', () => {
     expect(await snapshot(database.db)).toEqual(before);
     expect(await pageOf(runId)).toContain('type INACT to confirm this sync, which deactivates 13 of 16 active users');
 
-    expect((await executeSync(agent, runId, { confirm_code: 'inact' })).status).toBe(303);
+    expect((await executeSync(agent, runId, { confirm_code: 'INACT' })).status).toBe(303);
     await expectPlanApplied(database.db, runId, before);
     expect(await userOf(locationId, 'user1@x.test')).toMatchObject({ is_active: false, name: 'Renamed While Leaving' });
     expect((await userOf(locationId, 'user12@x.test')).deactivated_at).not.toBeNull();

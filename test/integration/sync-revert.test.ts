@@ -392,6 +392,9 @@ describe('The guard on a large revert', () => {
     expect(await runRow(database.db, revertId)).toMatchObject({ status: 'previewed' });
 
     await executeSync(agent, revertId, { confirm_code: 'bigr' });
+    expect(await snapshot(database.db)).toEqual(before);
+    expect(await runRow(database.db, revertId)).toMatchObject({ status: 'previewed' });
+    await executeSync(agent, revertId, { confirm_code: 'BIGR' });
     expect(await runRow(database.db, revertId)).toMatchObject({ status: 'completed' });
     expect(await database.db('users').where({ location_id: id, is_active: true }).pluck('email')).toEqual(['stays@big.test']);
   });
@@ -446,5 +449,35 @@ describe('Runs that cannot be reverted', () => {
     const forged = await agent.post('/admin/users/sync/1/revert').type('form').send({});
     expect(forged.status).toBe(403);
     expect((await postForm(agent, '/admin/users/sync/99999999/revert', {})).status).toBe(404);
+  });
+});
+
+describe('A later sync that finds the users unchanged (issue 28, point 5)', () => {
+  it('records them as seen without touching their rows, so reverting the earlier sync finds no conflict', async () => {
+    const id = await location(
+      'LATER',
+      [{ id: 1, name: 'Renamed Remotely', email: 'renamed@later.test', role: 'vendor', is_active: true }],
+      [{ email: 'renamed@later.test', name: 'Old Name', role: 'vendor', remote_id: '1' }],
+    );
+    const firstId = await syncAndExecute(id);
+    const afterFirst = await userOf(id, 'renamed@later.test');
+    expect(afterFirst).toMatchObject({ name: 'Renamed Remotely' });
+
+    // Something for the second sync to do (a sync with nothing to do ends as a preview, never executed).
+    await insertUsers(database.db, id, [{ email: 'extra@later.test', name: 'Only Here', role: 'vendor' }]);
+    const secondId = await syncAndExecute(id);
+    expect(await runRow(database.db, secondId)).toMatchObject({ update_count: 0, deactivate_count: 1, unchanged_count: 1 });
+    // Its row stays as the first sync left it; the second one is recorded as its last sync.
+    expect(await userOf(id, 'renamed@later.test')).toEqual(afterFirst);
+    const sighting = await database.db('user_sync_sightings').where({ user_id: afterFirst.id }).first();
+    expect(sighting.seen_at.getTime()).toBeGreaterThan(afterFirst.last_synced_at.getTime());
+    expect(sighting.seen_at.getTime()).toBeGreaterThanOrEqual(((await runRow(database.db, secondId)).created_at as Date).getTime());
+
+    const revertId = await revertPreview(firstId);
+    expect(await runRow(database.db, revertId)).toMatchObject({ update_count: 1, conflict_count: 0 });
+    // A revert reads no remote: executing it writes the user back and records no sighting.
+    expect((await executeSync(agent, revertId)).status).toBe(303);
+    expect(await userOf(id, 'renamed@later.test')).toMatchObject({ name: 'Old Name' });
+    expect(await database.db('user_sync_sightings').where({ user_id: afterFirst.id }).first()).toEqual(sighting);
   });
 });

@@ -279,7 +279,13 @@ describe('mass-deactivation guard', () => {
     expect(await pageOf(runId)).toContain('The code you typed does not match');
     expect(await runRow(database.db, runId)).toMatchObject({ status: 'previewed' });
 
-    await executeSync(agent, runId, { confirm_code: ' guard ' });
+    // The code as shown only: the page says to type it exactly; spaces around it are forgiven.
+    await executeSync(agent, runId, { confirm_code: 'guard' });
+    expect(await snapshot(database.db)).toEqual(before);
+    expect(await pageOf(runId)).toContain('The code you typed does not match: type GUARD to confirm this sync');
+    expect(await runRow(database.db, runId)).toMatchObject({ status: 'previewed' });
+
+    await executeSync(agent, runId, { confirm_code: ' GUARD ' });
     await expectPlanApplied(database.db, runId, before);
     expect(await runRow(database.db, runId)).toMatchObject({ status: 'completed', deactivate_count: 20 });
   });

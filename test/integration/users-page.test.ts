@@ -96,3 +96,56 @@ describe('User Management', () => {
     expect(page.text).toContain('Sync from Server');
   });
 });
+
+describe('User Management states the total and the pages (issue 28, point 5)', () => {
+  const captionOf = (html: string) => /<caption id="users-caption"[^>]*>([^<]*)<\/caption>/.exec(html)?.[1];
+  const pagerOf = (html: string) => /<nav class="pager"[\s\S]*?<span>([^<]*)<\/span>/.exec(html)?.[1];
+
+  it('when the list is filtered by location or not at all, then the total is exact and the pages are counted', async () => {
+    const all = await agent.get('/admin/users');
+    expect(captionOf(all.text)).toBe('Users: 123 users, page 1 of 3');
+    expect(pagerOf(all.text)).toBe('Page 1 of 3');
+    const dev = await agent.get('/admin/users?location=dev&page=2');
+    expect(captionOf(dev.text)).toBe('Users of DEV: 120 users, page 2 of 3');
+    const indonesian = await agent.get('/admin/users?location=DEV').set('Accept-Language', 'id');
+    expect(captionOf(indonesian.text)).toBe('Pengguna DEV: 120 pengguna, halaman 1 dari 3');
+    expect(pagerOf(indonesian.text)).toBe('Halaman 1 dari 3');
+    expect(captionOf((await agent.get('/admin/users?location=NOSUCH')).text)).toBe('Users of NOSUCH: 0 users, page 1 of 1');
+  });
+
+  it('when the list is filtered by status or searched, then the matches are counted too', async () => {
+    expect(captionOf((await agent.get('/admin/users?location=DEV&status=inactive')).text)).toBe('Users of DEV: 40 users, page 1 of 1');
+    expect(captionOf((await agent.get('/admin/users?q=DEV_USER11')).text)).toBe('Users: 10 users, page 1 of 1');
+    expect(captionOf((await agent.get('/admin/users?q=copy on')).text)).toBe('Users: 1 user, page 1 of 1');
+  });
+
+  it('when filtered by location alone, then the total is the one kept in location_user_counts, not a count of the users', async () => {
+    const test = await database.db('locations').where({ code: 'TEST' }).first('id');
+    const kept = await database.db('location_user_counts').where({ location_id: test.id }).first('users');
+    expect(Number(kept.users)).toBe(2);
+    try {
+      await database.db('location_user_counts').where({ location_id: test.id }).update({ users: 1234 });
+      const page = await agent.get('/admin/users?location=TEST').set('Accept-Language', 'id');
+      expect(captionOf(page.text)).toBe('Pengguna TEST: 1.234 pengguna, halaman 1 dari 25');
+    } finally {
+      await database.db('location_user_counts').where({ location_id: test.id }).update({ users: kept.users });
+    }
+  });
+
+  it('when a search matches more than 10,000 users, then it says "more than 10,000" and counts no further, and the pager still pages', async () => {
+    const [big] = await database.db('locations').insert({ code: 'BIG', name: 'Big' }).returning('id');
+    await database.db.raw(
+      `INSERT INTO users (location_id, email, name) SELECT ?, 'bulk' || i || '@big.test', 'Bulk ' || i FROM generate_series(1, 10001) AS i`,
+      [big.id],
+    );
+    const many = await agent.get('/admin/users?q=bulk');
+    expect(captionOf(many.text)).toBe('Users: more than 10,000 users, page 1');
+    expect(pagerOf(many.text)).toBe('Page 1');
+    expect(many.text).toContain('rel="next"');
+    expect(emailsOn(many.text)).toHaveLength(50);
+    const indonesian = await agent.get('/admin/users?q=bulk&location=BIG&page=2').set('Accept-Language', 'id');
+    expect(captionOf(indonesian.text)).toBe('Pengguna BIG: lebih dari 10.000 pengguna, halaman 2');
+    // By location alone the count is exact again, whatever its size.
+    expect(captionOf((await agent.get('/admin/users?location=BIG')).text)).toBe('Users of BIG: 10,001 users, page 1 of 201');
+  });
+});

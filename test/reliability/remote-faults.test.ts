@@ -185,7 +185,7 @@ describe('a remote that returns no users while local ones are active', () => {
     expect(preview.text).toContain('The remote returned no usable users, while DEV has 3 active users.');
 
     const before = await snapshotTables(database.db, ['users']);
-    for (const fields of [{}, { confirm_code: '' }, { confirm_code: 'TEST' }, { confirm_code: "DEV' OR 1=1" }]) {
+    for (const fields of [{}, { confirm_code: '' }, { confirm_code: 'TEST' }, { confirm_code: 'dev' }, { confirm_code: "DEV' OR 1=1" }]) {
       const logStart = t.logs.lines.length;
       const response = await executeSync(agent, runId, fields);
       expect(response.status).toBe(303);
@@ -206,7 +206,7 @@ describe('a remote that returns no users while local ones are active', () => {
       expect(await snapshotTables(database.db, ['users'])).toEqual(before);
     }
 
-    const confirmed = await executeSync(agent, runId, { confirm_code: 'dev' });
+    const confirmed = await executeSync(agent, runId, { confirm_code: 'DEV' });
     expect(confirmed.status).toBe(303);
     expect((await runRow(database.db, runId)).status).toBe('completed');
     const active = await database.db('users').where({ location_id: devId, is_active: true }).count({ n: '*' }).first();

@@ -133,6 +133,75 @@ describe('brute force on /login', () => {
     }
   });
 
+  it('when few attempts are left for an account from an address, then the page says how many before the wait, in the admin’s language (issue 28, point 3)', async () => {
+    const t = await buildTestApp(database, { TRUST_PROXY: '1', LOGIN_RATE_LIMIT_MAX: '5', LOGIN_RATE_LIMIT_WINDOW_MINUTES: '15' });
+    try {
+      const said: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const response = await pageSignIn(t, TEST_ADMIN.email, `guess ${i}`, '203.0.113.20');
+        expect(response.status).toBe(401);
+        said.push(/<div class="alert alert-error"[^>]*>([^<]*)<\/div>/.exec(response.text)![1]!);
+      }
+      expect(said).toEqual([
+        'Invalid email or password.',
+        'Invalid email or password. 3 attempts left before a 15-minute wait from this address.',
+        'Invalid email or password. 2 attempts left before a 15-minute wait from this address.',
+        'Invalid email or password. 1 attempt left before a 15-minute wait from this address.',
+        'Invalid email or password. No attempts left: wait 15 minutes before signing in again from this address.',
+      ]);
+      expect((await pageSignIn(t, TEST_ADMIN.email, 'guess 5', '203.0.113.20')).status).toBe(429);
+
+      const agent = request.agent(t.app);
+      const token = await csrfToken(agent);
+      const indonesian = await agent
+        .post('/login')
+        .set('X-Forwarded-For', '203.0.113.21')
+        .set('Accept-Language', 'id')
+        .type('form')
+        .send({ email: 'nobody@sinkron.test', password: 'guess', _csrf: token });
+      expect(indonesian.status).toBe(401);
+      expect(indonesian.text).toContain('Email atau kata sandi salah.');
+      expect(indonesian.text).not.toContain('Sisa');
+      for (let i = 0; i < 3; i++) await pageSignIn(t, 'nobody@sinkron.test', 'guess', '203.0.113.21');
+      const last = await agent
+        .post('/login')
+        .set('X-Forwarded-For', '203.0.113.21')
+        .set('Accept-Language', 'id')
+        .type('form')
+        .send({ email: 'nobody@sinkron.test', password: 'guess', _csrf: token });
+      expect(last.status).toBe(401);
+      expect(last.text).toContain('Email atau kata sandi salah. Percobaan habis: tunggu 15 menit sebelum masuk lagi dari alamat IP ini.');
+
+      // The right password from another address is never held back by these failures.
+      expect((await pageSignIn(t, TEST_ADMIN.email, TEST_ADMIN.password, '203.0.113.22')).status).toBe(303);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('when colleagues share one address (an office NAT), then one colleague’s typos lock out only their own account there (issue 28, point 3)', async () => {
+    const t = await buildTestApp(database, { TRUST_PROXY: '1', LOGIN_RATE_LIMIT_MAX: '3' });
+    try {
+      const colleague = { email: 'colleague@sinkron.test', password: 'another long password 77' };
+      await t.container.services.auth.createOrResetAccount(colleague.email, colleague.password);
+      const office = '198.51.100.77';
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await pageSignIn(t, colleague.email, `typo ${i}`, office)).status);
+      expect(statuses).toEqual([401, 401, 401, 429]);
+      expect((await pageSignIn(t, colleague.email, colleague.password, office)).status).toBe(429);
+
+      // Another admin behind the same address: their own count, untouched by the colleague's.
+      const typo = await pageSignIn(t, TEST_ADMIN.email, 'one typo', office);
+      expect(typo.status).toBe(401);
+      expect(typo.text).toContain('Invalid email or password. 2 attempts left before a 15-minute wait from this address.');
+      expect((await pageSignIn(t, TEST_ADMIN.email, TEST_ADMIN.password, office)).status).toBe(303);
+      // And the colleague, from home, gets in with the right password.
+      expect((await pageSignIn(t, colleague.email, colleague.password, '192.0.2.77')).status).toBe(303);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('when sign-ins succeed, then they do not count towards the limit', async () => {
     const t = await buildTestApp(database, { TRUST_PROXY: '1', LOGIN_RATE_LIMIT_MAX: '2' });
     try {

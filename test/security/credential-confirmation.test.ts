@@ -123,11 +123,30 @@ async function confirmAsShown(code: string, password = TEST_ADMIN.password) {
   return postForm(agent, form.action, { ...form.fields, password }, '/admin/locations');
 }
 
-const create = (code: string, onlineUrl: string) =>
-  postForm(agent, '/admin/locations', { code, name: `Location ${code}`, online_url: onlineUrl }, '/admin/locations');
+/**
+ * The box an admin ticks to save a URL other locations use (the recorder serves several locations on
+ * purpose): their codes, in code order.
+ */
+async function sameUrlOk(onlineUrl: string, exceptId = 0): Promise<string> {
+  const codes: string[] = await database.db('locations').where({ online_url: onlineUrl }).whereNot({ id: exceptId }).orderBy('code').pluck('code');
+  return codes.join(',');
+}
 
-const edit = (id: number, code: string, onlineUrl: string) =>
-  postForm(agent, `/admin/locations/${id}`, { code, name: `Location ${code}`, online_url: onlineUrl }, `/admin/locations/${id}/edit`);
+const create = async (code: string, onlineUrl: string) =>
+  postForm(
+    agent,
+    '/admin/locations',
+    { code, name: `Location ${code}`, online_url: onlineUrl, same_url_ok: await sameUrlOk(onlineUrl) },
+    '/admin/locations',
+  );
+
+const edit = async (id: number, code: string, onlineUrl: string) =>
+  postForm(
+    agent,
+    `/admin/locations/${id}`,
+    { code, name: `Location ${code}`, online_url: onlineUrl, same_url_ok: await sameUrlOk(onlineUrl, id) },
+    `/admin/locations/${id}/edit`,
+  );
 
 const testConnection = (id: number) => postForm(agent, `/admin/locations/${id}/test`, {}, '/admin/locations');
 

@@ -147,7 +147,7 @@ const PLAN_FIELDS = ['name', 'role', 'is_active', 'remote_id'] as const;
 /**
  * The users table after an execute equals the table before it with exactly the run's plan applied:
  * new items added, update items changed in their listed fields, deactivate items deactivated, every
- * other row identical to the snapshot.
+ * other row identical to the snapshot; and a sync's unchanged users recorded as seen by it.
  */
 export async function expectPlanApplied(db: Knex, runId: number, before: Row[]): Promise<void> {
   const run = await runRow(db, runId);
@@ -179,6 +179,15 @@ export async function expectPlanApplied(db: Knex, runId: number, before: Row[]):
     }
   }
   expect(after.filter((row) => beforeById.has(row.id as number))).toHaveLength(before.length);
+  if (run.run_type === 'sync') {
+    const unchanged = (run.unchanged_user_ids as number[] | null) ?? [];
+    const seen: Array<{ user_id: number; seen_at: Date }> = await db('user_sync_sightings').whereIn('user_id', unchanged);
+    expect(
+      seen.map((s) => s.user_id).sort((a, b) => a - b),
+      'the unchanged users are recorded as seen',
+    ).toEqual(unchanged);
+    for (const sighting of seen) expect(sighting.seen_at.getTime()).toBeGreaterThanOrEqual((run.created_at as Date).getTime());
+  }
 
   const added = after.filter((row) => !beforeById.has(row.id as number));
   const newItems = items.filter((i) => i.kind === 'new');

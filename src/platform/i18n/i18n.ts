@@ -73,6 +73,7 @@ const SERVICE_MESSAGES: Array<[pattern: RegExp, key: string]> = [
   [/^At most 2048 characters\.$/, 'validation.tooLong2048'],
   [/^Enter an absolute http:\/\/ or https:\/\/ URL/, 'validation.urlAbsolute'],
   [/^A location with code (?<code>\S+) exists\.$/, 'validation.codeTaken'],
+  [/^(?<codes>[A-Za-z0-9_-]+(?:, [A-Za-z0-9_-]+)*) already uses this URL\.$/, 'validation.urlShared'],
   [/^This instance's own location keeps its code (?<code>\S+) \(APP_LOCATION_CODE\)\.$/, 'validation.ownCode'],
   [/^This instance's own location cannot be deactivated/, 'validation.ownDeactivate'],
   [/^Enter a cron expression of 5 fields/, 'validation.cron'],

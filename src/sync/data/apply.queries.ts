@@ -47,7 +47,8 @@ export interface PlannedCounts {
  * read every planned user once more.
  *
  * Never touches password_hash, so a synced user (whatever the remote role) has no password to sign in
- * with. Every user the sync writes gets last_synced_at = now().
+ * with. Every user the sync writes gets last_synced_at = now(); every user a sync (not a revert, which
+ * reads no remote) found unchanged gets a sighting: last synced is the last run that saw the user.
  */
 export async function applyPlan(trx: Knex.Transaction, runId: number, locationId: number, planned: PlannedCounts): Promise<void> {
   let added;
@@ -103,6 +104,22 @@ export async function applyPlan(trx: Knex.Transaction, runId: number, locationId
   if (deactivated !== planned.deactivateCount) {
     throw new StalePlanError(`${deactivated} of ${planned.deactivateCount} users as previewed for deactivation`);
   }
+  await recordSightings(trx, runId, locationId);
+}
+
+/**
+ * Records that the run saw the users it found unchanged (user_sync_sightings; their rows in users stay as
+ * they are, updated_at included): one statement over the run's sorted id array, an index probe per id.
+ */
+async function recordSightings(trx: Knex.Transaction, runId: number, locationId: number): Promise<void> {
+  await trx.raw(
+    `INSERT INTO user_sync_sightings (user_id, seen_at)
+     SELECT u.id, now() FROM users u
+     WHERE u.id = ANY ((SELECT unchanged_user_ids FROM sync_runs WHERE id = ?::int AND run_type = 'sync')::int[])
+       AND u.location_id = ?::int
+     ON CONFLICT (user_id) DO UPDATE SET seen_at = excluded.seen_at`,
+    [runId, locationId],
+  );
 }
 
 /** The users this plan deactivates (missing remotely or inactive there), whose sessions must end. */
