@@ -1,7 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { TEST_LANGUAGE } from '../support/app';
+import request from 'supertest';
+import { expect } from 'vitest';
+import { TEST_ADMIN, TEST_LANGUAGE } from '../support/app';
+import { csrfFrom } from '../support/browser-session';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -114,4 +117,20 @@ export async function startService(env: Record<string, string>): Promise<Service
       throw new Error(`processes ${groupMembers(pgid).join(', ')} of the service are still running`);
     },
   };
+}
+
+/** Signs the test admin in to an app process over HTTP, as a browser would; returns its session cookie. */
+export async function signInTo(url: string): Promise<string> {
+  const page = await request(url).get('/login');
+  const cookie = ([] as string[]).concat(page.headers['set-cookie'] ?? [])[0]!.split(';')[0]!;
+  const response = await request(url)
+    .post('/login')
+    .set('Cookie', cookie)
+    .type('form')
+    .send({ ...TEST_ADMIN, _csrf: csrfFrom(page.text) });
+  expect(response.status).toBe(303);
+  return ([] as string[])
+    .concat(response.headers['set-cookie'] ?? [])
+    .find((c) => c.startsWith('sinkron.sid='))!
+    .split(';')[0]!;
 }

@@ -7,7 +7,7 @@ import { csrfFrom } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
 import { REMOTE_ENV, addLocation, expectPlanApplied, insertUsers, runRow, snapshot, waitForRun } from '../support/sync-fixtures';
-import { startAppProcess, startService, type AppProcess, type ServiceProcess } from './app-process';
+import { startAppProcess, startService, type AppProcess, type ServiceProcess, signInTo } from './app-process';
 
 let database: TestDatabase;
 let databaseName: string;
@@ -70,21 +70,6 @@ async function startApp(extra: Record<string, string> = {}): Promise<AppProcess>
   return app;
 }
 
-async function signIn(url: string): Promise<string> {
-  const page = await request(url).get('/login');
-  const cookie = ([] as string[]).concat(page.headers['set-cookie'] ?? [])[0]!.split(';')[0]!;
-  const response = await request(url)
-    .post('/login')
-    .set('Cookie', cookie)
-    .type('form')
-    .send({ ...TEST_ADMIN, _csrf: csrfFrom(page.text) });
-  expect(response.status).toBe(303);
-  return ([] as string[])
-    .concat(response.headers['set-cookie'] ?? [])
-    .find((c) => c.startsWith('sinkron.sid='))!
-    .split(';')[0]!;
-}
-
 async function postForm(url: string, cookie: string, path: string, tokenFrom: string, fields: Record<string, string> = {}) {
   const page = await request(url).get(tokenFrom).set('Cookie', cookie);
   return request(url)
@@ -98,7 +83,7 @@ const agentOn = (url: string, cookie: string) => ({ get: (path: string) => reque
 
 /** Starts a preview of the slow location and resolves once its worker has fetched a page of it. */
 async function previewInFlight(url: string): Promise<number> {
-  const cookie = await signIn(url);
+  const cookie = await signInTo(url);
   const response = await postForm(url, cookie, '/admin/users/sync/preview', '/admin/users', { location_id: String(farId) });
   expect(response.status).toBe(303);
   const runId = Number(/(\d+)$/.exec(response.headers.location ?? '')![1]);
@@ -164,7 +149,7 @@ describe('when the app is stopped (SIGTERM) mid-preview', () => {
     expect(stoppedLine(first.output())).toMatchObject({ signal: 'SIGTERM', exitCode: 0 });
 
     const second = await startApp();
-    const cookie = await signIn(second.url);
+    const cookie = await signInTo(second.url);
     expect((await waitForRun(agentOn(second.url, cookie), runId)).status).toBe('previewed');
     expect(await runRow(database.db, runId)).toMatchObject({ status: 'previewed', new_count: 60 });
     second.child.kill('SIGTERM');
@@ -187,7 +172,7 @@ describe('when the app is stopped (SIGTERM) mid-execute', () => {
 
   /** Previews DEV, then executes it while the test holds a row the execute updates: it waits on that lock. */
   async function executeBlocked(app: AppProcess, holder: pg.Client): Promise<number> {
-    const cookie = await signIn(app.url);
+    const cookie = await signInTo(app.url);
     const preview = await postForm(app.url, cookie, '/admin/users/sync/preview', '/admin/users', { location_id: String(devId) });
     const runId = Number(/(\d+)$/.exec(preview.headers.location ?? '')![1]);
     await waitForRun(agentOn(app.url, cookie), runId);
@@ -263,7 +248,7 @@ describe('when the app is stopped (SIGTERM) mid-execute', () => {
       expect(await snapshot(database.db)).toEqual(before);
 
       const next = await startApp();
-      const cookie = await signIn(next.url);
+      const cookie = await signInTo(next.url);
       const execute = await postForm(next.url, cookie, `/admin/users/sync/${runId}/execute`, `/admin/users/sync/${runId}`);
       expect(execute.status).toBe(303);
       await waitForRun(agentOn(next.url, cookie), runId);

@@ -5,7 +5,7 @@ import { csrfFrom } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
 import { REMOTE_ENV, addLocation, runRow, waitForRun } from '../support/sync-fixtures';
-import { startAppProcess, type AppProcess } from './app-process';
+import { startAppProcess, type AppProcess, signInTo } from './app-process';
 
 let database: TestDatabase;
 let remote: LaravelServer;
@@ -49,25 +49,10 @@ async function startApp(): Promise<AppProcess> {
   return app;
 }
 
-async function signIn(url: string): Promise<string> {
-  const page = await request(url).get('/login');
-  const cookie = ([] as string[]).concat(page.headers['set-cookie'] ?? [])[0]!.split(';')[0]!;
-  const response = await request(url)
-    .post('/login')
-    .set('Cookie', cookie)
-    .type('form')
-    .send({ ...TEST_ADMIN, _csrf: csrfFrom(page.text) });
-  expect(response.status).toBe(303);
-  return ([] as string[])
-    .concat(response.headers['set-cookie'] ?? [])
-    .find((c) => c.startsWith('sinkron.sid='))!
-    .split(';')[0]!;
-}
-
 describe('when the instance running a preview is killed (SIGKILL)', () => {
   it('then the other instance takes the run over within the bound and makes the preview from scratch', async () => {
     const [one, two] = [await startApp(), await startApp()];
-    const cookie = await signIn(one.url);
+    const cookie = await signInTo(one.url);
     const page = await request(one.url).get('/admin/users').set('Cookie', cookie);
     const response = await request(one.url)
       .post('/admin/users/sync/preview')

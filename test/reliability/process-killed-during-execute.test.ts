@@ -6,7 +6,7 @@ import { csrfFrom } from '../support/browser-session';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startLaravelServer, type LaravelServer } from '../support/laravel-server';
 import { REMOTE_ENV, addLocation, expectPlanApplied, insertUsers, runRow, snapshot, waitForRun } from '../support/sync-fixtures';
-import { startAppProcess, type AppProcess } from './app-process';
+import { startAppProcess, type AppProcess, signInTo } from './app-process';
 
 let database: TestDatabase;
 let databaseName: string;
@@ -50,21 +50,6 @@ async function startApp(): Promise<AppProcess> {
   return app;
 }
 
-async function signIn(url: string): Promise<string> {
-  const page = await request(url).get('/login');
-  const cookie = ([] as string[]).concat(page.headers['set-cookie'] ?? [])[0]!.split(';')[0]!;
-  const response = await request(url)
-    .post('/login')
-    .set('Cookie', cookie)
-    .type('form')
-    .send({ ...TEST_ADMIN, _csrf: csrfFrom(page.text) });
-  expect(response.status).toBe(303);
-  return ([] as string[])
-    .concat(response.headers['set-cookie'] ?? [])
-    .find((c) => c.startsWith('sinkron.sid='))!
-    .split(';')[0]!;
-}
-
 /** GETs with the session cookie, as the progress page's script does. */
 const agentOn = (url: string, cookie: string) => ({ get: (path: string) => request(url).get(path).set('Cookie', cookie) });
 
@@ -90,7 +75,7 @@ async function pollActivity(dba: pg.Client, sql: string, params: unknown[], foun
 describe('when the app process is killed (SIGKILL) in the middle of execute', () => {
   it('then no change is kept, the run is not left executing, and after a restart the preview can be executed once, completely', async () => {
     const first = await startApp();
-    const cookie = await signIn(first.url);
+    const cookie = await signInTo(first.url);
     const preview = await postForm(first.url, cookie, '/admin/users/sync/preview', '/admin/users', { location_id: String(devId) });
     expect(preview.status).toBe(303);
     const runId = Number(/(\d+)$/.exec(preview.headers.location ?? '')![1]);
