@@ -104,6 +104,22 @@ const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 /** The location's id for a code, as a subquery: a constant to the planner, so (location_id, id) serves. */
 const locationIdOf = (db: Knex, code: string) => db('locations').select('id').whereRaw('upper(code) = upper(?)', [code]).limit(1);
 
+/**
+ * When a sync last saw each of these users unchanged (user_sync_sightings, which the sync writes by blocks
+ * of 1,024 ids: a few rows for a page, each id looked up in its block's array).
+ */
+async function lastSeen(db: Knex, users: Array<{ id: number; locationId: number }>): Promise<Map<number, Date>> {
+  if (users.length === 0) return new Map();
+  const { rows } = await db.raw(
+    `SELECT p.id, s.seen_at
+     FROM unnest(?::int[], ?::int[]) AS p(id, location_id)
+     JOIN user_sync_sightings s ON s.location_id = p.location_id AND s.block = p.id >> 10
+     WHERE p.id = ANY (s.user_ids)`,
+    [`{${users.map((u) => u.id).join(',')}}`, `{${users.map((u) => u.locationId).join(',')}}`],
+  );
+  return new Map((rows as Array<{ id: number; seen_at: Date }>).map((row) => [row.id, row.seen_at]));
+}
+
 /** The user list's filter on a query over users. */
 function applyFilter(db: Knex, query: Knex.QueryBuilder, filter: Omit<UserListFilter, 'page' | 'perPage'>): Knex.QueryBuilder {
   if (filter.locationCode) query.where('users.location_id', locationIdOf(db, filter.locationCode));
@@ -195,16 +211,10 @@ export function createUsersRepository(db: Knex) {
       const found = await query;
       const rows = found.slice(0, filter.perPage);
       // Last synced: the later of the last sync that wrote the user and the last that saw it unchanged.
-      const sightings: Array<{ user_id: number; seen_at: Date }> =
-        rows.length === 0
-          ? []
-          : await db('user_sync_sightings')
-              .whereIn(
-                'user_id',
-                rows.map((row) => row.id),
-              )
-              .select('user_id', 'seen_at');
-      const seen = new Map(sightings.map((s) => [s.user_id, s.seen_at]));
+      const seen = await lastSeen(
+        db,
+        rows.map((row) => ({ id: row.id, locationId: row.location_id })),
+      );
       const lastSynced = (row: UserRow) => {
         const at = seen.get(row.id);
         return at && (!row.last_synced_at || at > row.last_synced_at) ? at : row.last_synced_at;

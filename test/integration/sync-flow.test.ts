@@ -16,6 +16,7 @@ import {
   snapshot,
   type Row,
   reasonText,
+  sightingOf,
 } from '../support/sync-fixtures';
 
 let database: TestDatabase;
@@ -171,7 +172,7 @@ describe('Sync from Server against the Laravel-shaped server', () => {
     const keep1 = await userOf(devId, 'keep1@dev.test');
     expect(keep1).toMatchObject({ last_synced_at: null });
     const syncedAt = (await userOf(devId, 'newmixed@dev.test')).last_synced_at as Date;
-    expect(await database.db('user_sync_sightings').where({ user_id: keep1.id }).first()).toEqual({ user_id: keep1.id, seen_at: syncedAt });
+    expect(await sightingOf(database.db, devId, keep1.id)).toEqual(syncedAt);
     const listed = await agent.get('/admin/users?location=DEV');
     const keepRow = /<tr data-email="keep1@dev.test">[\s\S]*?<\/tr>/.exec(listed.text)![0];
     const newRow = /<tr data-email="newmixed@dev.test">[\s\S]*?<\/tr>/.exec(listed.text)![0];

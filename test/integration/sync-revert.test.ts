@@ -14,6 +14,7 @@ import {
   snapshot,
   type Row,
   reasonText,
+  sightingOf,
 } from '../support/sync-fixtures';
 
 let database: TestDatabase;
@@ -469,15 +470,15 @@ describe('A later sync that finds the users unchanged (issue 28, point 5)', () =
     expect(await runRow(database.db, secondId)).toMatchObject({ update_count: 0, deactivate_count: 1, unchanged_count: 1 });
     // Its row stays as the first sync left it; the second one is recorded as its last sync.
     expect(await userOf(id, 'renamed@later.test')).toEqual(afterFirst);
-    const sighting = await database.db('user_sync_sightings').where({ user_id: afterFirst.id }).first();
-    expect(sighting.seen_at.getTime()).toBeGreaterThan(afterFirst.last_synced_at.getTime());
-    expect(sighting.seen_at.getTime()).toBeGreaterThanOrEqual(((await runRow(database.db, secondId)).created_at as Date).getTime());
+    const sighting = (await sightingOf(database.db, id, afterFirst.id))!;
+    expect(sighting.getTime()).toBeGreaterThan(afterFirst.last_synced_at.getTime());
+    expect(sighting.getTime()).toBeGreaterThanOrEqual(((await runRow(database.db, secondId)).created_at as Date).getTime());
 
     const revertId = await revertPreview(firstId);
     expect(await runRow(database.db, revertId)).toMatchObject({ update_count: 1, conflict_count: 0 });
     // A revert reads no remote: executing it writes the user back and records no sighting.
     expect((await executeSync(agent, revertId)).status).toBe(303);
     expect(await userOf(id, 'renamed@later.test')).toMatchObject({ name: 'Old Name' });
-    expect(await database.db('user_sync_sightings').where({ user_id: afterFirst.id }).first()).toEqual(sighting);
+    expect(await sightingOf(database.db, id, afterFirst.id)).toEqual(sighting);
   });
 });

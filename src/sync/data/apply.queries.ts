@@ -107,18 +107,22 @@ export async function applyPlan(trx: Knex.Transaction, runId: number, locationId
   await recordSightings(trx, runId, locationId);
 }
 
+/** Sightings are kept by blocks of ids (id >> 10): see the migration that made user_sync_sightings. */
+const SIGHTING_BLOCK_BITS = 10;
+
 /**
- * Records that the run saw the users it found unchanged (user_sync_sightings; their rows in users stay as
- * they are, updated_at included): one statement over the run's sorted id array, an index probe per id.
+ * Records that the run saw the users it found unchanged (their rows in users stay as they are, updated_at
+ * included): the run's sorted id array cut into blocks, one row per block of the location.
  */
 async function recordSightings(trx: Knex.Transaction, runId: number, locationId: number): Promise<void> {
   await trx.raw(
-    `INSERT INTO user_sync_sightings (user_id, seen_at)
-     SELECT u.id, now() FROM users u
-     WHERE u.id = ANY ((SELECT unchanged_user_ids FROM sync_runs WHERE id = ?::int AND run_type = 'sync')::int[])
-       AND u.location_id = ?::int
-     ON CONFLICT (user_id) DO UPDATE SET seen_at = excluded.seen_at`,
-    [runId, locationId],
+    `INSERT INTO user_sync_sightings (location_id, block, seen_at, user_ids)
+     SELECT ?::int, x.id >> ${SIGHTING_BLOCK_BITS}, now(), array_agg(x.id ORDER BY x.id)
+     FROM sync_runs r CROSS JOIN LATERAL unnest(r.unchanged_user_ids) AS x(id)
+     WHERE r.id = ?::int AND r.run_type = 'sync'
+     GROUP BY x.id >> ${SIGHTING_BLOCK_BITS}
+     ON CONFLICT (location_id, block) DO UPDATE SET seen_at = excluded.seen_at, user_ids = excluded.user_ids`,
+    [locationId, runId],
   );
 }
 
